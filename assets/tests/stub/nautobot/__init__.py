@@ -1,0 +1,1 @@
+"""Stand-in for the nautobot package (see core/settings.py)."""

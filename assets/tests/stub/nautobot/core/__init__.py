@@ -1,0 +1,1 @@
+"""Stand-in for nautobot.core (see settings.py)."""

@@ -1,0 +1,282 @@
+// Package authority provides MTLSAuthority: the cert-manager CA hierarchy that signs every mTLS
+// certificate of the system, and a Secret that carries only the CA's public certificate.
+package authority
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"nautobot-worker/internal/kube"
+	"nautobot-worker/internal/validate"
+)
+
+// ConfigKey is the stack config key these arguments are read from.
+const ConfigKey = "authority"
+
+// Args configures the CA hierarchy. Zero values take the defaults of the seed documentation.
+type Args struct {
+	// Provider is the Kubernetes provider of the global cluster (required).
+	Provider *kubernetes.Provider `json:"-"`
+	// Namespace holds the issuers, the CA and its secrets (default nautobot).
+	Namespace string `json:"namespace"`
+	// SelfSignedIssuer bootstraps the root CA (default mtls-selfsigned).
+	SelfSignedIssuer string `json:"selfSignedIssuer"`
+	// CACertificate is the root CA Certificate (default mtls-ca).
+	CACertificate string `json:"caCertificate"`
+	// CommonName of the root CA (default understack-mtls-ca).
+	CommonName string `json:"commonName"`
+	// KeyAlgorithm of the CA key: ECDSA (default), RSA or Ed25519.
+	KeyAlgorithm string `json:"keyAlgorithm"`
+	// KeySize of the CA key (default 256 for ECDSA, 4096 for RSA; ignored for Ed25519).
+	KeySize int `json:"keySize"`
+	// Duration of the CA certificate (default 87600h, 10 years).
+	Duration string `json:"duration"`
+	// RenewBefore is how long before expiry cert-manager renews the CA (default 8760h, 1 year).
+	RenewBefore string `json:"renewBefore"`
+	// CASecret holds the CA key pair; it never leaves the global cluster (default mtls-ca-key-pair).
+	CASecret string `json:"caSecret"`
+	// Issuer signs every leaf certificate (default mtls-ca-issuer).
+	Issuer string `json:"issuer"`
+	// CAPublicSecret holds only ca.crt, for CNPG clientCASecret/serverCASecret (default mtls-ca-cert).
+	CAPublicSecret string `json:"caPublicSecret"`
+	// CAPublicRefreshInterval is how often the public secret is resynced from the CA secret (default 1h).
+	CAPublicRefreshInterval string `json:"caPublicRefreshInterval"`
+}
+
+// Defaults returns args with every unset field filled in.
+func (a Args) Defaults() Args {
+	set := func(v *string, def string) {
+		if *v == "" {
+			*v = def
+		}
+	}
+	set(&a.Namespace, "nautobot")
+	set(&a.SelfSignedIssuer, "mtls-selfsigned")
+	set(&a.CACertificate, "mtls-ca")
+	set(&a.CommonName, "understack-mtls-ca")
+	set(&a.KeyAlgorithm, "ECDSA")
+	set(&a.Duration, "87600h")
+	set(&a.RenewBefore, "8760h")
+	set(&a.CASecret, "mtls-ca-key-pair")
+	set(&a.Issuer, "mtls-ca-issuer")
+	set(&a.CAPublicSecret, "mtls-ca-cert")
+	set(&a.CAPublicRefreshInterval, "1h")
+	if a.KeySize == 0 {
+		switch a.KeyAlgorithm {
+		case "ECDSA":
+			a.KeySize = 256
+		case "RSA":
+			a.KeySize = 4096
+		}
+	}
+	return a
+}
+
+// Validate checks the plain values (not the provider); errors name the config key under ConfigKey.
+func (a Args) Validate() error {
+	p := validate.New(ConfigKey)
+	p.DNSLabel("namespace", a.Namespace)
+	for key, name := range map[string]string{
+		"selfSignedIssuer": a.SelfSignedIssuer, "caCertificate": a.CACertificate, "caSecret": a.CASecret,
+		"issuer": a.Issuer, "caPublicSecret": a.CAPublicSecret,
+	} {
+		p.ObjectName(key, name)
+	}
+	if a.CASecret == a.CAPublicSecret {
+		p.Addf("caPublicSecret", "must differ from caSecret (%q): the public secret must never hold the CA key", a.CASecret)
+	}
+	p.NonEmpty("commonName", a.CommonName)
+	if p.OneOf("keyAlgorithm", a.KeyAlgorithm, "ECDSA", "RSA", "Ed25519") {
+		switch a.KeyAlgorithm {
+		case "ECDSA":
+			if a.KeySize != 256 && a.KeySize != 384 && a.KeySize != 521 {
+				p.Addf("keySize", "%d is not an ECDSA curve size; use 256, 384 or 521", a.KeySize)
+			}
+		case "RSA":
+			if a.KeySize < 2048 || a.KeySize > 8192 {
+				p.Addf("keySize", "%d is not a supported RSA size; use 2048-8192", a.KeySize)
+			}
+		}
+	}
+	duration, okD := p.Duration("duration", a.Duration, time.Hour)
+	renew, okR := p.Duration("renewBefore", a.RenewBefore, 5*time.Minute)
+	if okD && okR && renew >= duration {
+		p.Addf("renewBefore", "%s must be shorter than duration %s", a.RenewBefore, a.Duration)
+	}
+	p.Duration("caPublicRefreshInterval", a.CAPublicRefreshInterval, time.Minute)
+	return p.Err()
+}
+
+// MTLSAuthority is the CA hierarchy: self-signed bootstrap Issuer -> root CA Certificate -> CA Issuer,
+// plus a Secret holding only the CA's public certificate.
+type MTLSAuthority struct {
+	pulumi.ResourceState
+
+	// Namespace of the issuers and secrets.
+	Namespace pulumi.StringOutput `pulumi:"namespace"`
+	// IssuerName is the namespaced CA Issuer that signs leaf certificates.
+	IssuerName pulumi.StringOutput `pulumi:"issuerName"`
+	// CASecretName holds the CA key pair (global cluster only).
+	CASecretName pulumi.StringOutput `pulumi:"caSecretName"`
+	// CAPublicSecretName holds only ca.crt.
+	CAPublicSecretName pulumi.StringOutput `pulumi:"caPublicSecretName"`
+
+	// Args are the effective arguments after defaults.
+	Args Args
+}
+
+const caPublicKey = "ca.crt"
+
+// NewMTLSAuthority registers the CA hierarchy. The root CA Certificate and the public-cert ExternalSecret
+// are protected and retained on delete: losing them would invalidate every client certificate of the fleet.
+func NewMTLSAuthority(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*MTLSAuthority, error) {
+	if args == nil {
+		args = &Args{}
+	}
+	a := args.Defaults()
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if a.Provider == nil {
+		return nil, errors.New("authority: Args.Provider is required (the global cluster's Kubernetes provider)")
+	}
+	c := &MTLSAuthority{Args: a}
+	if err := ctx.RegisterComponentResource("nautobot:authority:MTLSAuthority", name, c, opts...); err != nil {
+		return nil, err
+	}
+	k8s := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(a.Provider)}
+	stateful := append(append([]pulumi.ResourceOption{}, k8s...), pulumi.Protect(true), pulumi.RetainOnDelete(true))
+	obj := func(n string) kube.Object { return kube.Object{Namespace: a.Namespace, Name: n} }
+
+	selfSigned, err := kube.NewCustomResource(ctx, name+"-selfsigned", "cert-manager.io/v1", "Issuer", obj(a.SelfSignedIssuer),
+		map[string]any{"spec": map[string]any{"selfSigned": map[string]any{}}}, k8s...)
+	if err != nil {
+		return nil, err
+	}
+	privateKey := map[string]any{"algorithm": a.KeyAlgorithm, "rotationPolicy": "Never"}
+	if a.KeyAlgorithm != "Ed25519" {
+		privateKey["size"] = a.KeySize
+	}
+	caCert, err := kube.NewCustomResource(ctx, name+"-ca", "cert-manager.io/v1", "Certificate", obj(a.CACertificate),
+		map[string]any{"spec": map[string]any{
+			"isCA":        true,
+			"commonName":  a.CommonName,
+			"secretName":  a.CASecret,
+			"duration":    a.Duration,
+			"renewBefore": a.RenewBefore,
+			// A renewed CA keeps its key, so certificates it already signed stay valid during rollover.
+			"privateKey": privateKey,
+			"usages":     []any{"cert sign", "crl sign"},
+			"issuerRef":  map[string]any{"name": a.SelfSignedIssuer, "kind": "Issuer", "group": "cert-manager.io"},
+		}}, append(stateful, pulumi.DependsOn([]pulumi.Resource{selfSigned}))...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := kube.NewCustomResource(ctx, name+"-issuer", "cert-manager.io/v1", "Issuer", obj(a.Issuer),
+		map[string]any{"spec": map[string]any{"ca": map[string]any{"secretName": a.CASecret}}},
+		append(k8s, pulumi.DependsOn([]pulumi.Resource{caCert}))...); err != nil {
+		return nil, err
+	}
+	if err := c.publicCertSecret(ctx, name, a, k8s, stateful); err != nil {
+		return nil, err
+	}
+
+	c.Namespace = pulumi.String(a.Namespace).ToStringOutput()
+	c.IssuerName = pulumi.String(a.Issuer).ToStringOutput()
+	c.CASecretName = pulumi.String(a.CASecret).ToStringOutput()
+	c.CAPublicSecretName = pulumi.String(a.CAPublicSecret).ToStringOutput()
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"namespace": c.Namespace, "issuerName": c.IssuerName,
+		"caSecretName": c.CASecretName, "caPublicSecretName": c.CAPublicSecretName,
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// publicCertSecret keeps a Secret with only ca.crt in sync with the CA secret. cert-manager cannot write
+// a secret without a private key, and trust-manager is not available everywhere, so an in-cluster
+// External Secrets store reads the one CA secret (a Role limited to that name) and the ExternalSecret
+// copies just the certificate, labelled for CNPG to reload on CA renewal.
+func (c *MTLSAuthority) publicCertSecret(ctx *pulumi.Context, name string, a Args, k8s, stateful []pulumi.ResourceOption) error {
+	reader := a.CAPublicSecret + "-reader"
+	sa, err := corev1.NewServiceAccount(ctx, name+"-ca-reader", &corev1.ServiceAccountArgs{
+		Metadata: kube.Metadata(kube.Object{Namespace: a.Namespace, Name: reader}),
+	}, k8s...)
+	if err != nil {
+		return err
+	}
+	role, err := rbacv1.NewRole(ctx, name+"-ca-reader", &rbacv1.RoleArgs{
+		Metadata: kube.Metadata(kube.Object{Namespace: a.Namespace, Name: reader}),
+		Rules: rbacv1.PolicyRuleArray{rbacv1.PolicyRuleArgs{
+			ApiGroups:     pulumi.StringArray{pulumi.String("")},
+			Resources:     pulumi.StringArray{pulumi.String("secrets")},
+			ResourceNames: pulumi.StringArray{pulumi.String(a.CASecret)},
+			Verbs:         pulumi.ToStringArray([]string{"get", "list", "watch"}),
+		}, rbacv1.PolicyRuleArgs{
+			// The store validates its credentials with a self-subject rules review.
+			ApiGroups: pulumi.StringArray{pulumi.String("authorization.k8s.io")},
+			Resources: pulumi.StringArray{pulumi.String("selfsubjectrulesreviews")},
+			Verbs:     pulumi.StringArray{pulumi.String("create")},
+		}},
+	}, k8s...)
+	if err != nil {
+		return err
+	}
+	binding, err := rbacv1.NewRoleBinding(ctx, name+"-ca-reader", &rbacv1.RoleBindingArgs{
+		Metadata: kube.Metadata(kube.Object{Namespace: a.Namespace, Name: reader}),
+		RoleRef: rbacv1.RoleRefArgs{
+			ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("Role"), Name: pulumi.String(reader),
+		},
+		Subjects: rbacv1.SubjectArray{rbacv1.SubjectArgs{
+			Kind: pulumi.String("ServiceAccount"), Name: pulumi.String(reader), Namespace: pulumi.String(a.Namespace),
+		}},
+	}, append(k8s, pulumi.DependsOn([]pulumi.Resource{sa, role}))...)
+	if err != nil {
+		return err
+	}
+	store, err := kube.NewCustomResource(ctx, name+"-ca-store", "external-secrets.io/v1", "SecretStore",
+		kube.Object{Namespace: a.Namespace, Name: reader},
+		map[string]any{"spec": map[string]any{"provider": map[string]any{"kubernetes": map[string]any{
+			"remoteNamespace": a.Namespace,
+			"server": map[string]any{
+				"caProvider": map[string]any{"type": "ConfigMap", "name": "kube-root-ca.crt", "key": "ca.crt"},
+			},
+			"auth": map[string]any{"serviceAccount": map[string]any{"name": reader}},
+		}}}}, append(k8s, pulumi.DependsOn([]pulumi.Resource{binding}))...)
+	if err != nil {
+		return err
+	}
+	_, err = kube.NewCustomResource(ctx, name+"-ca-public", "external-secrets.io/v1", "ExternalSecret",
+		kube.Object{Namespace: a.Namespace, Name: a.CAPublicSecret},
+		map[string]any{"spec": map[string]any{
+			"refreshInterval": a.CAPublicRefreshInterval,
+			"secretStoreRef":  map[string]any{"kind": "SecretStore", "name": reader},
+			"target": map[string]any{
+				"name":           a.CAPublicSecret,
+				"creationPolicy": "Owner",
+				"deletionPolicy": "Retain",
+				"template": map[string]any{
+					"engineVersion": "v2",
+					"type":          "Opaque",
+					"metadata":      map[string]any{"labels": map[string]any{"cnpg.io/reload": "true"}},
+					"data":          map[string]any{caPublicKey: `{{ .cacert | filterPEM "CERTIFICATE" }}`},
+				},
+			},
+			// tls.crt of a self-signed root is the CA certificate itself; the key is never copied.
+			"data": []any{map[string]any{
+				"secretKey": "cacert",
+				"remoteRef": map[string]any{"key": a.CASecret, "property": "tls.crt"},
+			}},
+		}}, append(stateful, pulumi.DependsOn([]pulumi.Resource{store}))...)
+	if err != nil {
+		return fmt.Errorf("CA public secret: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+// Package kube holds what every stack needs to talk to one Kubernetes cluster: the explicit provider
+// built from config, and untyped custom resources for CRDs that have no Go SDK here.
+package kube
+
+import (
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// ClusterConfig selects the cluster a stack deploys to (config key `kubernetes`).
+type ClusterConfig struct {
+	// Kubeconfig is a path or the kubeconfig text; empty uses the ambient KUBECONFIG.
+	Kubeconfig string `json:"kubeconfig"`
+	// Context is the kubeconfig context; empty uses the current one.
+	Context string `json:"context"`
+	// ClusterIdentifier is what the provider's replacement keys on, so a rotated kubeconfig credential
+	// updates the provider instead of replacing every resource of the stack (default: the stack name).
+	ClusterIdentifier string `json:"clusterIdentifier"`
+	// RenderDir writes manifests to this directory instead of applying them (secrets are rendered in plain text).
+	RenderDir string `json:"renderDir"`
+}
+
+// NewProvider registers the explicit provider every Kubernetes resource of a stack uses.
+func NewProvider(ctx *pulumi.Context, name string, c ClusterConfig) (*kubernetes.Provider, error) {
+	args := &kubernetes.ProviderArgs{
+		// Deleting a stack whose cluster is gone must not hang on an unreachable API server.
+		DeleteUnreachable: pulumi.BoolPtr(true),
+		ClusterIdentifier: pulumi.StringPtr(c.ClusterIdentifier),
+	}
+	if c.ClusterIdentifier == "" {
+		args.ClusterIdentifier = pulumi.StringPtr(ctx.Project() + "-" + ctx.Stack())
+	}
+	if c.Kubeconfig != "" {
+		args.Kubeconfig = pulumi.StringPtr(c.Kubeconfig)
+	}
+	if c.Context != "" {
+		args.Context = pulumi.StringPtr(c.Context)
+	}
+	if c.RenderDir != "" {
+		args.RenderYamlToDirectory = pulumi.StringPtr(c.RenderDir)
+	}
+	return kubernetes.NewProvider(ctx, name, args)
+}
+
+// Object names a namespaced Kubernetes object.
+type Object struct {
+	Namespace string
+	Name      string
+	Labels    map[string]string
+}
+
+func (o Object) metadata() metav1.ObjectMetaArgs {
+	m := metav1.ObjectMetaArgs{Name: pulumi.String(o.Name)}
+	if o.Namespace != "" {
+		m.Namespace = pulumi.String(o.Namespace)
+	}
+	if len(o.Labels) > 0 {
+		m.Labels = pulumi.ToStringMap(o.Labels)
+	}
+	return m
+}
+
+// NewCustomResource registers an object of a CRD kind with the given top-level fields (usually "spec").
+func NewCustomResource(ctx *pulumi.Context, name, apiVersion, kind string, obj Object, fields map[string]any,
+	opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
+	return apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(apiVersion),
+		Kind:        pulumi.String(kind),
+		Metadata:    obj.metadata(),
+		OtherFields: fields,
+	}, opts...)
+}
+
+// Metadata returns the ObjectMeta of a namespaced object for typed resources.
+func Metadata(obj Object) metav1.ObjectMetaArgs { return obj.metadata() }

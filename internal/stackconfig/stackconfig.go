@@ -1,0 +1,72 @@
+// Package stackconfig reads structured stack config strictly: an unknown key is an error that names it,
+// so a typo in Pulumi.<stack>.yaml fails the preview instead of silently falling back to a default.
+package stackconfig
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+)
+
+// Reader reads the project's config namespace.
+type Reader struct {
+	ctx *pulumi.Context
+	cfg *config.Config
+}
+
+// New reads config of the current project.
+func New(ctx *pulumi.Context) *Reader { return &Reader{ctx: ctx, cfg: config.New(ctx, "")} }
+
+// Object decodes the structured value at key into v when it is set; unknown fields are errors.
+func (r *Reader) Object(key string, v any) error {
+	raw, ok := r.raw(key)
+	if !ok {
+		return nil
+	}
+	return Decode(key, raw, v)
+}
+
+// String returns the value at key, or def when unset.
+func (r *Reader) String(key, def string) string {
+	if raw, ok := r.raw(key); ok {
+		return raw
+	}
+	return def
+}
+
+// Secret returns the value at key as a Pulumi secret, and whether it was set.
+func (r *Reader) Secret(key string) (pulumi.StringOutput, bool) {
+	if _, ok := r.raw(key); !ok {
+		return pulumi.StringOutput{}, false
+	}
+	return r.cfg.GetSecret(key), true
+}
+
+// Project is the config namespace of the project.
+func (r *Reader) Project() string { return r.ctx.Project() }
+
+func (r *Reader) raw(key string) (string, bool) {
+	v, err := r.cfg.Try(key)
+	if err != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// Decode strictly decodes a JSON config value, naming the key in errors.
+func Decode(key, raw string, v any) error {
+	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		msg := err.Error()
+		if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+			return fmt.Errorf("config %s: unknown key %s; check the spelling against the README's config table", key, f)
+		}
+		return fmt.Errorf("config %s: %s", key, strings.TrimPrefix(msg, "json: "))
+	}
+	return nil
+}

@@ -1,0 +1,401 @@
+#!/usr/bin/env bash
+# A local Kubernetes API for the demo stacks and the integration tests: etcd + kube-apiserver +
+# kube-controller-manager on 127.0.0.1 only, with the upstream CRDs the stacks use. No kubelet or
+# scheduler: Pods stay Pending; objects, CRD schemas, RBAC, namespaces and garbage collection are real.
+#
+#   bash scripts/cluster.sh up              start (or reuse) the cluster in $CLUSTER_DIR, load the CRDs
+#   bash scripts/cluster.sh down [--purge]  stop it; --purge (or a non-default CLUSTER_DIR) removes its state
+#   bash scripts/cluster.sh status          print whether it runs (exit 0 running, 1 not)
+#   bash scripts/cluster.sh crds            (re)load the CRDs into the running cluster
+#
+# Environment:
+#   CLUSTER_DIR             state dir (default <repo>/.cluster): etcd data, certs, kubeconfig, pids/, logs/
+#   CLUSTER_APISERVER_PORT  apiserver port (default: a free one, kept across restarts)
+#   CLUSTER_ETCD_PORT       etcd client port (default: a free one; the peer port is picked beside it)
+#   NAUTOBOT_TOOLS_CACHE    binary cache outside the clone (default ~/.cache/nautobot-worker-pulumi)
+#
+# Versions: kube-apiserver/kube-controller-manager v1.33.13 built from tools/kube (kubectl 1.32 talks to
+# it without a skew warning); etcd from Debian (etcd-server 3.4). CRDs come from the Go module zips pinned
+# in crd_sources below. The kubeconfig is $CLUSTER_DIR/kubeconfig, context "nautobot-local".
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+k8s_version=v1.33.13
+default_dir="$root/.cluster"
+dir="${CLUSTER_DIR:-$default_dir}"
+bin="$root/.tools/bin"
+cache_root="${NAUTOBOT_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nautobot-worker-pulumi}"
+context=nautobot-local
+
+# "module@version glob-inside-the-module". Exact versions only: the Go proxy here refuses some (403), e.g.
+# envoyproxy/gateway v1.6.1 and v1.5.x. Every file is plain YAML (no Helm templating). Envoy Gateway v1.6.3
+# is the line built against gateway-api v1.4.1; TLSRoute v1alpha2 is in gateway-api's experimental channel.
+crd_sources=(
+  "github.com/cert-manager/cert-manager@v1.19.2 deploy/crds/*.yaml"
+  "github.com/cloudnative-pg/cloudnative-pg@v1.28.0 config/crd/bases/*.yaml"
+  "github.com/external-secrets/external-secrets@v0.20.4 deploy/crds/bundle.yaml"
+  "sigs.k8s.io/gateway-api@v1.4.1 config/crd/experimental/gateway.networking*.yaml"
+  "github.com/envoyproxy/gateway@v1.6.3 charts/gateway-helm/crds/generated/gateway.envoyproxy.io_*.yaml"
+)
+
+log() { printf 'cluster: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+
+# ---------------------------------------------------------------------------------------------------
+# Binaries
+
+build_kube() {
+  local minor out
+  minor=$(printf '%s' "$k8s_version" | cut -d. -f2)
+  out="$cache.tmp.$$"
+  rm -rf "$out" && mkdir -p "$out"
+  (cd "$root/tools/kube" && GOFLAGS="${GOFLAGS:-} -mod=readonly" CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath \
+    -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$k8s_version \
+      -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor \
+      -X k8s.io/component-base/version.gitTreeState=clean \
+      -X k8s.io/client-go/pkg/version.gitVersion=$k8s_version \
+      -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor" \
+    -o "$out/" "$@")
+  mkdir -p "$cache"
+  mv "$out"/* "$cache/"
+  rmdir "$out"
+}
+
+kube_stamp() {
+  { go version; cat "$root"/tools/kube/go.{mod,sum}; declare -f build_kube; } | sha256sum | cut -c1-16
+}
+
+ensure_binaries() {
+  command -v go >/dev/null || die "go is required to build kube-apiserver"
+  mkdir -p "$bin" "$cache_root"
+  cache="$cache_root/kube-$(kube_stamp)"
+  local want=(kube-apiserver kube-controller-manager) missing=() t
+  kubectl=$(system_kubectl) || want+=(kubectl)
+  t=$(now)
+  exec 9>"$cache_root/kube.lock"
+  flock 9 # one build at a time across clones and concurrent clusters
+  for b in "${want[@]}"; do [ -x "$cache/$b" ] || missing+=("k8s.io/kubernetes/cmd/$b"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "building ${missing[*]##*/} $k8s_version into $cache (cold: ~8-10 min on 2 cores)"
+    build_kube "${missing[@]}"
+    log "build done in $(since "$t")"
+  else
+    log "binaries $k8s_version cached ($cache)"
+  fi
+  flock -u 9
+  for b in "${want[@]}"; do ln -sfn "$cache/$b" "$bin/$b"; done
+  kube_apiserver="$cache/kube-apiserver"
+  kube_controller_manager="$cache/kube-controller-manager"
+  [ -n "$kubectl" ] || kubectl="$bin/kubectl"
+}
+
+# A kubectl on PATH other than our own build in .tools/bin; ours (same version as the server) otherwise.
+system_kubectl() {
+  PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$bin" | paste -sd:) command -v kubectl 2>/dev/null
+}
+
+find_kubectl() { kubectl=$(system_kubectl) || kubectl="$bin/kubectl"; }
+
+ensure_etcd() {
+  etcd=$(command -v etcd 2>/dev/null) && return 0
+  [ -x /usr/bin/etcd ] && { etcd=/usr/bin/etcd; return 0; }
+  [ "$(id -u)" = 0 ] || die "etcd not found: install it (apt-get install etcd-server) or put it on PATH"
+  log "installing etcd-server from apt"
+  mkdir -p "$cache_root"
+  (
+    flock 8
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends etcd-server >&2 ||
+      { apt-get update >&2 && apt-get install -y --no-install-recommends etcd-server >&2; }
+  ) 8>"$cache_root/apt.lock"
+  etcd=$(command -v etcd 2>/dev/null || echo /usr/bin/etcd)
+  [ -x "$etcd" ] || die "etcd-server installed but no etcd binary found"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Processes
+
+# pid_alive NAME: the pid in pids/NAME.pid runs and belongs to this cluster dir (guards against pid reuse).
+pid_alive() {
+  local f="$dir/pids/$1.pid" pid cmd
+  [ -s "$f" ] || return 1
+  pid=$(cat "$f")
+  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmd == *"$dir/"* ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+# spawn NAME CMD...: start CMD in its own session with no inherited stdio (so a caller that captures
+# our output, like a Go test, is not held open) and record its pid.
+spawn() {
+  local name=$1
+  shift
+  rm -f "$dir/pids/$name.pid"
+  setsid sh -c 'echo $$ >"$0"; exec "$@"' "$dir/pids/$name.pid" "$@" \
+    </dev/null >>"$dir/logs/$name.log" 2>&1 &
+  local i
+  for i in $(seq 50); do [ -s "$dir/pids/$name.pid" ] && return 0; sleep 0.05; done
+  die "$name did not start"
+}
+
+fail_with_log() {
+  log "$1; last lines of $dir/logs/$2.log:"
+  tail -n 25 "$dir/logs/$2.log" >&2 || true
+  stop_all
+  exit 1
+}
+
+stop_all() {
+  local name pid pids=() i
+  for name in kube-controller-manager kube-apiserver etcd; do
+    if pid=$(pid_alive "$name"); then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  for i in $(seq 50); do
+    local left=()
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left+=("$pid"); done
+    [ ${#left[@]} -eq 0 ] && break
+    pids=("${left[@]}")
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true; done
+  rm -f "$dir"/pids/*.pid
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A free port below the kernel's ephemeral range (32768+), so outgoing connections do not take it.
+free_port() {
+  local p i
+  for i in $(seq 200); do
+    p=$((20000 + RANDOM % 12000))
+    case " $* " in *" $p "*) continue ;; esac
+    port_free "$p" && { printf '%s\n' "$p"; return 0; }
+  done
+  die "no free port found"
+}
+
+choose_ports() {
+  local saved_api="" saved_etcd="" saved_peer=""
+  if [ -s "$dir/ports.env" ]; then
+    # shellcheck disable=SC1091
+    saved_api=$(. "$dir/ports.env"; echo "${apiserver_port:-}")
+    saved_etcd=$(. "$dir/ports.env"; echo "${etcd_port:-}")
+    saved_peer=$(. "$dir/ports.env"; echo "${etcd_peer_port:-}")
+  fi
+  pick() { # pick WANTED SAVED TAKEN...
+    local want=$1 saved=$2
+    shift 2
+    if [ -n "$want" ]; then port_free "$want" || die "port $want is in use"; echo "$want"
+    elif [ -n "$saved" ] && port_free "$saved"; then echo "$saved"
+    else free_port "$@"; fi
+  }
+  apiserver_port=$(pick "${CLUSTER_APISERVER_PORT:-}" "$saved_api")
+  etcd_port=$(pick "${CLUSTER_ETCD_PORT:-}" "$saved_etcd" "$apiserver_port")
+  if [ -n "${CLUSTER_ETCD_PORT:-}" ] && port_free $((CLUSTER_ETCD_PORT + 1)); then
+    etcd_peer_port=$((CLUSTER_ETCD_PORT + 1))
+  else
+    etcd_peer_port=$(pick "" "$saved_peer" "$apiserver_port" "$etcd_port")
+  fi
+  printf 'apiserver_port=%s\netcd_port=%s\netcd_peer_port=%s\n' "$apiserver_port" "$etcd_port" "$etcd_peer_port" >"$dir/ports.env"
+}
+
+ensure_credentials() {
+  if [ ! -s "$dir/sa.key" ]; then
+    openssl genrsa -out "$dir/sa.key" 2048 2>/dev/null
+    openssl rsa -in "$dir/sa.key" -pubout -out "$dir/sa.pub" 2>/dev/null
+  fi
+  if [ ! -s "$dir/tokens.csv" ]; then
+    (umask 077 && printf '%s,admin,admin,system:masters\n' "$(openssl rand -hex 24)" >"$dir/tokens.csv")
+  fi
+  chmod 600 "$dir/sa.key" "$dir/tokens.csv"
+}
+
+write_kubeconfig() {
+  local token ca
+  token=$(cut -d, -f1 "$dir/tokens.csv")
+  ca=$(base64 -w0 <"$dir/serving/apiserver.crt")
+  (umask 077 && cat >"$dir/kubeconfig.tmp" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: $context
+  cluster:
+    server: https://127.0.0.1:$apiserver_port
+    certificate-authority-data: $ca
+users:
+- name: $context-admin
+  user:
+    token: $token
+contexts:
+- name: $context
+  context:
+    cluster: $context
+    user: $context-admin
+    namespace: default
+current-context: $context
+EOF
+  )
+  mv "$dir/kubeconfig.tmp" "$dir/kubeconfig"
+}
+
+kc() { "$kubectl" --kubeconfig "$dir/kubeconfig" "$@"; }
+
+ready() { [ -s "$dir/kubeconfig" ] && kc get --raw=/readyz --request-timeout=2s >/dev/null 2>&1; }
+
+running() { pid_alive etcd >/dev/null && pid_alive kube-apiserver >/dev/null && pid_alive kube-controller-manager >/dev/null; }
+
+start_processes() {
+  mkdir -p "$dir/pids" "$dir/logs" "$dir/etcd" "$dir/serving"
+  chmod 700 "$dir/etcd"
+  ensure_credentials
+  choose_ports
+  local t
+  t=$(now)
+  log "starting etcd :$etcd_port, kube-apiserver :$apiserver_port (127.0.0.1 only, state $dir)"
+  spawn etcd "$etcd" --name default --data-dir "$dir/etcd" \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$etcd_peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer_port" \
+    --initial-cluster "default=http://127.0.0.1:$etcd_peer_port" --logger zap --log-outputs stderr
+  spawn kube-apiserver "$kube_apiserver" \
+    --etcd-servers="http://127.0.0.1:$etcd_port" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$apiserver_port" \
+    --endpoint-reconciler-type=none --cert-dir="$dir/serving" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$dir/sa.pub" --service-account-signing-key-file="$dir/sa.key" \
+    --service-cluster-ip-range=10.96.0.0/16 --allow-privileged=true \
+    --authorization-mode=RBAC --token-auth-file="$dir/tokens.csv" \
+    --disable-admission-plugins=ServiceAccount --profiling=false
+  local i
+  for i in $(seq 300); do
+    pid_alive etcd >/dev/null || fail_with_log "etcd exited" etcd
+    pid_alive kube-apiserver >/dev/null || fail_with_log "kube-apiserver exited" kube-apiserver
+    if [ -s "$dir/serving/apiserver.crt" ]; then
+      [ -s "$dir/kubeconfig" ] && grep -qF ":$apiserver_port" "$dir/kubeconfig" &&
+        grep -qF "$(base64 -w0 <"$dir/serving/apiserver.crt")" "$dir/kubeconfig" || write_kubeconfig
+      ready && break
+    fi
+    sleep 0.2
+  done
+  ready || fail_with_log "kube-apiserver not ready after 60 s" kube-apiserver
+  log "kube-apiserver ready in $(since "$t")"
+  spawn kube-controller-manager "$kube_controller_manager" \
+    --kubeconfig="$dir/kubeconfig" --bind-address=127.0.0.1 --secure-port=0 --leader-elect=false \
+    --controllers='*,-serviceaccount-token' --use-service-account-credentials=false \
+    --service-account-private-key-file="$dir/sa.key" --profiling=false
+}
+
+# ---------------------------------------------------------------------------------------------------
+# CRDs
+
+crd_stamp() { { echo "$k8s_version"; printf '%s\n' "${crd_sources[@]}"; } | sha256sum | cut -c1-16; }
+
+load_crds() {
+  local t src mod glob mdir files=() f json
+  t=$(now)
+  local mods=()
+  for src in "${crd_sources[@]}"; do mods+=("${src%% *}"); done
+  # Outside any module (explicit versions work there), with the repo's GOFLAGS cleared.
+  json=$(cd / && GOFLAGS= GOWORK=off GO111MODULE=on go mod download -json "${mods[@]}") ||
+    { printf '%s\n' "$json" | grep -E '"Error"' >&2 || true; die "go mod download of the CRD modules failed"; }
+  for src in "${crd_sources[@]}"; do
+    mod=${src%% *}
+    glob=${src#* }
+    mdir=$(printf '%s\n' "$json" | awk -v m="$mod" '
+      /"Path":/    { gsub(/[",]/, "", $2); p = $2 }
+      /"Version":/ { gsub(/[",]/, "", $2); v = $2 }
+      /"Dir":/     { gsub(/[",]/, "", $2); if (p "@" v == m) print $2 }')
+    [ -n "$mdir" ] && [ -d "$mdir" ] || die "no module dir for $mod"
+    local n=0
+    for f in $mdir/$glob; do [ -f "$f" ] && files+=(-f "$f") && n=$((n + 1)); done
+    [ "$n" -gt 0 ] || die "no CRD files match $mod/$glob"
+  done
+  kc apply --server-side --force-conflicts --field-manager=nautobot-cluster "${files[@]}" >"$dir/logs/crds.log" 2>&1 ||
+    { tail -n 20 "$dir/logs/crds.log" >&2; die "applying CRDs failed"; }
+  kc wait --for condition=established --timeout=120s crd --all >>"$dir/logs/crds.log" 2>&1 ||
+    { tail -n 20 "$dir/logs/crds.log" >&2; die "CRDs not established"; }
+  crd_stamp >"$dir/crds.stamp"
+  log "CRDs loaded ($(kc get crd --no-headers | wc -l) established) in $(since "$t")"
+}
+
+# ---------------------------------------------------------------------------------------------------
+
+cmd_up() {
+  local t0
+  t0=$(now)
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  find_kubectl
+  if running && ready; then
+    if [ "$(cat "$dir/crds.stamp" 2>/dev/null)" = "$(crd_stamp)" ]; then
+      log "already running: $(grep -m1 'server:' "$dir/kubeconfig" | awk '{print $2}') (KUBECONFIG=$dir/kubeconfig)"
+      return 0
+    fi
+    load_crds
+    return 0
+  fi
+  stop_all # a partly running cluster: restart it on the same state
+  ensure_binaries
+  ensure_etcd
+  start_processes
+  if [ "$(cat "$dir/crds.stamp" 2>/dev/null)" = "$(crd_stamp)" ] &&
+    kc wait --for condition=established --timeout=60s crd --all >/dev/null 2>&1; then
+    log "CRDs already loaded ($(kc get crd --no-headers | wc -l))"
+  else
+    load_crds
+  fi
+  sleep 0.5
+  pid_alive kube-controller-manager >/dev/null || fail_with_log "kube-controller-manager exited" kube-controller-manager
+  log "up in $(since "$t0"): server https://127.0.0.1:$apiserver_port, context $context, KUBECONFIG=$dir/kubeconfig"
+}
+
+cmd_down() {
+  local purge=false
+  [ "${1:-}" = "--purge" ] && purge=true
+  [ -d "$dir" ] || { log "nothing to stop in $dir"; return 0; }
+  dir=$(cd "$dir" && pwd)
+  [ "$dir" = "$default_dir" ] || purge=true
+  stop_all
+  if $purge; then
+    # Remove only what `up` creates, so a CLUSTER_DIR pointing at a shared dir loses nothing else.
+    rm -rf "$dir"/{etcd,serving,pids,logs} "$dir"/{kubeconfig,kubeconfig.tmp,tokens.csv,sa.key,sa.pub,ports.env,crds.stamp}
+    rmdir "$dir" 2>/dev/null || true
+    log "stopped and removed $dir"
+  else
+    log "stopped (state kept in $dir; 'down --purge' removes it)"
+  fi
+}
+
+cmd_status() {
+  [ -d "$dir" ] && dir=$(cd "$dir" && pwd)
+  local name pid state=0
+  for name in etcd kube-apiserver kube-controller-manager; do
+    if pid=$(pid_alive "$name" 2>/dev/null); then log "$name running (pid $pid)"; else log "$name stopped"; state=1; fi
+  done
+  find_kubectl
+  if [ "$state" = 0 ] && ready; then
+    echo "running: $(grep -m1 'server:' "$dir/kubeconfig" | awk '{print $2}') KUBECONFIG=$dir/kubeconfig"
+  else
+    echo "not running ($dir)"
+    return 1
+  fi
+}
+
+cmd_crds() {
+  dir=$(cd "$dir" && pwd)
+  find_kubectl
+  ready || die "cluster in $dir is not running"
+  load_crds
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) shift; cmd_down "$@" ;;
+  status) cmd_status ;;
+  crds) cmd_crds ;;
+  *) echo "usage: $0 up | down [--purge] | status | crds" >&2; exit 2 ;;
+esac

@@ -1,0 +1,281 @@
+package mtls
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// appPassword is the app role's password (CNPG creates app with one). Some cases use it as a leaked password.
+const appPassword = "leaked-app-password"
+
+// userRulesAsDocumented is the single pg_hba rule the seed documents for the CNPG cluster
+// (0.0.0.0/0 there; the servers here only listen on loopback).
+var userRulesAsDocumented = []string{"hostssl all all 127.0.0.1/32 cert"}
+
+// userRulesHardened adds the rule CNPG needs for plaintext to be refused (see cnpgHBA).
+var userRulesHardened = []string{"hostssl all all 127.0.0.1/32 cert", "hostnossl all all all reject"}
+
+// cnpgHBA renders pg_hba.conf the way CNPG does: its fixed rules, then spec.postgresql.pg_hba, then its
+// catch-all password rule. Only the first line differs: CNPG maps local peers (`peer map=local`); here the
+// test connects over the Unix socket as the bootstrap superuser to create roles.
+func cnpgHBA(userRules []string) string {
+	return strings.Join([]string{
+		"local all all trust",
+		"hostssl postgres streaming_replica all cert",
+		"hostssl replication streaming_replica all cert",
+		"hostssl all cnpg_pooler_pgbouncer all cert",
+		strings.Join(userRules, "\n"),
+		"host all all all scram-sha-256",
+		"",
+	}, "\n")
+}
+
+type pgServer struct {
+	*server
+	label string
+	port  int
+	dir   string // holds data/, the Unix socket and the server's certificates
+}
+
+// startPostgres initialises and starts a PostgreSQL cluster configured as CNPG configures it for mTLS:
+// ssl on with TLS 1.3 only, ssl_ca_file = the mTLS CA (clientCASecret), and CNPG's pg_hba with userRules.
+// It creates the roles app (with a password, as CNPG does) and streaming_replica, and the database app.
+func startPostgres(t *testing.T, label, binDir string, userRules []string) *pgServer {
+	t.Helper()
+	for _, bin := range []string{"initdb", "postgres"} {
+		requireFile(t, filepath.Join(binDir, bin))
+	}
+	p := getPKI(t)
+	cred := serverCredential(t)
+	dir, err := os.MkdirTemp("", "mtls-"+label+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	p.writeServerFiles(t, dir)
+	chownTree(t, cred, dir)
+	env := []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=" + dir}
+
+	data := filepath.Join(dir, "data")
+	out, err := runCommand(t, 2*time.Minute, cred, env, filepath.Join(binDir, "initdb"),
+		"-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "--locale=C", "--encoding=UTF8")
+	if err != nil {
+		t.Fatalf("initdb %s: %v\n%s", label, err, out)
+	}
+	port := freePort(t)
+	conf := fmt.Sprintf(`
+listen_addresses = '127.0.0.1'
+port = %d
+unix_socket_directories = '%s'
+max_connections = 20
+fsync = off
+ssl = on
+ssl_cert_file = '%[2]s/server.crt'
+ssl_key_file = '%[2]s/server.key'
+ssl_ca_file = '%[2]s/ca.crt'
+ssl_min_protocol_version = 'TLSv1.3'
+ssl_max_protocol_version = 'TLSv1.3'
+log_connections = on
+`, port, dir)
+	appendFile(t, filepath.Join(data, "postgresql.conf"), conf)
+	writeFile(t, filepath.Join(data, "pg_hba.conf"), cnpgHBA(userRules))
+	chownTree(t, cred, dir)
+
+	srv := startServer(t, "postgres "+label, cred, syscall.SIGINT, filepath.Join(dir, "server.log"), env,
+		filepath.Join(binDir, "postgres"), "-D", data)
+	pg := &pgServer{server: srv, label: label, port: port, dir: dir}
+	// postmaster.pid's 8th line turns to "ready" once connections are accepted.
+	waitFor(t, srv, 60*time.Second, label+" ready", func() error {
+		b, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
+		if err != nil {
+			return err
+		}
+		if lines := strings.Split(string(b), "\n"); len(lines) > 7 && strings.TrimSpace(lines[7]) == "ready" {
+			return nil
+		}
+		return fmt.Errorf("not ready")
+	})
+	pg.superuserExec(t,
+		fmt.Sprintf("CREATE ROLE app LOGIN PASSWORD '%s'", appPassword),
+		"CREATE DATABASE app OWNER app",
+		"CREATE ROLE streaming_replica LOGIN REPLICATION",
+	)
+	return pg
+}
+
+// superuserExec runs statements as the bootstrap superuser over the Unix socket (no TLS, no psql needed).
+func (pg *pgServer) superuserExec(t *testing.T, statements ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", pg.dir, pg.port))
+	if err != nil {
+		t.Fatalf("%s: superuser connection: %v", pg.label, err)
+	}
+	defer conn.Close(ctx)
+	for _, sql := range statements {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %s: %v", pg.label, sql, err)
+		}
+	}
+}
+
+// setUserRules rewrites pg_hba.conf and reloads it (SIGHUP), as CNPG does when spec.postgresql.pg_hba changes.
+func (pg *pgServer) setUserRules(t *testing.T, userRules []string) {
+	t.Helper()
+	path := filepath.Join(pg.dir, "data", "pg_hba.conf")
+	writeFile(t, path, cnpgHBA(userRules))
+	chownTree(t, serverCredential(t), path)
+	before := strings.Count(pg.log(t), "received SIGHUP, reloading configuration files")
+	if err := syscall.Kill(pg.cmd.Process.Pid, syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, pg.server, 10*time.Second, pg.label+" reload", func() error {
+		if strings.Count(pg.log(t), "received SIGHUP, reloading configuration files") > before {
+			return nil
+		}
+		return fmt.Errorf("no reload logged yet")
+	})
+	// The postmaster logs before it re-reads pg_hba.conf; give it a moment to finish.
+	time.Sleep(300 * time.Millisecond)
+}
+
+type redisServer struct {
+	*server
+	port int
+}
+
+// startRedis starts Redis 7 TLS-only with client certificates required, as the Bitnami chart runs it with
+// tls.enabled and authClients: `--port 0 --tls-port ... --tls-auth-clients yes`, plus a password.
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	bin := requireCommand(t, "redis-server")
+	p := getPKI(t)
+	dir := t.TempDir()
+	p.writeServerFiles(t, dir)
+	port := freePort(t)
+	conf := fmt.Sprintf(`bind 127.0.0.1
+protected-mode yes
+port 0
+tls-port %d
+tls-cert-file %[2]s/server.crt
+tls-key-file %[2]s/server.key
+tls-ca-cert-file %[2]s/ca.crt
+tls-auth-clients yes
+requirepass %[3]s
+dir %[2]s
+save ""
+appendonly no
+daemonize no
+loglevel verbose
+logfile ""
+`, port, dir, appPassword)
+	writeFile(t, filepath.Join(dir, "redis.conf"), conf)
+	srv := startServer(t, "redis", nil, syscall.SIGTERM, filepath.Join(dir, "redis.log"), []string{"PATH=/usr/bin:/bin"},
+		bin, filepath.Join(dir, "redis.conf"))
+	waitForTCP(t, srv, port)
+	return &redisServer{server: srv, port: port}
+}
+
+type router struct {
+	*server
+	port      int
+	accessLog string
+}
+
+// startRouter starts nginx's stream module as an SNI router: it reads the TLS ClientHello's server name
+// without terminating TLS (ssl_preread) and forwards the raw connection to the backend for that name, like
+// the Envoy Gateway TLS listener in Passthrough mode. Unknown or missing SNI goes nowhere and is closed.
+func startRouter(t *testing.T, backends map[string]int) *router {
+	t.Helper()
+	bin := requireCommand(t, "nginx")
+	requireFile(t, nginxStreamModule)
+	dir := t.TempDir()
+	port := freePort(t)
+	var routes strings.Builder
+	for fqdn, backend := range backends {
+		fmt.Fprintf(&routes, "    %s 127.0.0.1:%d;\n", fqdn, backend)
+	}
+	accessLog := filepath.Join(dir, "access.log")
+	conf := fmt.Sprintf(`load_module %s;
+daemon off;
+worker_processes 1;
+pid %[2]s/nginx.pid;
+error_log %[2]s/error.log info;
+events { worker_connections 64; }
+stream {
+  log_format sni '$remote_addr sni="$ssl_preread_server_name" alpn="$ssl_preread_alpn_protocols" upstream="$upstream_addr"';
+  access_log %[3]s sni;
+  map $ssl_preread_server_name $backend {
+%[4]s    default unix:%[2]s/no-route.sock;
+  }
+  server {
+    listen 127.0.0.1:%[5]d;
+    ssl_preread on;
+    proxy_connect_timeout 5s;
+    proxy_pass $backend;
+  }
+}
+`, nginxStreamModule, dir, accessLog, routes.String(), port)
+	writeFile(t, filepath.Join(dir, "nginx.conf"), conf)
+	srv := startServer(t, "nginx", nil, syscall.SIGTERM, filepath.Join(dir, "nginx.out"), []string{"PATH=/usr/sbin:/usr/bin:/bin"},
+		bin, "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
+	waitForTCP(t, srv, port)
+	rt := &router{server: srv, port: port, accessLog: accessLog}
+	rt.accessAfter(t, 0) // the readiness probe's line, so that later counts are stable
+	return rt
+}
+
+func (r *router) accessLines(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(r.accessLog)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	if s := strings.TrimSpace(string(b)); s != "" {
+		return strings.Split(s, "\n")
+	}
+	return nil
+}
+
+// accessAfter waits for the access-log line of the connection made after `seen` lines were logged
+// (nginx logs a stream session when it closes).
+func (r *router) accessAfter(t *testing.T, seen int) string {
+	t.Helper()
+	var line string
+	waitFor(t, r.server, 5*time.Second, "router access log", func() error {
+		if lines := r.accessLines(t); len(lines) > seen {
+			line = lines[seen]
+			return nil
+		}
+		return fmt.Errorf("no new access-log line")
+	})
+	return line
+}
+
+func writeFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func appendFile(t testing.TB, path, content string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(content); err != nil {
+		t.Fatal(err)
+	}
+}
