@@ -1,18 +1,52 @@
-// Package global is the program of the global stack: the mTLS CA hierarchy and everything the global
-// cluster must hold before a site worker can connect.
+// Package global is the program of the global stack: the mTLS CA hierarchy, the certificates it signs,
+// the CNPG cluster, the gateway, and the outputs every site stack reads.
 package global
 
 import (
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"nautobot-worker/components/authority"
+	"nautobot-worker/components/certificates"
+	"nautobot-worker/components/database"
+	"nautobot-worker/components/gateway"
 	"nautobot-worker/internal/kube"
 	"nautobot-worker/internal/stackconfig"
 	"nautobot-worker/internal/validate"
 )
+
+// Site is one entry of the `sites` list: adding one is the only global-side step to add a site.
+type Site struct {
+	Name string `json:"name"`
+	// EgressCIDRs are the site workers' source addresses (node, pod or NAT ranges) for the firewall table.
+	EgressCIDRs []string `json:"egressCidrs"`
+}
+
+// Endpoints are the gateway names and ports of PostgreSQL and Redis. One value feeds both the TLS routes
+// and the server certificates' SANs, so the SNI name and the SAN cannot drift apart.
+type Endpoints struct {
+	// Domain derives the FQDNs nautobot-db.<domain> and nautobot-redis.<domain>.
+	Domain    string `json:"domain"`
+	DBFQDN    string `json:"dbFqdn"`
+	RedisFQDN string `json:"redisFqdn"`
+	DBPort    int    `json:"dbPort"`
+	RedisPort int    `json:"redisPort"`
+	// Address is the gateway's load-balancer VIP, for the firewall table (default: the Gateway status).
+	Address string `json:"address"`
+}
+
+// GatewayConfig is the `gateway` config key: the component's args plus the endpoints.
+type GatewayConfig struct {
+	gateway.Args
+	Endpoints
+	// Enabled creates the Gateway API objects (default true).
+	Enabled *bool `json:"enabled"`
+}
 
 // Config is the global stack's configuration (Pulumi.global.yaml).
 type Config struct {
@@ -21,39 +55,143 @@ type Config struct {
 	Namespace string
 	// CreateNamespace registers the namespace (protected, retained on delete); false when it exists already.
 	CreateNamespace bool
-	Authority       authority.Args
+	// RedisService is the Redis master Service of the global Nautobot release.
+	RedisService string
+	Sites        []Site
+	Authority    authority.Args
+	Certificates certificates.Args
+	Database     database.Args
+	Gateway      GatewayConfig
 }
 
-// LoadConfig reads and validates the stack config; it registers nothing.
+// LoadConfig reads, completes and validates the stack config; it registers nothing.
 func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	r := stackconfig.New(ctx)
-	c := Config{Namespace: r.String("namespace", "nautobot"), CreateNamespace: r.String("createNamespace", "true") == "true"}
-	if err := r.Object("kubernetes", &c.Kubernetes); err != nil {
-		return c, err
+	c := Config{Namespace: r.String("namespace", "nautobot")}
+	createNamespace := r.String("createNamespace", "true")
+	c.CreateNamespace = createNamespace == "true"
+	errs := []error{
+		r.Object("kubernetes", &c.Kubernetes),
+		r.Object("sites", &c.Sites),
+		r.Object(authority.ConfigKey, &c.Authority),
+		r.Object(certificates.ConfigKey, &c.Certificates),
+		r.Object(database.ConfigKey, &c.Database),
+		r.Object(gateway.ConfigKey, &c.Gateway),
 	}
-	if err := r.Object(authority.ConfigKey, &c.Authority); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
 	p := validate.New("")
 	p.DNSLabel("namespace", c.Namespace)
-	if v := r.String("createNamespace", "true"); v != "true" && v != "false" {
-		p.Addf("createNamespace", "%q is not a boolean; use true or false", v)
+	if createNamespace != "true" && createNamespace != "false" {
+		p.Addf("createNamespace", "%q is not a boolean; use true or false", createNamespace)
 	}
+	c.RedisService = "nautobot-redis-master"
+	c.complete()
+	c.validateSites(p)
+	c.validateEndpoints(p)
+	if c.Certificates.ClientCommonName != c.Database.User {
+		p.Addf("certificates.clientCommonName", "%q differs from database.user %q; pg_hba cert maps the certificate CN to the role, so they must be equal",
+			c.Certificates.ClientCommonName, c.Database.User)
+	}
+	return c, errors.Join(p.Err(), c.Authority.Validate(), c.Certificates.Validate(), c.Database.Validate(), c.gatewayArgs().Validate())
+}
+
+// complete fills defaults and wires the values one component takes from another.
+func (c *Config) complete() {
 	if c.Authority.Namespace == "" {
 		c.Authority.Namespace = c.Namespace
 	}
 	c.Authority = c.Authority.Defaults()
-	if err := p.Err(); err != nil {
-		return c, err
+	c.Database.Namespace = c.Namespace
+	c.Database = c.Database.Defaults()
+	if c.Certificates.ClientCommonName == "" {
+		c.Certificates.ClientCommonName = c.Database.User
 	}
-	return c, nil
+	e := &c.Gateway.Endpoints
+	if e.Domain != "" {
+		e.DBFQDN = orDefault(e.DBFQDN, "nautobot-db."+e.Domain)
+		e.RedisFQDN = orDefault(e.RedisFQDN, "nautobot-redis."+e.Domain)
+	}
+	if e.DBPort == 0 {
+		e.DBPort = 5432
+	}
+	if e.RedisPort == 0 {
+		e.RedisPort = 6379
+	}
+	if c.Gateway.Enabled == nil {
+		on := true
+		c.Gateway.Enabled = &on
+	}
+	cert := &c.Certificates
+	cert.Namespace = c.Namespace
+	cert.Issuer = c.Authority.Issuer
+	cert.Postgres.Services = c.Database.Services()
+	cert.Postgres.GatewayFQDN = e.DBFQDN
+	cert.Redis.Services = []string{c.RedisService}
+	cert.Redis.GatewayFQDN = e.RedisFQDN
+	for _, s := range c.Sites {
+		cert.Sites = append(cert.Sites, s.Name)
+	}
+	*cert = cert.Defaults()
+	c.Database.CASecret = c.Authority.CAPublicSecret
+	c.Database.ReplicationTLSSecret = cert.ReplicationSecret
+	c.Database.ServerTLSSecret = cert.Postgres.SecretName
+}
+
+func (c *Config) gatewayArgs() gateway.Args {
+	a := c.Gateway.Args
+	a.Routes = []gateway.Route{
+		{Name: "nautobot-db", FQDN: c.Gateway.DBFQDN, Port: c.Gateway.DBPort,
+			Service: c.Database.RWService(), ServicePort: 5432, ServiceNamespace: c.Namespace},
+		{Name: "nautobot-redis", FQDN: c.Gateway.RedisFQDN, Port: c.Gateway.RedisPort,
+			Service: c.RedisService, ServicePort: 6379, ServiceNamespace: c.Namespace},
+	}
+	return a.Defaults()
+}
+
+func (c *Config) validateSites(p *validate.Problems) {
+	seen := map[string]int{}
+	for i, s := range c.Sites {
+		key := fmt.Sprintf("sites[%d]", i)
+		if p.DNSLabel(key+".name", s.Name) {
+			if j, dup := seen[s.Name]; dup {
+				p.Addf(key+".name", "%q is listed twice (also sites[%d]); each site gets one client certificate", s.Name, j)
+			}
+			seen[s.Name] = i
+		}
+		for j, cidr := range s.EgressCIDRs {
+			p.CIDR(fmt.Sprintf("%s.egressCidrs[%d]", key, j), cidr)
+		}
+	}
+}
+
+func (c *Config) validateEndpoints(p *validate.Problems) {
+	e := c.Gateway.Endpoints
+	if e.Domain != "" {
+		p.FQDN("gateway.domain", e.Domain)
+	}
+	if e.DBFQDN == "" || e.RedisFQDN == "" {
+		p.Addf("gateway.domain", "is not set; set gateway.domain (e.g. prod.example.com) or both gateway.dbFqdn and gateway.redisFqdn")
+		return
+	}
+	p.FQDN("gateway.dbFqdn", e.DBFQDN)
+	p.FQDN("gateway.redisFqdn", e.RedisFQDN)
+	p.Port("gateway.dbPort", e.DBPort)
+	p.Port("gateway.redisPort", e.RedisPort)
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 // Outputs are what the global stack exports for site stacks and operators.
 type Outputs struct {
-	Namespace    pulumi.StringOutput
-	IssuerName   pulumi.StringOutput
-	CASecretName pulumi.StringOutput
+	Values  map[string]pulumi.Input
+	Gateway *gateway.PassthroughGateway
 }
 
 // Program is the global stack.
@@ -62,25 +200,18 @@ func Program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx.Export("namespace", out.Namespace)
-	ctx.Export("issuerName", out.IssuerName)
-	ctx.Export("caSecretName", out.CASecretName)
+	for _, k := range slices.Sorted(maps.Keys(out.Values)) {
+		ctx.Export(k, out.Values[k])
+	}
 	return nil
 }
 
-// Build validates the config, then registers the global resources.
+// Build validates the whole config, then registers the global resources.
 func Build(ctx *pulumi.Context) (*Outputs, error) {
 	c, err := LoadConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	authorityArgs := c.Authority
-	// Every component's plain args are validated before the first registration, so a bad value
-	// anywhere fails the preview with nothing registered.
-	if err := errors.Join(authorityArgs.Validate()); err != nil {
-		return nil, err
-	}
-
 	provider, err := kube.NewProvider(ctx, "global", c.Kubernetes)
 	if err != nil {
 		return nil, err
@@ -95,10 +226,80 @@ func Build(ctx *pulumi.Context) (*Outputs, error) {
 		}
 		deps = append(deps, ns)
 	}
+	after := pulumi.DependsOn(deps)
+
+	authorityArgs := c.Authority
 	authorityArgs.Provider = provider
-	ca, err := authority.NewMTLSAuthority(ctx, "mtls", &authorityArgs, pulumi.DependsOn(deps))
+	ca, err := authority.NewMTLSAuthority(ctx, "mtls", &authorityArgs, after)
 	if err != nil {
 		return nil, err
 	}
-	return &Outputs{Namespace: ca.Namespace, IssuerName: ca.IssuerName, CASecretName: ca.CAPublicSecretName}, nil
+	certArgs := c.Certificates
+	certArgs.Provider = provider
+	certs, err := certificates.NewMTLSCertificates(ctx, "certs", &certArgs, after, pulumi.DependsOn([]pulumi.Resource{ca}))
+	if err != nil {
+		return nil, err
+	}
+	dbArgs := c.Database
+	dbArgs.Provider = provider
+	if _, err := database.NewPostgresCluster(ctx, "db", &dbArgs, after, pulumi.DependsOn([]pulumi.Resource{certs})); err != nil {
+		return nil, err
+	}
+
+	address := pulumi.String(c.Gateway.Address).ToStringOutput()
+	var gw *gateway.PassthroughGateway
+	if *c.Gateway.Enabled {
+		gwArgs := c.gatewayArgs()
+		gwArgs.Provider = provider
+		if gw, err = gateway.NewPassthroughGateway(ctx, "gateway", &gwArgs, after); err != nil {
+			return nil, err
+		}
+		if c.Gateway.Address == "" {
+			address = gw.Address
+		}
+	}
+
+	sites := pulumi.StringArray{}
+	firewall := pulumi.Map{}
+	for _, s := range c.Sites {
+		sites = append(sites, pulumi.String(s.Name))
+		firewall[s.Name] = address.ApplyT(func(addr string) map[string]any {
+			return firewallRule(s, addr, c.Gateway.Endpoints)
+		}).(pulumi.MapOutput)
+	}
+	return &Outputs{Gateway: gw, Values: map[string]pulumi.Input{
+		"namespace":         ca.Namespace,
+		"issuerName":        ca.IssuerName,
+		"caSecretName":      ca.CAPublicSecretName,
+		"dbFqdn":            pulumi.String(c.Gateway.DBFQDN),
+		"dbPort":            pulumi.Int(c.Gateway.DBPort),
+		"dbName":            pulumi.String(c.Database.Database),
+		"dbUser":            pulumi.String(c.Database.User),
+		"redisFqdn":         pulumi.String(c.Gateway.RedisFQDN),
+		"redisPort":         pulumi.Int(c.Gateway.RedisPort),
+		"sites":             sites,
+		"siteClientSecrets": certs.SiteClientSecrets,
+		"clientKeyPemType":  pulumi.String(c.Certificates.PEMKeyType()),
+		"gatewayAddress":    address,
+		"firewallRules":     firewall,
+	}}, nil
+}
+
+func firewallRule(s Site, address string, e Endpoints) map[string]any {
+	dest := address
+	if dest == "" {
+		dest = fmt.Sprintf("the gateway VIP that %s and %s resolve to", e.DBFQDN, e.RedisFQDN)
+	}
+	sources := []any{}
+	for _, c := range s.EgressCIDRs {
+		sources = append(sources, c)
+	}
+	return map[string]any{
+		"sources":     sources,
+		"destination": dest,
+		"protocol":    "TCP",
+		"ports":       []any{e.DBPort, e.RedisPort},
+		"handling":    "TLS/SSL passthrough (no interception; SNI " + e.DBFQDN + ", " + e.RedisFQDN + ")",
+		"action":      "allow",
+	}
 }

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -140,6 +142,11 @@ func pgxConnect(t *testing.T, dsn string) (*pgx.Conn, error) {
 	}
 	cfg.LookupFunc = func(context.Context, string) ([]string, error) { return []string{"127.0.0.1"}, nil }
 	cfg.ConnectTimeout = 5 * time.Second
+	// pgx's default handler sends a CancelRequest on a new (non-TLS) connection when the context ends during
+	// an operation, which would show up as extra unroutable sessions at the SNI router; use deadlines only.
+	cfg.BuildContextWatcherHandler = func(pgConn *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: pgConn.Conn()}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return pgx.ConnectConfig(ctx, cfg)
@@ -217,6 +224,7 @@ func redisPing(port int, tlsCfg *tls.Config, password string) (string, error) {
 		ReadTimeout:     5 * time.Second,
 		WriteTimeout:    5 * time.Second,
 		MaxRetries:      -1,
+		DialerRetries:   1, // one dial: the error of that attempt, one server-log line
 		PoolSize:        1,
 		Dialer:          verdictDialer(tlsCfg),
 	})

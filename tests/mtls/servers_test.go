@@ -55,6 +55,11 @@ func startPostgres(t *testing.T, label, binDir string, userRules []string) *pgSe
 	}
 	p := getPKI(t)
 	cred := serverCredential(t)
+	if out, err := runCommand(t, 30*time.Second, cred, nil, filepath.Join(binDir, "postgres"), "--version"); err != nil {
+		// E.g. NAUTOBOT_PG17_DIR under /root (mode 0700) while PostgreSQL runs as user postgres.
+		t.Fatalf("%s/postgres cannot run as the PostgreSQL user: %v\n%s\nput it where that user can read it: %s",
+			binDir, err, out, depsHint)
+	}
 	dir, err := os.MkdirTemp("", "mtls-"+label+"-")
 	if err != nil {
 		t.Fatal(err)
@@ -259,6 +264,27 @@ func (r *router) accessAfter(t *testing.T, seen int) string {
 		return fmt.Errorf("no new access-log line")
 	})
 	return line
+}
+
+// expectAccess waits for a session logged after `seen` lines whose normalized line is `want`. Other new
+// lines are allowed: pgx follows a failed connection with a CancelRequest on a new plain connection, which
+// the router logs as a session without SNI.
+func (r *router) expectAccess(t *testing.T, seen int, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		lines := r.accessLines(t)
+		for _, l := range lines[min(seen, len(lines)):] {
+			if normalize(l) == want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("router logged no session %q; new lines:\n%s", want, strings.Join(lines[min(seen, len(lines)):], "\n"))
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func writeFile(t testing.TB, path, content string) {

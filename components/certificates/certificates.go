@@ -1,0 +1,289 @@
+// Package certificates provides MTLSCertificates: every leaf certificate the CA issuer signs for the
+// global cluster — PostgreSQL and Redis server certificates, CNPG's replication client certificate,
+// the global pods' client certificate and one client certificate per site.
+package certificates
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"nautobot-worker/internal/kube"
+	"nautobot-worker/internal/validate"
+)
+
+// ConfigKey is the stack config key these arguments are read from.
+const ConfigKey = "certificates"
+
+// ServerCert is a TLS server certificate whose SANs cover the in-cluster service and the gateway FQDN.
+type ServerCert struct {
+	// SecretName is both the Certificate and Secret name.
+	SecretName string `json:"secretName"`
+	// CommonName defaults to the first in-cluster DNS name.
+	CommonName string `json:"commonName"`
+	// ExtraDNSNames are added to the SANs.
+	ExtraDNSNames []string `json:"extraDnsNames"`
+	// Services are the in-cluster Service names the certificate covers (set by the stack).
+	Services []string `json:"-"`
+	// GatewayFQDN is the SNI name clients use through the gateway (set by the stack from the route config).
+	GatewayFQDN string `json:"-"`
+}
+
+// Args configures the certificates. Durations follow the seed: servers 1 year, clients 3 years.
+type Args struct {
+	Provider *kubernetes.Provider `json:"-"`
+	// Namespace of the certificates (set by the stack).
+	Namespace string `json:"-"`
+	// Issuer is the CA Issuer that signs everything (set by the stack from the authority).
+	Issuer string `json:"-"`
+	// ClientCommonName is the CN of every client certificate; pg_hba cert maps it to the DB user (default app).
+	ClientCommonName string     `json:"clientCommonName"`
+	Postgres         ServerCert `json:"postgres"`
+	Redis            ServerCert `json:"redis"`
+	// ReplicationSecret is CNPG's streaming-replication client certificate (CN streaming_replica).
+	ReplicationSecret string `json:"replicationSecret"`
+	// GlobalClientSecret is the client certificate the global Nautobot pods mount (default nautobot-mtls-client).
+	GlobalClientSecret string `json:"globalClientSecret"`
+	// SiteClientSecretPrefix names per-site client certificates <prefix>-<site> (default nautobot-mtls-client).
+	SiteClientSecretPrefix string `json:"siteClientSecretPrefix"`
+	// Sites gets one client certificate each (set by the stack from the `sites` list).
+	Sites []string `json:"-"`
+
+	ServerDuration    string `json:"serverDuration"`
+	ServerRenewBefore string `json:"serverRenewBefore"`
+	ClientDuration    string `json:"clientDuration"`
+	ClientRenewBefore string `json:"clientRenewBefore"`
+	// KeyAlgorithm of every leaf key: ECDSA (default, size 256), RSA or Ed25519.
+	KeyAlgorithm string `json:"keyAlgorithm"`
+	KeySize      int    `json:"keySize"`
+	// KeyEncoding PKCS1 (default; ECDSA keys are "EC PRIVATE KEY" PEM) or PKCS8 ("PRIVATE KEY" PEM).
+	// Site ExternalSecrets must filter the matching PEM block type.
+	KeyEncoding string `json:"keyEncoding"`
+}
+
+// Defaults returns args with every unset field filled in.
+func (a Args) Defaults() Args {
+	set := func(v *string, def string) {
+		if *v == "" {
+			*v = def
+		}
+	}
+	set(&a.ClientCommonName, "app")
+	set(&a.Postgres.SecretName, "nautobot-cluster-server-tls")
+	set(&a.Redis.SecretName, "nautobot-redis-server-tls")
+	set(&a.ReplicationSecret, "nautobot-cluster-replication")
+	set(&a.GlobalClientSecret, "nautobot-mtls-client")
+	set(&a.SiteClientSecretPrefix, "nautobot-mtls-client")
+	set(&a.ServerDuration, "8760h")
+	set(&a.ServerRenewBefore, "720h")
+	set(&a.ClientDuration, "26280h")
+	set(&a.ClientRenewBefore, "720h")
+	set(&a.KeyAlgorithm, "ECDSA")
+	set(&a.KeyEncoding, "PKCS1")
+	if a.KeySize == 0 && a.KeyAlgorithm == "ECDSA" {
+		a.KeySize = 256
+	}
+	if a.KeySize == 0 && a.KeyAlgorithm == "RSA" {
+		a.KeySize = 2048
+	}
+	for _, s := range []*ServerCert{&a.Postgres, &a.Redis} {
+		if s.CommonName == "" && len(s.Services) > 0 {
+			s.CommonName = fmt.Sprintf("%s.%s.svc", s.Services[0], a.Namespace)
+		}
+	}
+	return a
+}
+
+// SiteSecretName is the global secret that holds the client certificate of one site.
+func (a Args) SiteSecretName(site string) string { return a.SiteClientSecretPrefix + "-" + site }
+
+// PEMKeyType is the PEM block type of the issued private keys, which site ExternalSecrets must filter.
+func (a Args) PEMKeyType() string {
+	switch {
+	case a.KeyEncoding == "PKCS8":
+		return "PRIVATE KEY"
+	case a.KeyAlgorithm == "RSA":
+		return "RSA PRIVATE KEY"
+	}
+	return "EC PRIVATE KEY"
+}
+
+// Validate checks the plain values; errors name the config key under ConfigKey.
+func (a Args) Validate() error {
+	p := validate.New(ConfigKey)
+	p.NonEmpty("clientCommonName", a.ClientCommonName)
+	names := map[string]string{
+		"postgres.secretName": a.Postgres.SecretName, "redis.secretName": a.Redis.SecretName,
+		"replicationSecret": a.ReplicationSecret, "globalClientSecret": a.GlobalClientSecret,
+	}
+	p.ObjectName("siteClientSecretPrefix", a.SiteClientSecretPrefix)
+	seen := map[string]string{}
+	for _, key := range slices.Sorted(maps.Keys(names)) {
+		if p.ObjectName(key, names[key]) {
+			if other, dup := seen[names[key]]; dup {
+				p.Addf(key, "%q is also used by %s.%s; every certificate needs its own secret", names[key], ConfigKey, other)
+			}
+			seen[names[key]] = key
+		}
+	}
+	for _, site := range a.Sites {
+		if other, dup := seen[a.SiteSecretName(site)]; dup {
+			p.Addf("siteClientSecretPrefix", "site %q's secret %q collides with %s.%s", site, a.SiteSecretName(site), ConfigKey, other)
+		}
+	}
+	for key, s := range map[string]ServerCert{"postgres": a.Postgres, "redis": a.Redis} {
+		for i, n := range s.ExtraDNSNames {
+			p.ObjectName(fmt.Sprintf("%s.extraDnsNames[%d]", key, i), n)
+		}
+	}
+	checkPair := func(durKey, dur, renewKey, renew string) {
+		d, okD := p.Duration(durKey, dur, time.Hour)
+		r, okR := p.Duration(renewKey, renew, 5*time.Minute)
+		if okD && okR && r >= d {
+			p.Addf(renewKey, "%s must be shorter than %s %s", renew, durKey, dur)
+		}
+	}
+	checkPair("serverDuration", a.ServerDuration, "serverRenewBefore", a.ServerRenewBefore)
+	checkPair("clientDuration", a.ClientDuration, "clientRenewBefore", a.ClientRenewBefore)
+	if p.OneOf("keyAlgorithm", a.KeyAlgorithm, "ECDSA", "RSA", "Ed25519") {
+		if a.KeyAlgorithm == "ECDSA" && a.KeySize != 256 && a.KeySize != 384 && a.KeySize != 521 {
+			p.Addf("keySize", "%d is not an ECDSA curve size; use 256, 384 or 521", a.KeySize)
+		}
+		if a.KeyAlgorithm == "RSA" && (a.KeySize < 2048 || a.KeySize > 8192) {
+			p.Addf("keySize", "%d is not a supported RSA size; use 2048-8192", a.KeySize)
+		}
+	}
+	if p.OneOf("keyEncoding", a.KeyEncoding, "PKCS1", "PKCS8") && a.KeyAlgorithm == "Ed25519" && a.KeyEncoding != "PKCS8" {
+		p.Addf("keyEncoding", "Ed25519 keys are always PKCS8; set keyEncoding: PKCS8")
+	}
+	return p.Err()
+}
+
+// MTLSCertificates holds the leaf certificates of the global cluster.
+type MTLSCertificates struct {
+	pulumi.ResourceState
+
+	// SiteClientSecrets maps each site to the global secret holding its client certificate.
+	SiteClientSecrets pulumi.StringMapOutput `pulumi:"siteClientSecrets"`
+	// Certificates are the registered Certificate resources, for dependencies.
+	Certificates []pulumi.Resource
+
+	Args Args
+}
+
+// NewMTLSCertificates registers the certificates.
+func NewMTLSCertificates(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*MTLSCertificates, error) {
+	if args == nil {
+		args = &Args{}
+	}
+	a := args.Defaults()
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if a.Provider == nil || a.Namespace == "" || a.Issuer == "" {
+		return nil, errors.New("certificates: Args.Provider, Namespace and Issuer are required")
+	}
+	c := &MTLSCertificates{Args: a}
+	if err := ctx.RegisterComponentResource("nautobot:certificates:MTLSCertificates", name, c, opts...); err != nil {
+		return nil, err
+	}
+	k8s := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(a.Provider)}
+
+	add := func(suffix, secret string, spec map[string]any) error {
+		spec["secretName"] = secret
+		spec["privateKey"] = a.privateKey()
+		spec["issuerRef"] = map[string]any{"name": a.Issuer, "kind": "Issuer", "group": "cert-manager.io"}
+		r, err := kube.NewCustomResource(ctx, name+"-"+suffix, "cert-manager.io/v1", "Certificate",
+			kube.Object{Namespace: a.Namespace, Name: secret}, map[string]any{"spec": spec}, k8s...)
+		if err != nil {
+			return err
+		}
+		c.Certificates = append(c.Certificates, r)
+		return nil
+	}
+	for _, s := range []struct {
+		suffix string
+		cert   ServerCert
+	}{{"postgres-server", a.Postgres}, {"redis-server", a.Redis}} {
+		if err := add(s.suffix, s.cert.SecretName, map[string]any{
+			"commonName":  s.cert.CommonName,
+			"dnsNames":    toAny(a.dnsNames(s.cert)),
+			"duration":    a.ServerDuration,
+			"renewBefore": a.ServerRenewBefore,
+			"usages":      []any{"server auth", "digital signature", "key encipherment"},
+		}); err != nil {
+			return nil, err
+		}
+	}
+	client := func(cn string) map[string]any {
+		return map[string]any{
+			"commonName":  cn,
+			"duration":    a.ClientDuration,
+			"renewBefore": a.ClientRenewBefore,
+			"usages":      []any{"client auth", "digital signature", "key encipherment"},
+		}
+	}
+	// CNPG connects replicas as streaming_replica; pg_hba cert maps the CN to that role.
+	if err := add("replication", a.ReplicationSecret, client("streaming_replica")); err != nil {
+		return nil, err
+	}
+	if err := add("global-client", a.GlobalClientSecret, client(a.ClientCommonName)); err != nil {
+		return nil, err
+	}
+	siteSecrets := pulumi.StringMap{}
+	for _, site := range a.Sites {
+		if err := add("site-"+site, a.SiteSecretName(site), client(a.ClientCommonName)); err != nil {
+			return nil, err
+		}
+		siteSecrets[site] = pulumi.String(a.SiteSecretName(site))
+	}
+	c.SiteClientSecrets = siteSecrets.ToStringMapOutput()
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"siteClientSecrets": c.SiteClientSecrets}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (a Args) privateKey() map[string]any {
+	k := map[string]any{"algorithm": a.KeyAlgorithm, "encoding": a.KeyEncoding, "rotationPolicy": "Always"}
+	if a.KeyAlgorithm != "Ed25519" {
+		k["size"] = a.KeySize
+	}
+	return k
+}
+
+// dnsNames lists every in-cluster name of the services, then the gateway FQDN and extras, without repeats.
+func (a Args) dnsNames(s ServerCert) []string {
+	var names []string
+	seen := map[string]bool{}
+	push := func(n string) {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	for _, svc := range s.Services {
+		push(svc)
+		push(svc + "." + a.Namespace)
+		push(svc + "." + a.Namespace + ".svc")
+		push(svc + "." + a.Namespace + ".svc.cluster.local")
+	}
+	push(s.GatewayFQDN)
+	for _, n := range s.ExtraDNSNames {
+		push(n)
+	}
+	return names
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

@@ -1,0 +1,230 @@
+// Package gateway provides PassthroughGateway: Gateway API TLS-passthrough listeners and TLSRoutes that
+// route PostgreSQL and Redis by SNI without terminating TLS, plus Envoy Gateway TCP keepalive per listener.
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"nautobot-worker/internal/kube"
+	"nautobot-worker/internal/validate"
+)
+
+// ConfigKey is the stack config key these arguments are read from.
+const ConfigKey = "gateway"
+
+// Route sends TLS connections for one SNI name to one Service, untouched.
+type Route struct {
+	// Name of the listener, the TLSRoute and the keepalive policy.
+	Name string
+	// FQDN is the SNI name clients connect to; it is also a SAN of the backend's server certificate.
+	FQDN string
+	// Port the gateway listens on.
+	Port int
+	// Service and ServicePort of the backend.
+	Service     string
+	ServicePort int
+	// ServiceNamespace holds the backend Service.
+	ServiceNamespace string
+}
+
+// Keepalive configures TCP keepalive on the client side of every listener: without it, idle worker
+// connections through the gateway were dropped by middleboxes.
+type Keepalive struct {
+	Enabled  *bool  `json:"enabled"`
+	Probes   int    `json:"probes"`
+	IdleTime string `json:"idleTime"`
+	Interval string `json:"interval"`
+}
+
+// Args configures the gateway.
+type Args struct {
+	Provider *kubernetes.Provider `json:"-"`
+	// Name and Namespace of the Gateway (default nautobot-passthrough in envoy-gateway).
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	// ClassName is the GatewayClass (default eg, Envoy Gateway's conventional class).
+	ClassName string `json:"className"`
+	// RouteNamespace holds the TLSRoutes (default: the backends' namespace, so no ReferenceGrant is needed).
+	RouteNamespace string    `json:"routeNamespace"`
+	Keepalive      Keepalive `json:"keepalive"`
+	// Routes are set by the stack from the database and Redis endpoints.
+	Routes []Route `json:"-"`
+}
+
+// Defaults returns args with every unset field filled in.
+func (a Args) Defaults() Args {
+	set := func(v *string, def string) {
+		if *v == "" {
+			*v = def
+		}
+	}
+	set(&a.Name, "nautobot-passthrough")
+	set(&a.Namespace, "envoy-gateway")
+	set(&a.ClassName, "eg")
+	if a.RouteNamespace == "" && len(a.Routes) > 0 {
+		a.RouteNamespace = a.Routes[0].ServiceNamespace
+	}
+	if a.Keepalive.Enabled == nil {
+		on := true
+		a.Keepalive.Enabled = &on
+	}
+	if a.Keepalive.Probes == 0 {
+		a.Keepalive.Probes = 3
+	}
+	set(&a.Keepalive.IdleTime, "60s")
+	set(&a.Keepalive.Interval, "10s")
+	return a
+}
+
+// Validate checks the plain values; errors name the config key under ConfigKey.
+func (a Args) Validate() error {
+	p := validate.New(ConfigKey)
+	p.ObjectName("name", a.Name)
+	p.DNSLabel("namespace", a.Namespace)
+	p.ObjectName("className", a.ClassName)
+	if a.RouteNamespace != "" {
+		p.DNSLabel("routeNamespace", a.RouteNamespace)
+	}
+	if *a.Keepalive.Enabled {
+		if a.Keepalive.Probes < 1 {
+			p.Addf("keepalive.probes", "%d must be at least 1", a.Keepalive.Probes)
+		}
+		p.Duration("keepalive.idleTime", a.Keepalive.IdleTime, time.Second)
+		p.Duration("keepalive.interval", a.Keepalive.Interval, time.Second)
+	}
+	ports, hosts := map[int]string{}, map[string]string{}
+	for _, r := range a.Routes {
+		key := "routes." + r.Name
+		p.DNSLabel(key+".name", r.Name)
+		p.FQDN(key+".fqdn", r.FQDN)
+		p.Port(key+".port", r.Port)
+		p.Port(key+".servicePort", r.ServicePort)
+		if other, dup := ports[r.Port]; dup {
+			p.Addf(key+".port", "%d is also the port of route %s; PostgreSQL and Redis need separate listener ports", r.Port, other)
+		}
+		if other, dup := hosts[r.FQDN]; dup {
+			p.Addf(key+".fqdn", "%q is also the FQDN of route %s; SNI routing needs one name per backend", r.FQDN, other)
+		}
+		ports[r.Port], hosts[r.FQDN] = r.Name, r.Name
+	}
+	return p.Err()
+}
+
+// PassthroughGateway is the Gateway, its TLSRoutes, ReferenceGrants and keepalive policies.
+type PassthroughGateway struct {
+	pulumi.ResourceState
+
+	// Address is the first address in the Gateway status (empty until a controller assigns one).
+	Address pulumi.StringOutput `pulumi:"address"`
+
+	Args Args
+}
+
+// NewPassthroughGateway registers the gateway objects.
+func NewPassthroughGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*PassthroughGateway, error) {
+	if args == nil {
+		args = &Args{}
+	}
+	a := args.Defaults()
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if a.Provider == nil || len(a.Routes) == 0 {
+		return nil, errors.New("gateway: Args.Provider and at least one route are required")
+	}
+	c := &PassthroughGateway{Args: a}
+	if err := ctx.RegisterComponentResource("nautobot:gateway:PassthroughGateway", name, c, opts...); err != nil {
+		return nil, err
+	}
+	k8s := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(a.Provider)}
+
+	allowed := map[string]any{"from": "Same"}
+	if a.RouteNamespace != a.Namespace {
+		// Only the route namespace may attach, not every namespace of the cluster.
+		allowed = map[string]any{"from": "Selector", "selector": map[string]any{
+			"matchLabels": map[string]any{"kubernetes.io/metadata.name": a.RouteNamespace},
+		}}
+	}
+	var listeners []any
+	for _, r := range a.Routes {
+		listeners = append(listeners, map[string]any{
+			"name":          r.Name,
+			"protocol":      "TLS",
+			"port":          r.Port,
+			"hostname":      r.FQDN,
+			"tls":           map[string]any{"mode": "Passthrough"},
+			"allowedRoutes": map[string]any{"namespaces": allowed, "kinds": []any{map[string]any{"kind": "TLSRoute"}}},
+		})
+	}
+	gw, err := kube.NewCustomResource(ctx, name+"-gateway", "gateway.networking.k8s.io/v1", "Gateway",
+		kube.Object{Namespace: a.Namespace, Name: a.Name},
+		map[string]any{"spec": map[string]any{"gatewayClassName": a.ClassName, "listeners": listeners}}, k8s...)
+	if err != nil {
+		return nil, err
+	}
+	afterGateway := append(k8s, pulumi.DependsOn([]pulumi.Resource{gw}))
+	grants := map[string]bool{}
+	for _, r := range a.Routes {
+		backend := map[string]any{"name": r.Service, "port": r.ServicePort}
+		if r.ServiceNamespace != a.RouteNamespace {
+			backend["namespace"] = r.ServiceNamespace
+			grants[r.ServiceNamespace] = true
+		}
+		if _, err := kube.NewCustomResource(ctx, name+"-route-"+r.Name, "gateway.networking.k8s.io/v1alpha2", "TLSRoute",
+			kube.Object{Namespace: a.RouteNamespace, Name: r.Name},
+			map[string]any{"spec": map[string]any{
+				"parentRefs": []any{map[string]any{"name": a.Name, "namespace": a.Namespace, "sectionName": r.Name}},
+				"hostnames":  []any{r.FQDN},
+				"rules":      []any{map[string]any{"backendRefs": []any{backend}}},
+			}}, afterGateway...); err != nil {
+			return nil, err
+		}
+		if *a.Keepalive.Enabled {
+			if _, err := kube.NewCustomResource(ctx, name+"-keepalive-"+r.Name, "gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy",
+				kube.Object{Namespace: a.Namespace, Name: r.Name + "-client-traffic"},
+				map[string]any{"spec": map[string]any{
+					"targetRefs": []any{map[string]any{
+						"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": a.Name, "sectionName": r.Name,
+					}},
+					"tcpKeepalive": map[string]any{
+						"probes": a.Keepalive.Probes, "idleTime": a.Keepalive.IdleTime, "interval": a.Keepalive.Interval,
+					},
+				}}, afterGateway...); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, ns := range slices.Sorted(maps.Keys(grants)) {
+		if _, err := kube.NewCustomResource(ctx, fmt.Sprintf("%s-grant-%s", name, ns), "gateway.networking.k8s.io/v1beta1", "ReferenceGrant",
+			kube.Object{Namespace: ns, Name: "tlsroutes-from-" + a.RouteNamespace},
+			map[string]any{"spec": map[string]any{
+				"from": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "TLSRoute", "namespace": a.RouteNamespace}},
+				"to":   []any{map[string]any{"group": "", "kind": "Service"}},
+			}}, k8s...); err != nil {
+			return nil, err
+		}
+	}
+	c.Address = gw.OtherFields.ApplyT(firstAddress).(pulumi.StringOutput)
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"address": c.Address}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func firstAddress(fields map[string]any) string {
+	status, _ := fields["status"].(map[string]any)
+	addrs, _ := status["addresses"].([]any)
+	if len(addrs) == 0 {
+		return ""
+	}
+	first, _ := addrs[0].(map[string]any)
+	v, _ := first["value"].(string)
+	return v
+}

@@ -1,0 +1,369 @@
+// Package sitesecrets provides SiteSecrets: the External Secrets that pull a site worker's credentials and
+// its mTLS client certificate from the site's secrets provider into the site namespace.
+package sitesecrets
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"nautobot-worker/internal/kube"
+	"nautobot-worker/internal/validate"
+)
+
+// ConfigKey is the stack config key these arguments are read from.
+const ConfigKey = "secrets"
+
+// Keys the chart and the worker read from the target secrets.
+const (
+	DjangoSecretKey   = "NAUTOBOT_SECRET_KEY"
+	DBUsernameKey     = "username"
+	DBPasswordKey     = "password"
+	RedisPasswordKey  = "redis-password"
+	DockerConfigKey   = ".dockerconfigjson"
+	TLSCertKey        = "tls.crt"
+	TLSPrivateKeyKey  = "tls.key"
+	TLSCAKey          = "ca.crt"
+	clientPrefix      = "client_"
+	caPrefix          = "ca_"
+	defaultProperty   = "password"
+	defaultPrivateKey = "EC PRIVATE KEY"
+)
+
+// Store is the (Cluster)SecretStore every ExternalSecret reads from.
+type Store struct {
+	// Kind is SecretStore or ClusterSecretStore (default ClusterSecretStore).
+	Kind string `json:"kind"`
+	// Name of the store (required).
+	Name string `json:"name"`
+}
+
+// Item is one provider item copied into one key of a target secret.
+type Item struct {
+	// Key is the item's remote key in the provider (required).
+	Key string `json:"key"`
+	// Property is the field inside the item that holds the value (default password).
+	Property string `json:"property"`
+	// Target is the Kubernetes secret written in the site namespace.
+	Target string `json:"target"`
+}
+
+// DBItem holds the PostgreSQL credentials of the CNPG app user.
+type DBItem struct {
+	// Key is the item's remote key in the provider (required).
+	Key string `json:"key"`
+	// UsernameProperty is the field holding the user name (default username).
+	UsernameProperty string `json:"usernameProperty"`
+	// PasswordProperty is the field holding the password (default password).
+	PasswordProperty string `json:"passwordProperty"`
+	// Target is the secret name (default nautobot-db).
+	Target string `json:"target"`
+}
+
+// EnvItem is a provider item whose every field becomes an environment variable.
+type EnvItem struct {
+	// Key is the item's remote key in the provider (required).
+	Key string `json:"key"`
+	// Target is the secret name (default nautobot-custom-env).
+	Target string `json:"target"`
+}
+
+// MTLS combines the per-site client certificate item and the shared CA item into one kubernetes.io/tls secret.
+type MTLS struct {
+	// ClientKey is the remote key of this site's client certificate + key item (required); its source is
+	// the global secret nautobot-mtls-client-<site>.
+	ClientKey string `json:"clientKey"`
+	// CAKey is the remote key of the shared CA certificate item (required), copied from the global ca.crt-only secret.
+	CAKey string `json:"caKey"`
+	// ClientCertProperty is the client item's field holding the certificate PEM (default password).
+	ClientCertProperty string `json:"clientCertProperty"`
+	// ClientKeyProperty is the client item's field holding the private key PEM (default password: the
+	// seed stores certificate and key concatenated in one field).
+	ClientKeyProperty string `json:"clientKeyProperty"`
+	// CACertProperty is the CA item's field holding the CA certificate PEM (default password).
+	CACertProperty string `json:"caCertProperty"`
+	// PrivateKeyType is the PEM block type of the key: EC PRIVATE KEY (cert-manager ECDSA, default),
+	// PRIVATE KEY (privateKey.encoding PKCS8) or RSA PRIVATE KEY (RSA, PKCS1).
+	PrivateKeyType string `json:"privateKeyType"`
+	// Target is the secret name (default nautobot-mtls-client).
+	Target string `json:"target"`
+}
+
+// Args configures the site secrets.
+type Args struct {
+	// Provider is the site cluster's Kubernetes provider (required).
+	Provider *kubernetes.Provider `json:"-"`
+	// Namespace is the site namespace the secrets are written to (required).
+	Namespace string `json:"-"`
+
+	Store Store `json:"store"`
+	// RefreshInterval is how often each secret is resynced from the provider (default 1h).
+	RefreshInterval string `json:"refreshInterval"`
+	// Django holds NAUTOBOT_SECRET_KEY; it must match the global instance (target default nautobot-django).
+	Django Item   `json:"django"`
+	DB     DBItem `json:"db"`
+	// Redis holds the Redis password, key redis-password (target default nautobot-worker-redis).
+	Redis Item `json:"redis"`
+	// Registry holds the image pull credentials, key .dockerconfigjson (target default dockerconfigjson-github-com).
+	Registry  Item    `json:"registry"`
+	CustomEnv EnvItem `json:"customEnv"`
+	MTLS      MTLS    `json:"mtls"`
+}
+
+// Defaults returns args with every unset field filled in.
+func (a Args) Defaults() Args {
+	set := func(v *string, def string) {
+		if *v == "" {
+			*v = def
+		}
+	}
+	set(&a.Store.Kind, "ClusterSecretStore")
+	set(&a.RefreshInterval, "1h")
+	for _, it := range []struct {
+		item   *Item
+		target string
+	}{
+		{&a.Django, "nautobot-django"}, {&a.Redis, "nautobot-worker-redis"}, {&a.Registry, "dockerconfigjson-github-com"},
+	} {
+		set(&it.item.Property, defaultProperty)
+		set(&it.item.Target, it.target)
+	}
+	set(&a.DB.UsernameProperty, DBUsernameKey)
+	set(&a.DB.PasswordProperty, defaultProperty)
+	set(&a.DB.Target, "nautobot-db")
+	set(&a.CustomEnv.Target, "nautobot-custom-env")
+	set(&a.MTLS.ClientCertProperty, defaultProperty)
+	set(&a.MTLS.ClientKeyProperty, defaultProperty)
+	set(&a.MTLS.CACertProperty, defaultProperty)
+	set(&a.MTLS.PrivateKeyType, defaultPrivateKey)
+	set(&a.MTLS.Target, "nautobot-mtls-client")
+	return a
+}
+
+// Targets are the names of the secrets SiteSecrets writes.
+type Targets struct {
+	Django, DB, Redis, Registry, CustomEnv, MTLS string
+}
+
+// Targets returns the target secret names (call on defaulted args).
+func (a Args) Targets() Targets {
+	return Targets{Django: a.Django.Target, DB: a.DB.Target, Redis: a.Redis.Target, Registry: a.Registry.Target,
+		CustomEnv: a.CustomEnv.Target, MTLS: a.MTLS.Target}
+}
+
+type field struct{ key, value string }
+
+// secretKey is the ESO rule for keys of fetched data (extracted properties become such keys).
+var secretKey = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+
+// Validate checks the plain values (not the provider); errors name the config key under ConfigKey.
+func (a Args) Validate() error {
+	// The namespace is the stack's own config key, not one under ConfigKey.
+	top := validate.New("")
+	top.DNSLabel("namespace", a.Namespace)
+	p := validate.New(ConfigKey)
+	p.OneOf("store.kind", a.Store.Kind, "SecretStore", "ClusterSecretStore")
+	if a.Store.Name == "" {
+		p.Addf("store.name", "is required: the name of the %s that reaches this site's secrets provider", a.Store.Kind)
+	} else {
+		p.ObjectName("store.name", a.Store.Name)
+	}
+	if d, err := time.ParseDuration(a.RefreshInterval); err != nil || d < time.Minute {
+		p.Addf("refreshInterval", "%q is not a refresh interval of at least 1m; use a Go duration such as 1h or 15m", a.RefreshInterval)
+	}
+	required := func(key, value, what string) {
+		if value == "" {
+			p.Addf(key, "is required: the remote key of the provider item holding %s", what)
+		}
+	}
+	required("django.key", a.Django.Key, "Django's SECRET_KEY (the global instance's)")
+	required("db.key", a.DB.Key, "the CNPG app user's name and password")
+	required("redis.key", a.Redis.Key, "the Redis password")
+	required("registry.key", a.Registry.Key, "the image registry's .dockerconfigjson")
+	required("customEnv.key", a.CustomEnv.Key, "the deployment-specific environment (nautobot-custom-env)")
+	required("mtls.clientKey", a.MTLS.ClientKey, "this site's client certificate and key (from the global secret nautobot-mtls-client-<site>)")
+	required("mtls.caKey", a.MTLS.CAKey, "the mTLS CA certificate (from the global ca.crt-only secret)")
+	for _, f := range []field{
+		{"django.property", a.Django.Property}, {"db.usernameProperty", a.DB.UsernameProperty},
+		{"db.passwordProperty", a.DB.PasswordProperty}, {"redis.property", a.Redis.Property},
+		{"registry.property", a.Registry.Property},
+	} {
+		p.NonEmpty(f.key, f.value)
+	}
+	for _, f := range []field{
+		{"mtls.clientCertProperty", a.MTLS.ClientCertProperty}, {"mtls.clientKeyProperty", a.MTLS.ClientKeyProperty},
+		{"mtls.caCertProperty", a.MTLS.CACertProperty},
+	} {
+		if !secretKey.MatchString(f.value) {
+			p.Addf(f.key, "%q is not a field name External Secrets can extract (letters, digits, '-', '.', '_')", f.value)
+		}
+	}
+	if a.MTLS.ClientKey == a.MTLS.CAKey && a.MTLS.ClientCertProperty == a.MTLS.CACertProperty && a.MTLS.CAKey != "" {
+		p.Addf("mtls.caKey", "reads the same field as the client certificate (%s of %q), so ca.crt would hold the client certificate; point it at the CA certificate item", a.MTLS.CACertProperty, a.MTLS.CAKey)
+	}
+	p.OneOf("mtls.privateKeyType", a.MTLS.PrivateKeyType, "EC PRIVATE KEY", "PRIVATE KEY", "RSA PRIVATE KEY")
+	a.validateTargets(p)
+	return errors.Join(top.Err(), p.Err())
+}
+
+func (a Args) validateTargets(p *validate.Problems) {
+	targets := map[string]string{}
+	for _, f := range []field{
+		{"django.target", a.Django.Target}, {"db.target", a.DB.Target}, {"redis.target", a.Redis.Target},
+		{"registry.target", a.Registry.Target}, {"customEnv.target", a.CustomEnv.Target}, {"mtls.target", a.MTLS.Target},
+	} {
+		if p.ObjectName(f.key, f.value) {
+			if other, dup := targets[f.value]; dup {
+				p.Addf(f.key, "%q is also the target of %s; every secret needs its own name", f.value, other)
+			}
+			targets[f.value] = f.key
+		}
+	}
+}
+
+// SiteSecrets is the set of ExternalSecrets a site worker needs.
+type SiteSecrets struct {
+	pulumi.ResourceState
+
+	// Secret names in the site namespace.
+	Django    pulumi.StringOutput `pulumi:"django"`
+	DB        pulumi.StringOutput `pulumi:"db"`
+	Redis     pulumi.StringOutput `pulumi:"redis"`
+	Registry  pulumi.StringOutput `pulumi:"registry"`
+	CustomEnv pulumi.StringOutput `pulumi:"customEnv"`
+	MTLS      pulumi.StringOutput `pulumi:"mtls"`
+
+	// Args are the effective arguments after defaults.
+	Args Args
+}
+
+// NewSiteSecrets registers the six ExternalSecrets. None is protected: a site is disposable, and every
+// target secret is re-created from the provider (deletionPolicy Retain keeps the provider's items).
+func NewSiteSecrets(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*SiteSecrets, error) {
+	if args == nil {
+		args = &Args{}
+	}
+	a := args.Defaults()
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if a.Provider == nil {
+		return nil, errors.New("sitesecrets: Args.Provider is required (the site cluster's Kubernetes provider)")
+	}
+	c := &SiteSecrets{Args: a}
+	if err := ctx.RegisterComponentResource("nautobot:sitesecrets:SiteSecrets", name, c, opts...); err != nil {
+		return nil, err
+	}
+	k8s := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(a.Provider)}
+	for _, es := range a.externalSecrets() {
+		if _, err := kube.NewCustomResource(ctx, name+"-"+es.suffix, "external-secrets.io/v1", "ExternalSecret",
+			kube.Object{Namespace: a.Namespace, Name: es.target}, map[string]any{"spec": a.spec(es)}, k8s...); err != nil {
+			return nil, fmt.Errorf("ExternalSecret %s: %w", es.target, err)
+		}
+	}
+
+	t := a.Targets()
+	c.Django = pulumi.String(t.Django).ToStringOutput()
+	c.DB = pulumi.String(t.DB).ToStringOutput()
+	c.Redis = pulumi.String(t.Redis).ToStringOutput()
+	c.Registry = pulumi.String(t.Registry).ToStringOutput()
+	c.CustomEnv = pulumi.String(t.CustomEnv).ToStringOutput()
+	c.MTLS = pulumi.String(t.MTLS).ToStringOutput()
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"django": c.Django, "db": c.DB, "redis": c.Redis, "registry": c.Registry, "customEnv": c.CustomEnv, "mtls": c.MTLS,
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+type externalSecret struct {
+	suffix, target string
+	// template is spec.target.template (nil: the fetched data is written as is, type Opaque).
+	template map[string]any
+	data     []any
+	dataFrom []any
+}
+
+func remoteRef(secretKey, key, property string) map[string]any {
+	return map[string]any{"secretKey": secretKey, "remoteRef": map[string]any{"key": key, "property": property}}
+}
+
+func (a Args) externalSecrets() []externalSecret {
+	return []externalSecret{
+		{suffix: "django", target: a.Django.Target,
+			data: []any{remoteRef(DjangoSecretKey, a.Django.Key, a.Django.Property)}},
+		{suffix: "db", target: a.DB.Target, data: []any{
+			remoteRef(DBUsernameKey, a.DB.Key, a.DB.UsernameProperty),
+			remoteRef(DBPasswordKey, a.DB.Key, a.DB.PasswordProperty),
+		}},
+		{suffix: "redis", target: a.Redis.Target,
+			data: []any{remoteRef(RedisPasswordKey, a.Redis.Key, a.Redis.Property)}},
+		{suffix: "registry", target: a.Registry.Target,
+			template: map[string]any{"engineVersion": "v2", "type": "kubernetes.io/dockerconfigjson"},
+			data:     []any{remoteRef(DockerConfigKey, a.Registry.Key, a.Registry.Property)}},
+		{suffix: "custom-env", target: a.CustomEnv.Target,
+			dataFrom: []any{map[string]any{"extract": map[string]any{"key": a.CustomEnv.Key}}}},
+		a.mtlsClient(),
+	}
+}
+
+// mtlsClient extracts the client and CA items with prefixed keys (both usually name their field password)
+// and templates the three files of a kubernetes.io/tls secret. filterPEM picks blocks by type and strips
+// the carriage returns some providers store, so a field may hold certificate and key concatenated.
+func (a Args) mtlsClient() externalSecret {
+	m := a.MTLS
+	extract := func(key, prefix string) map[string]any {
+		return map[string]any{
+			"extract": map[string]any{"key": key},
+			"rewrite": []any{map[string]any{"regexp": map[string]any{"source": "(.*)", "target": prefix + "$1"}}},
+		}
+	}
+	return externalSecret{
+		suffix: "mtls-client", target: m.Target,
+		template: map[string]any{
+			"engineVersion": "v2",
+			"type":          "kubernetes.io/tls",
+			"data": map[string]any{
+				TLSCertKey:       pemTemplate(clientPrefix+m.ClientCertProperty, "CERTIFICATE"),
+				TLSPrivateKeyKey: pemTemplate(clientPrefix+m.ClientKeyProperty, m.PrivateKeyType),
+				TLSCAKey:         pemTemplate(caPrefix+m.CACertProperty, "CERTIFICATE"),
+			},
+		},
+		dataFrom: []any{extract(m.ClientKey, clientPrefix), extract(m.CAKey, caPrefix)},
+	}
+}
+
+var templateField = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// pemTemplate selects one PEM block type from a fetched key. Keys such as client_tls.crt are not template
+// field names, so they are looked up with index.
+func pemTemplate(key, blockType string) string {
+	if templateField.MatchString(key) {
+		return fmt.Sprintf(`{{ .%s | filterPEM %q }}`, key, blockType)
+	}
+	return fmt.Sprintf(`{{ index . %q | filterPEM %q }}`, key, blockType)
+}
+
+func (a Args) spec(es externalSecret) map[string]any {
+	target := map[string]any{"name": es.target, "creationPolicy": "Owner", "deletionPolicy": "Retain"}
+	if es.template != nil {
+		target["template"] = es.template
+	}
+	spec := map[string]any{
+		"refreshInterval": a.RefreshInterval,
+		"secretStoreRef":  map[string]any{"kind": a.Store.Kind, "name": a.Store.Name},
+		"target":          target,
+	}
+	if es.data != nil {
+		spec["data"] = es.data
+	}
+	if es.dataFrom != nil {
+		spec["dataFrom"] = es.dataFrom
+	}
+	return spec
+}

@@ -1,0 +1,256 @@
+package sitesecrets_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"nautobot-worker/components/sitesecrets"
+	"nautobot-worker/internal/mocks"
+)
+
+const esType = "kubernetes:external-secrets.io/v1:ExternalSecret"
+
+// minimal is the smallest valid configuration: the store and every remote key.
+func minimal() sitesecrets.Args {
+	return sitesecrets.Args{
+		Namespace: "nautobot",
+		Store:     sitesecrets.Store{Name: "vault"},
+		Django:    sitesecrets.Item{Key: "nautobot/django"},
+		DB:        sitesecrets.DBItem{Key: "nautobot/db"},
+		Redis:     sitesecrets.Item{Key: "nautobot/redis"},
+		Registry:  sitesecrets.Item{Key: "ghcr/pull"},
+		CustomEnv: sitesecrets.EnvItem{Key: "nautobot/custom-env"},
+		MTLS:      sitesecrets.MTLS{ClientKey: "mtls/client-dfw1", CAKey: "mtls/ca"},
+	}
+}
+
+func run(t *testing.T, args sitesecrets.Args) (*mocks.Monitor, error) {
+	t.Helper()
+	m := &mocks.Monitor{}
+	err := mocks.Run("site-dfw1", nil, m, func(ctx *pulumi.Context) error {
+		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		args.Provider = p
+		_, err = sitesecrets.NewSiteSecrets(ctx, "secrets", &args)
+		return err
+	})
+	return m, err
+}
+
+func external(t *testing.T, m *mocks.Monitor, name string) (metadata, spec map[string]any) {
+	t.Helper()
+	r, ok := m.Find(esType, name)
+	require.True(t, ok, "missing ExternalSecret %s", name)
+	plain := r.Plain()
+	require.Equal(t, "external-secrets.io/v1", plain["apiVersion"])
+	require.Equal(t, "ExternalSecret", plain["kind"])
+	return plain["metadata"].(map[string]any), plain["spec"].(map[string]any)
+}
+
+func ref(secretKey, key, property string) map[string]any {
+	return map[string]any{"secretKey": secretKey, "remoteRef": map[string]any{"key": key, "property": property}}
+}
+
+func TestDefaultsMatchTheSeedExternalSecrets(t *testing.T) {
+	m, err := run(t, minimal())
+	require.NoError(t, err)
+	require.Len(t, m.OfType(esType), 6)
+
+	store := map[string]any{"kind": "ClusterSecretStore", "name": "vault"}
+	target := func(name string, template map[string]any) map[string]any {
+		tg := map[string]any{"name": name, "creationPolicy": "Owner", "deletionPolicy": "Retain"}
+		if template != nil {
+			tg["template"] = template
+		}
+		return tg
+	}
+	rewrite := func(prefix string) []any {
+		return []any{map[string]any{"regexp": map[string]any{"source": "(.*)", "target": prefix + "$1"}}}
+	}
+	want := map[string]struct {
+		target string
+		spec   map[string]any
+	}{
+		"secrets-django": {"nautobot-django", map[string]any{
+			"refreshInterval": "1h", "secretStoreRef": store, "target": target("nautobot-django", nil),
+			"data": []any{ref("NAUTOBOT_SECRET_KEY", "nautobot/django", "password")},
+		}},
+		"secrets-db": {"nautobot-db", map[string]any{
+			"refreshInterval": "1h", "secretStoreRef": store, "target": target("nautobot-db", nil),
+			"data": []any{ref("username", "nautobot/db", "username"), ref("password", "nautobot/db", "password")},
+		}},
+		"secrets-redis": {"nautobot-worker-redis", map[string]any{
+			"refreshInterval": "1h", "secretStoreRef": store, "target": target("nautobot-worker-redis", nil),
+			"data": []any{ref("redis-password", "nautobot/redis", "password")},
+		}},
+		"secrets-registry": {"dockerconfigjson-github-com", map[string]any{
+			"refreshInterval": "1h", "secretStoreRef": store,
+			"target": target("dockerconfigjson-github-com", map[string]any{"engineVersion": "v2", "type": "kubernetes.io/dockerconfigjson"}),
+			"data":   []any{ref(".dockerconfigjson", "ghcr/pull", "password")},
+		}},
+		"secrets-custom-env": {"nautobot-custom-env", map[string]any{
+			"refreshInterval": "1h", "secretStoreRef": store, "target": target("nautobot-custom-env", nil),
+			"dataFrom": []any{map[string]any{"extract": map[string]any{"key": "nautobot/custom-env"}}},
+		}},
+		"secrets-mtls-client": {"nautobot-mtls-client", map[string]any{
+			"refreshInterval": "1h", "secretStoreRef": store,
+			"target": target("nautobot-mtls-client", map[string]any{
+				"engineVersion": "v2",
+				"type":          "kubernetes.io/tls",
+				"data": map[string]any{
+					"tls.crt": `{{ .client_password | filterPEM "CERTIFICATE" }}`,
+					"tls.key": `{{ .client_password | filterPEM "EC PRIVATE KEY" }}`,
+					"ca.crt":  `{{ .ca_password | filterPEM "CERTIFICATE" }}`,
+				},
+			}),
+			"dataFrom": []any{
+				map[string]any{"extract": map[string]any{"key": "mtls/client-dfw1"}, "rewrite": rewrite("client_")},
+				map[string]any{"extract": map[string]any{"key": "mtls/ca"}, "rewrite": rewrite("ca_")},
+			},
+		}},
+	}
+	for name, w := range want {
+		metadata, spec := external(t, m, name)
+		require.Equal(t, map[string]any{"name": w.target, "namespace": "nautobot"}, metadata, name)
+		require.Equal(t, w.spec, spec, name)
+	}
+}
+
+func TestProviderFieldNamesAndKeyEncodingAreConfigurable(t *testing.T) {
+	args := minimal()
+	args.Store = sitesecrets.Store{Kind: "SecretStore", Name: "local-vault"}
+	args.RefreshInterval = "15m"
+	args.Django.Property = "secret_key"
+	args.DB = sitesecrets.DBItem{Key: "db", UsernameProperty: "user", PasswordProperty: "pass", Target: "pg"}
+	args.MTLS = sitesecrets.MTLS{
+		ClientKey: "client", CAKey: "ca", ClientCertProperty: "tls.crt", ClientKeyProperty: "tls.key",
+		CACertProperty: "ca.crt", PrivateKeyType: "PRIVATE KEY", Target: "worker-mtls",
+	}
+	m, err := run(t, args)
+	require.NoError(t, err)
+
+	_, spec := external(t, m, "secrets-mtls-client")
+	target := spec["target"].(map[string]any)
+	require.Equal(t, "worker-mtls", target["name"])
+	require.Equal(t, map[string]any{
+		"tls.crt": `{{ index . "client_tls.crt" | filterPEM "CERTIFICATE" }}`,
+		"tls.key": `{{ index . "client_tls.key" | filterPEM "PRIVATE KEY" }}`,
+		"ca.crt":  `{{ index . "ca_ca.crt" | filterPEM "CERTIFICATE" }}`,
+	}, target["template"].(map[string]any)["data"])
+	require.Equal(t, map[string]any{"kind": "SecretStore", "name": "local-vault"}, spec["secretStoreRef"])
+	require.Equal(t, "15m", spec["refreshInterval"])
+
+	_, spec = external(t, m, "secrets-db")
+	require.Equal(t, []any{ref("username", "db", "user"), ref("password", "db", "pass")}, spec["data"])
+	require.Equal(t, "pg", spec["target"].(map[string]any)["name"])
+	_, spec = external(t, m, "secrets-django")
+	require.Equal(t, []any{ref("NAUTOBOT_SECRET_KEY", "nautobot/django", "secret_key")}, spec["data"])
+}
+
+func TestEveryKubernetesResourceHasTheExplicitProviderAndAParent(t *testing.T) {
+	m, err := run(t, minimal())
+	require.NoError(t, err)
+	_, ok := m.Find("nautobot:sitesecrets:SiteSecrets", "secrets")
+	require.True(t, ok)
+	count := 0
+	for _, r := range m.Resources() {
+		if !strings.HasPrefix(r.Type, "kubernetes:") {
+			continue
+		}
+		count++
+		require.True(t, strings.HasPrefix(r.Provider, "urn:pulumi:site-dfw1::nautobot-worker::pulumi:providers:kubernetes::k8s::"),
+			"%s %s has provider %q", r.Type, r.Name, r.Provider)
+		require.Contains(t, r.Parent, "nautobot:sitesecrets:SiteSecrets::secrets", "%s %s", r.Type, r.Name)
+		require.True(t, strings.HasPrefix(r.Name, "secrets-"), "child %s is not named from the component", r.Name)
+		require.False(t, r.Protect, "a site is disposable: %s must not be protected", r.Name)
+	}
+	require.Equal(t, 6, count)
+}
+
+func TestTwoInstancesDoNotCollide(t *testing.T) {
+	m := &mocks.Monitor{}
+	err := mocks.Run("site-dfw1", nil, m, func(ctx *pulumi.Context) error {
+		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		for _, ns := range []string{"one", "two"} {
+			args := minimal()
+			args.Provider, args.Namespace = p, ns
+			if _, err := sitesecrets.NewSiteSecrets(ctx, ns, &args); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Len(t, m.OfType(esType), 12)
+}
+
+func TestNothingIsSecretOrCarriesKeyMaterial(t *testing.T) {
+	m, err := run(t, minimal())
+	require.NoError(t, err)
+	for _, r := range m.OfType(esType) {
+		require.False(t, r.IsSecret("spec"), "%s holds only references, never credentials", r.Name)
+	}
+}
+
+func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
+	with := func(f func(*sitesecrets.Args)) sitesecrets.Args {
+		a := minimal()
+		f(&a)
+		return a
+	}
+	cases := []struct {
+		name string
+		args sitesecrets.Args
+		want []string
+	}{
+		{"bad store kind", with(func(a *sitesecrets.Args) { a.Store.Kind = "VaultStore" }),
+			[]string{`config secrets.store.kind: "VaultStore" is not supported; use one of SecretStore, ClusterSecretStore`}},
+		{"missing store name", with(func(a *sitesecrets.Args) { a.Store.Name = "" }),
+			[]string{"config secrets.store.name: is required: the name of the ClusterSecretStore"}},
+		{"bad store name", with(func(a *sitesecrets.Args) { a.Store.Name = "Vault_1" }),
+			[]string{`config secrets.store.name: "Vault_1" is not a valid Kubernetes object name`}},
+		{"missing keys", sitesecrets.Args{Namespace: "nautobot", Store: sitesecrets.Store{Name: "vault"}}, []string{
+			"config secrets.django.key: is required", "config secrets.db.key: is required", "config secrets.redis.key: is required",
+			"config secrets.registry.key: is required", "config secrets.customEnv.key: is required",
+			"config secrets.mtls.clientKey: is required", "config secrets.mtls.caKey: is required",
+		}},
+		{"bad filterPEM type", with(func(a *sitesecrets.Args) { a.MTLS.PrivateKeyType = "CERTIFICATE" }),
+			[]string{`config secrets.mtls.privateKeyType: "CERTIFICATE" is not supported; use one of EC PRIVATE KEY, PRIVATE KEY, RSA PRIVATE KEY`}},
+		{"bad field name", with(func(a *sitesecrets.Args) { a.MTLS.ClientCertProperty = "tls crt" }),
+			[]string{`config secrets.mtls.clientCertProperty: "tls crt" is not a field name External Secrets can extract`}},
+		{"ca.crt from the client item", with(func(a *sitesecrets.Args) { a.MTLS.CAKey = a.MTLS.ClientKey }),
+			[]string{"config secrets.mtls.caKey: reads the same field as the client certificate", "ca.crt would hold the client certificate"}},
+		{"refresh too short", with(func(a *sitesecrets.Args) { a.RefreshInterval = "10s" }),
+			[]string{`config secrets.refreshInterval: "10s" is not a refresh interval of at least 1m`}},
+		{"refresh in days", with(func(a *sitesecrets.Args) { a.RefreshInterval = "1d" }),
+			[]string{`config secrets.refreshInterval: "1d" is not a refresh interval`}},
+		{"duplicate targets", with(func(a *sitesecrets.Args) { a.Redis.Target = "nautobot-db" }),
+			[]string{`config secrets.redis.target: "nautobot-db" is also the target of db.target`}},
+		{"bad target", with(func(a *sitesecrets.Args) { a.Django.Target = "Nautobot" }),
+			[]string{`config secrets.django.target: "Nautobot" is not a valid Kubernetes object name`}},
+		{"bad namespace", with(func(a *sitesecrets.Args) { a.Namespace = "Nautobot" }),
+			[]string{`config namespace: "Nautobot" is not a valid DNS label`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := run(t, tc.args)
+			require.Error(t, err)
+			for _, w := range tc.want {
+				require.Contains(t, err.Error(), w)
+			}
+			for _, r := range m.Resources() {
+				require.False(t, strings.HasPrefix(r.Type, "kubernetes:"), "registered %s before validation failed", r.Type)
+				require.NotEqual(t, "nautobot:sitesecrets:SiteSecrets", r.Type)
+			}
+		})
+	}
+}

@@ -1,0 +1,318 @@
+package global_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+	"github.com/stretchr/testify/require"
+
+	"nautobot-worker/internal/mocks"
+	"nautobot-worker/stacks/global"
+)
+
+func baseConfig() map[string]string {
+	return map[string]string{
+		"kubernetes": `{"kubeconfig":"/tmp/kubeconfig"}`,
+		"sites":      `[{"name":"dfw1","egressCidrs":["10.10.0.0/16"]},{"name":"iad1"},{"name":"lon1","egressCidrs":["10.30.0.0/16","192.0.2.0/28"]}]`,
+		"gateway":    `{"domain":"prod.example.com"}`,
+	}
+}
+
+func with(c map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range c {
+		out[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+type result struct {
+	m       *mocks.Monitor
+	outputs map[string]any
+}
+
+func build(t *testing.T, config map[string]string) (result, error) {
+	t.Helper()
+	m := &mocks.Monitor{}
+	var out *global.Outputs
+	err := mocks.Run("global", config, m, func(ctx *pulumi.Context) error {
+		var err error
+		out, err = global.Build(ctx)
+		return err
+	})
+	res := result{m: m, outputs: map[string]any{}}
+	if err != nil {
+		return res, err
+	}
+	for k, v := range out.Values {
+		o := pulumi.ToOutput(v)
+		r, aerr := internals.UnsafeAwaitOutput(context.Background(), o)
+		require.NoError(t, aerr)
+		res.outputs[k] = r.Value
+	}
+	return res, nil
+}
+
+func spec(t *testing.T, m *mocks.Monitor, typ, name string) map[string]any {
+	t.Helper()
+	r, ok := m.Find(typ, name)
+	require.True(t, ok, "missing %s %s", typ, name)
+	return r.Plain()["spec"].(map[string]any)
+}
+
+const certificate = "kubernetes:cert-manager.io/v1:Certificate"
+
+func TestServerCertificatesCoverServicesAndTheGatewayFQDNs(t *testing.T) {
+	r, err := build(t, baseConfig())
+	require.NoError(t, err)
+	pg := spec(t, r.m, certificate, "certs-postgres-server")
+	require.Equal(t, "nautobot-cluster-server-tls", pg["secretName"])
+	require.Equal(t, "nautobot-cluster-rw.nautobot.svc", pg["commonName"])
+	require.Equal(t, []any{
+		"nautobot-cluster-rw", "nautobot-cluster-rw.nautobot", "nautobot-cluster-rw.nautobot.svc", "nautobot-cluster-rw.nautobot.svc.cluster.local",
+		"nautobot-cluster-ro", "nautobot-cluster-ro.nautobot", "nautobot-cluster-ro.nautobot.svc", "nautobot-cluster-ro.nautobot.svc.cluster.local",
+		"nautobot-cluster-r", "nautobot-cluster-r.nautobot", "nautobot-cluster-r.nautobot.svc", "nautobot-cluster-r.nautobot.svc.cluster.local",
+		"nautobot-db.prod.example.com",
+	}, pg["dnsNames"])
+	redis := spec(t, r.m, certificate, "certs-redis-server")
+	require.Equal(t, "nautobot-redis-server-tls", redis["secretName"])
+	require.Equal(t, []any{
+		"nautobot-redis-master", "nautobot-redis-master.nautobot", "nautobot-redis-master.nautobot.svc",
+		"nautobot-redis-master.nautobot.svc.cluster.local", "nautobot-redis.prod.example.com",
+	}, redis["dnsNames"])
+	for _, s := range []map[string]any{pg, redis} {
+		require.Equal(t, "8760h", s["duration"])
+		require.Contains(t, s["usages"], "server auth")
+		require.Equal(t, map[string]any{"name": "mtls-ca-issuer", "kind": "Issuer", "group": "cert-manager.io"}, s["issuerRef"])
+	}
+}
+
+func TestTheSNINameAndTheSANComeFromOneValue(t *testing.T) {
+	r, err := build(t, with(baseConfig(), "gateway", `{"dbFqdn":"pg.dc.example.net","redisFqdn":"cache.dc.example.net","dbPort":15432}`))
+	require.NoError(t, err)
+	route := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute", "gateway-route-nautobot-db")
+	require.Equal(t, []any{"pg.dc.example.net"}, route["hostnames"])
+	require.Contains(t, spec(t, r.m, certificate, "certs-postgres-server")["dnsNames"], "pg.dc.example.net")
+	require.Contains(t, spec(t, r.m, certificate, "certs-redis-server")["dnsNames"], "cache.dc.example.net")
+	listeners := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1:Gateway", "gateway-gateway")["listeners"].([]any)
+	require.Equal(t, "pg.dc.example.net", listeners[0].(map[string]any)["hostname"])
+	require.Equal(t, float64(15432), listeners[0].(map[string]any)["port"])
+	require.Equal(t, "pg.dc.example.net", r.outputs["dbFqdn"])
+	require.Equal(t, 15432, r.outputs["dbPort"])
+}
+
+func TestClientCertificates(t *testing.T) {
+	r, err := build(t, baseConfig())
+	require.NoError(t, err)
+	want := func(secret, cn string) map[string]any {
+		return map[string]any{
+			"secretName":  secret,
+			"commonName":  cn,
+			"duration":    "26280h",
+			"renewBefore": "720h",
+			"usages":      []any{"client auth", "digital signature", "key encipherment"},
+			"privateKey":  map[string]any{"algorithm": "ECDSA", "size": float64(256), "encoding": "PKCS1", "rotationPolicy": "Always"},
+			"issuerRef":   map[string]any{"name": "mtls-ca-issuer", "kind": "Issuer", "group": "cert-manager.io"},
+		}
+	}
+	require.Equal(t, want("nautobot-mtls-client", "app"), spec(t, r.m, certificate, "certs-global-client"))
+	require.Equal(t, want("nautobot-cluster-replication", "streaming_replica"), spec(t, r.m, certificate, "certs-replication"))
+	for _, site := range []string{"dfw1", "iad1", "lon1"} {
+		require.Equal(t, want("nautobot-mtls-client-"+site, "app"), spec(t, r.m, certificate, "certs-site-"+site))
+	}
+	require.Len(t, r.m.OfType(certificate), 1+2+1+1+3, "CA + 2 servers + replication + global client + 3 sites")
+	require.Equal(t, map[string]string{"dfw1": "nautobot-mtls-client-dfw1", "iad1": "nautobot-mtls-client-iad1", "lon1": "nautobot-mtls-client-lon1"},
+		r.outputs["siteClientSecrets"])
+	require.Equal(t, "EC PRIVATE KEY", r.outputs["clientKeyPemType"])
+}
+
+func TestAddingASiteAddsExactlyOneCertificate(t *testing.T) {
+	before, err := build(t, baseConfig())
+	require.NoError(t, err)
+	after, err := build(t, with(baseConfig(), "sites",
+		`[{"name":"dfw1","egressCidrs":["10.10.0.0/16"]},{"name":"iad1"},{"name":"lon1","egressCidrs":["10.30.0.0/16","192.0.2.0/28"]},{"name":"syd1"}]`))
+	require.NoError(t, err)
+	names := func(r result) map[string]bool {
+		out := map[string]bool{}
+		for _, x := range r.m.Resources() {
+			out[x.Type+"/"+x.Name] = true
+		}
+		return out
+	}
+	b, a := names(before), names(after)
+	var added []string
+	for n := range a {
+		if !b[n] {
+			added = append(added, n)
+		}
+	}
+	require.Equal(t, []string{certificate + "/certs-site-syd1"}, added)
+	require.Len(t, a, len(b)+1)
+}
+
+func TestCNPGCluster(t *testing.T) {
+	r, err := build(t, baseConfig())
+	require.NoError(t, err)
+	cluster, ok := r.m.Find("kubernetes:postgresql.cnpg.io/v1:Cluster", "db-cluster")
+	require.True(t, ok)
+	require.True(t, cluster.Protect)
+	require.True(t, cluster.RetainOnDelete)
+	require.Equal(t, map[string]any{"name": "nautobot-cluster", "namespace": "nautobot"}, cluster.Plain()["metadata"])
+	require.Equal(t, map[string]any{
+		"instances": float64(3),
+		"imageName": "ghcr.io/cloudnative-pg/postgresql:17.9-system-bullseye",
+		"storage":   map[string]any{"size": "20Gi"},
+		"bootstrap": map[string]any{"initdb": map[string]any{"database": "app", "owner": "app"}},
+		"affinity":  map[string]any{"podAntiAffinityType": "required", "topologyKey": "kubernetes.io/hostname"},
+		"certificates": map[string]any{
+			"serverTLSSecret":      "nautobot-cluster-server-tls",
+			"serverCASecret":       "mtls-ca-cert",
+			"clientCASecret":       "mtls-ca-cert",
+			"replicationTLSSecret": "nautobot-cluster-replication",
+		},
+		"postgresql": map[string]any{"pg_hba": []any{"hostssl all all 0.0.0.0/0 cert"}},
+	}, cluster.Plain()["spec"])
+}
+
+func TestGatewayPassthroughRoutesAndKeepalive(t *testing.T) {
+	r, err := build(t, baseConfig())
+	require.NoError(t, err)
+	gw, ok := r.m.Find("kubernetes:gateway.networking.k8s.io/v1:Gateway", "gateway-gateway")
+	require.True(t, ok)
+	require.Equal(t, map[string]any{"name": "nautobot-passthrough", "namespace": "envoy-gateway"}, gw.Plain()["metadata"])
+	allowed := map[string]any{
+		"namespaces": map[string]any{"from": "Selector", "selector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "nautobot"}}},
+		"kinds":      []any{map[string]any{"kind": "TLSRoute"}},
+	}
+	require.Equal(t, map[string]any{"gatewayClassName": "eg", "listeners": []any{
+		map[string]any{"name": "nautobot-db", "protocol": "TLS", "port": float64(5432), "hostname": "nautobot-db.prod.example.com",
+			"tls": map[string]any{"mode": "Passthrough"}, "allowedRoutes": allowed},
+		map[string]any{"name": "nautobot-redis", "protocol": "TLS", "port": float64(6379), "hostname": "nautobot-redis.prod.example.com",
+			"tls": map[string]any{"mode": "Passthrough"}, "allowedRoutes": allowed},
+	}}, gw.Plain()["spec"])
+
+	for name, backend := range map[string]map[string]any{
+		"nautobot-db":    {"name": "nautobot-cluster-rw", "port": float64(5432)},
+		"nautobot-redis": {"name": "nautobot-redis-master", "port": float64(6379)},
+	} {
+		route, ok := r.m.Find("kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute", "gateway-route-"+name)
+		require.True(t, ok)
+		require.Equal(t, map[string]any{"name": name, "namespace": "nautobot"}, route.Plain()["metadata"])
+		require.Equal(t, []any{map[string]any{"name": "nautobot-passthrough", "namespace": "envoy-gateway", "sectionName": name}},
+			route.Plain()["spec"].(map[string]any)["parentRefs"])
+		require.Equal(t, []any{map[string]any{"backendRefs": []any{backend}}}, route.Plain()["spec"].(map[string]any)["rules"])
+
+		policy := spec(t, r.m, "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy", "gateway-keepalive-"+name)
+		require.Equal(t, map[string]any{
+			"targetRefs":   []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "nautobot-passthrough", "sectionName": name}},
+			"tcpKeepalive": map[string]any{"probes": float64(3), "idleTime": "60s", "interval": "10s"},
+		}, policy)
+	}
+	require.Empty(t, r.m.OfType("kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant"), "routes live beside their backends")
+}
+
+func TestReferenceGrantWhenRoutesLiveElsewhere(t *testing.T) {
+	r, err := build(t, with(baseConfig(), "gateway", `{"domain":"prod.example.com","routeNamespace":"envoy-gateway"}`))
+	require.NoError(t, err)
+	grant := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant", "gateway-grant-nautobot")
+	require.Equal(t, map[string]any{
+		"from": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "TLSRoute", "namespace": "envoy-gateway"}},
+		"to":   []any{map[string]any{"group": "", "kind": "Service"}},
+	}, grant)
+	route := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute", "gateway-route-nautobot-db")
+	require.Equal(t, []any{map[string]any{"backendRefs": []any{map[string]any{"name": "nautobot-cluster-rw", "port": float64(5432), "namespace": "nautobot"}}}}, route["rules"])
+	listeners := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1:Gateway", "gateway-gateway")["listeners"].([]any)
+	require.Equal(t, map[string]any{"from": "Same"}, listeners[0].(map[string]any)["allowedRoutes"].(map[string]any)["namespaces"])
+}
+
+func TestOutputsForSites(t *testing.T) {
+	r, err := build(t, with(baseConfig(), "gateway", `{"domain":"prod.example.com","address":"203.0.113.10"}`))
+	require.NoError(t, err)
+	require.Equal(t, "nautobot", r.outputs["namespace"])
+	require.Equal(t, "mtls-ca-issuer", r.outputs["issuerName"])
+	require.Equal(t, "mtls-ca-cert", r.outputs["caSecretName"])
+	require.Equal(t, "nautobot-db.prod.example.com", r.outputs["dbFqdn"])
+	require.Equal(t, 5432, r.outputs["dbPort"])
+	require.Equal(t, "app", r.outputs["dbName"])
+	require.Equal(t, "app", r.outputs["dbUser"])
+	require.Equal(t, "nautobot-redis.prod.example.com", r.outputs["redisFqdn"])
+	require.Equal(t, 6379, r.outputs["redisPort"])
+	require.Equal(t, []string{"dfw1", "iad1", "lon1"}, r.outputs["sites"])
+	require.Equal(t, "203.0.113.10", r.outputs["gatewayAddress"])
+	rules := r.outputs["firewallRules"].(map[string]any)
+	require.Equal(t, map[string]any{
+		"sources":     []any{"10.30.0.0/16", "192.0.2.0/28"},
+		"destination": "203.0.113.10",
+		"protocol":    "TCP",
+		"ports":       []any{5432, 6379},
+		"handling":    "TLS/SSL passthrough (no interception; SNI nautobot-db.prod.example.com, nautobot-redis.prod.example.com)",
+		"action":      "allow",
+	}, rules["lon1"])
+	encoded, err := json.Marshal(r.outputs)
+	require.NoError(t, err)
+	require.NotContains(t, string(encoded), "mtls-ca-key-pair", "the CA key pair is never exported")
+}
+
+func TestEveryKubernetesResourceHasTheExplicitProvider(t *testing.T) {
+	r, err := build(t, baseConfig())
+	require.NoError(t, err)
+	n := 0
+	for _, x := range r.m.Resources() {
+		if strings.HasPrefix(x.Type, "kubernetes:") {
+			n++
+			require.Contains(t, x.Provider, "pulumi:providers:kubernetes::global::", "%s %s", x.Type, x.Name)
+		}
+	}
+	require.Greater(t, n, 20)
+	ns, ok := r.m.Find("kubernetes:core/v1:Namespace", "global-namespace")
+	require.True(t, ok)
+	require.True(t, ns.Protect && ns.RetainOnDelete)
+}
+
+func TestInvalidConfigFailsBeforeAnyResourceIsRegistered(t *testing.T) {
+	cases := []struct {
+		name   string
+		config map[string]string
+		want   []string
+	}{
+		{"duplicate site", with(baseConfig(), "sites", `[{"name":"dfw1"},{"name":"dfw1"}]`),
+			[]string{`config sites[1].name: "dfw1" is listed twice (also sites[0])`}},
+		{"invalid site name", with(baseConfig(), "sites", `[{"name":"DFW_1"}]`),
+			[]string{`config sites[0].name: "DFW_1" is not a valid DNS label`}},
+		{"bad egress CIDR", with(baseConfig(), "sites", `[{"name":"dfw1","egressCidrs":["10.0.0.0"]}]`),
+			[]string{`config sites[0].egressCidrs[0]: "10.0.0.0" is not a CIDR`}},
+		{"invalid FQDN", with(baseConfig(), "gateway", `{"dbFqdn":"db_primary.example.com","redisFqdn":"redis"}`),
+			[]string{`config gateway.dbFqdn: "db_primary.example.com" is not a valid DNS name`, `config gateway.redisFqdn: "redis" is not a valid DNS name`}},
+		{"no domain", with(baseConfig(), "gateway", `{}`),
+			[]string{"config gateway.domain: is not set; set gateway.domain"}},
+		{"CN differs from the DB user", with(baseConfig(), "certificates", `{"clientCommonName":"nautobot"}`),
+			[]string{`config certificates.clientCommonName: "nautobot" differs from database.user "app"`}},
+		{"PostgreSQL 16 with direct TLS", with(baseConfig(), "database", `{"imageName":"ghcr.io/cloudnative-pg/postgresql:16.4"}`),
+			[]string{`config database.imageName: "ghcr.io/cloudnative-pg/postgresql:16.4" is PostgreSQL 16; direct TLS through the passthrough gateway`}},
+		{"port out of range", with(baseConfig(), "gateway", `{"domain":"prod.example.com","dbPort":70000}`),
+			[]string{"config gateway.dbPort: 70000 is not a TCP port; use 1-65535"}},
+		{"same port twice", with(baseConfig(), "gateway", `{"domain":"prod.example.com","redisPort":5432}`),
+			[]string{"config gateway.routes.nautobot-redis.port: 5432 is also the port of route nautobot-db"}},
+		{"typo in a key", with(baseConfig(), "database", `{"instance":3}`),
+			[]string{`config database: unknown key "instance"`}},
+		{"bad authority duration", with(baseConfig(), "authority", `{"duration":"10y"}`),
+			[]string{`config authority.duration: "10y" is not a valid duration`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := build(t, tc.config)
+			require.Error(t, err)
+			for _, w := range tc.want {
+				require.Contains(t, err.Error(), w)
+			}
+			require.Empty(t, r.m.Resources(), "nothing may register when the config is invalid")
+		})
+	}
+}
