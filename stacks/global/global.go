@@ -15,6 +15,7 @@ import (
 	"nautobot-worker/components/certificates"
 	"nautobot-worker/components/database"
 	"nautobot-worker/components/gateway"
+	"nautobot-worker/components/nautobot"
 	"nautobot-worker/internal/kube"
 	"nautobot-worker/internal/stackconfig"
 	"nautobot-worker/internal/validate"
@@ -62,6 +63,7 @@ type Config struct {
 	Certificates certificates.Args
 	Database     database.Args
 	Gateway      GatewayConfig
+	Nautobot     nautobot.Args
 }
 
 // LoadConfig reads, completes and validates the stack config; it registers nothing.
@@ -77,6 +79,7 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 		r.Object(certificates.ConfigKey, &c.Certificates),
 		r.Object(database.ConfigKey, &c.Database),
 		r.Object(gateway.ConfigKey, &c.Gateway),
+		r.Object(nautobot.ConfigKey, &c.Nautobot),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, err
@@ -86,15 +89,22 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	if createNamespace != "true" && createNamespace != "false" {
 		p.Addf("createNamespace", "%q is not a boolean; use true or false", createNamespace)
 	}
-	c.RedisService = "nautobot-redis-master"
 	c.complete()
+	djangoKey, hasDjango := r.Secret("djangoSecretKey")
+	redisPassword, hasRedis := r.Secret("redisPassword")
+	if hasDjango != hasRedis {
+		p.Addf("djangoSecretKey", "set both djangoSecretKey and redisPassword (pulumi config set --secret) to have the stack create the secrets, or neither to use existing ones")
+	}
+	c.Nautobot.CreateSecrets = hasDjango && hasRedis
+	c.Nautobot.DjangoSecretKey, c.Nautobot.RedisPasswordValue = djangoKey, redisPassword
 	c.validateSites(p)
 	c.validateEndpoints(p)
 	if c.Certificates.ClientCommonName != c.Database.User {
 		p.Addf("certificates.clientCommonName", "%q differs from database.user %q; pg_hba cert maps the certificate CN to the role, so they must be equal",
 			c.Certificates.ClientCommonName, c.Database.User)
 	}
-	return c, errors.Join(p.Err(), c.Authority.Validate(), c.Certificates.Validate(), c.Database.Validate(), c.gatewayArgs().Validate())
+	return c, errors.Join(p.Err(), c.Authority.Validate(), c.Certificates.Validate(), c.Database.Validate(),
+		c.gatewayArgs().Validate(), c.Nautobot.Validate())
 }
 
 // complete fills defaults and wires the values one component takes from another.
@@ -105,6 +115,8 @@ func (c *Config) complete() {
 	c.Authority = c.Authority.Defaults()
 	c.Database.Namespace = c.Namespace
 	c.Database = c.Database.Defaults()
+	c.Nautobot = c.Nautobot.Defaults()
+	c.RedisService = c.Nautobot.RedisService()
 	if c.Certificates.ClientCommonName == "" {
 		c.Certificates.ClientCommonName = c.Database.User
 	}
@@ -137,6 +149,14 @@ func (c *Config) complete() {
 	c.Database.CASecret = c.Authority.CAPublicSecret
 	c.Database.ReplicationTLSSecret = cert.ReplicationSecret
 	c.Database.ServerTLSSecret = cert.Postgres.SecretName
+	n := &c.Nautobot
+	n.Namespace = c.Namespace
+	n.DBService = c.Database.RWService()
+	n.DBName, n.DBUser = c.Database.Database, c.Database.User
+	// CNPG writes the application role's credentials (username, password) to <cluster>-app.
+	n.DBSecret = c.Database.Name + "-app"
+	n.RedisServerSecret = cert.Redis.SecretName
+	n.ClientSecret = cert.GlobalClientSecret
 }
 
 func (c *Config) gatewayArgs() gateway.Args {
@@ -246,6 +266,22 @@ func Build(ctx *pulumi.Context) (*Outputs, error) {
 		return nil, err
 	}
 
+	values := map[string]pulumi.Input{}
+	if *c.Nautobot.Enabled {
+		nbArgs := c.Nautobot
+		nbArgs.Provider = provider
+		if _, err := nautobot.NewGlobalNautobot(ctx, "nautobot", &nbArgs, after, pulumi.DependsOn([]pulumi.Resource{certs})); err != nil {
+			return nil, err
+		}
+	} else {
+		// Operators who run Nautobot elsewhere apply exactly these values to their release.
+		v, err := c.Nautobot.Values()
+		if err != nil {
+			return nil, err
+		}
+		values["nautobotValues"] = pulumi.ToMap(v)
+	}
+
 	address := pulumi.String(c.Gateway.Address).ToStringOutput()
 	var gw *gateway.PassthroughGateway
 	if *c.Gateway.Enabled {
@@ -267,7 +303,7 @@ func Build(ctx *pulumi.Context) (*Outputs, error) {
 			return firewallRule(s, addr, c.Gateway.Endpoints)
 		}).(pulumi.MapOutput)
 	}
-	return &Outputs{Gateway: gw, Values: map[string]pulumi.Input{
+	for k, v := range map[string]pulumi.Input{
 		"namespace":         ca.Namespace,
 		"issuerName":        ca.IssuerName,
 		"caSecretName":      ca.CAPublicSecretName,
@@ -282,7 +318,10 @@ func Build(ctx *pulumi.Context) (*Outputs, error) {
 		"clientKeyPemType":  pulumi.String(c.Certificates.PEMKeyType()),
 		"gatewayAddress":    address,
 		"firewallRules":     firewall,
-	}}, nil
+	} {
+		values[k] = v
+	}
+	return &Outputs{Gateway: gw, Values: values}, nil
 }
 
 func firewallRule(s Site, address string, e Endpoints) map[string]any {

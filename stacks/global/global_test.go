@@ -316,3 +316,32 @@ func TestInvalidConfigFailsBeforeAnyResourceIsRegistered(t *testing.T) {
 		})
 	}
 }
+
+func TestNautobotElsewhereExportsTheValuesToApply(t *testing.T) {
+	r, err := build(t, with(baseConfig(), "nautobot", `{"enabled":false}`))
+	require.NoError(t, err)
+	require.Empty(t, r.m.OfType("kubernetes:helm.sh/v4:Chart"))
+	values := r.outputs["nautobotValues"].(map[string]any)
+	require.Equal(t, true, values["redis"].(map[string]any)["tls"].(map[string]any)["authClients"])
+	require.Equal(t, "nautobot-cluster-rw", values["nautobot"].(map[string]any)["db"].(map[string]any)["host"])
+
+	enabled, err := build(t, baseConfig())
+	require.NoError(t, err)
+	require.NotContains(t, enabled.outputs, "nautobotValues")
+	chart, ok := enabled.m.Find("kubernetes:helm.sh/v4:Chart", "nautobot")
+	require.True(t, ok)
+	require.Equal(t, "nautobot", chart.Plain()["namespace"])
+}
+
+func TestRedisServiceFollowsTheReleaseName(t *testing.T) {
+	r, err := build(t, with(baseConfig(), "nautobot", `{"releaseName":"nb"}`))
+	require.NoError(t, err)
+	require.Contains(t, spec(t, r.m, certificate, "certs-redis-server")["dnsNames"], "nb-redis-master.nautobot.svc")
+	route := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute", "gateway-route-nautobot-redis")
+	require.Equal(t, "nb-redis-master", route["rules"].([]any)[0].(map[string]any)["backendRefs"].([]any)[0].(map[string]any)["name"])
+}
+
+func TestSecretValuesMustComeInPairs(t *testing.T) {
+	_, err := build(t, with(baseConfig(), "djangoSecretKey", "abc"))
+	require.ErrorContains(t, err, "config djangoSecretKey: set both djangoSecretKey and redisPassword")
+}

@@ -1,0 +1,101 @@
+package certificates_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"nautobot-worker/components/certificates"
+	"nautobot-worker/internal/mocks"
+)
+
+func base() certificates.Args {
+	return certificates.Args{
+		Namespace: "nautobot", Issuer: "mtls-ca-issuer", Sites: []string{"dfw1"},
+		Postgres: certificates.ServerCert{Services: []string{"db-rw"}, GatewayFQDN: "db.example.com"},
+		Redis:    certificates.ServerCert{Services: []string{"redis"}, GatewayFQDN: "redis.example.com"},
+	}
+}
+
+func run(t *testing.T, instances map[string]certificates.Args) (*mocks.Monitor, error) {
+	t.Helper()
+	m := &mocks.Monitor{}
+	err := mocks.Run("global", nil, m, func(ctx *pulumi.Context) error {
+		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		for name, a := range instances {
+			a.Provider = p
+			if _, err := certificates.NewMTLSCertificates(ctx, name, &a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return m, err
+}
+
+func TestChildrenHaveProviderParentAndDistinctNames(t *testing.T) {
+	a := base()
+	b := base()
+	b.Namespace = "other"
+	m, err := run(t, map[string]certificates.Args{"one": a, "two": b})
+	require.NoError(t, err)
+	certs := m.OfType("kubernetes:cert-manager.io/v1:Certificate")
+	require.Len(t, certs, 2*5)
+	for _, c := range certs {
+		require.Contains(t, c.Provider, "pulumi:providers:kubernetes::k8s::")
+		require.Contains(t, c.Parent, "nautobot:certificates:MTLSCertificates::")
+		require.False(t, c.Protect, "leaf certificates are re-issued by cert-manager; they need no protection")
+	}
+}
+
+func TestPKCS8EncodingChangesTheSitePEMType(t *testing.T) {
+	a := base()
+	a.KeyEncoding = "PKCS8"
+	require.Equal(t, "PRIVATE KEY", a.Defaults().PEMKeyType())
+	require.Equal(t, "EC PRIVATE KEY", base().Defaults().PEMKeyType())
+	m, err := run(t, map[string]certificates.Args{"c": a})
+	require.NoError(t, err)
+	r, ok := m.Find("kubernetes:cert-manager.io/v1:Certificate", "c-site-dfw1")
+	require.True(t, ok)
+	require.Equal(t, "PKCS8", r.Plain()["spec"].(map[string]any)["privateKey"].(map[string]any)["encoding"])
+}
+
+func TestValidation(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(*certificates.Args)
+		want string
+	}{
+		{"secret reused", func(a *certificates.Args) { a.Redis.SecretName = "nautobot-cluster-server-tls" },
+			`config certificates.redis.secretName: "nautobot-cluster-server-tls" is also used by certificates.postgres.secretName`},
+		{"site secret collides", func(a *certificates.Args) { a.GlobalClientSecret = "nautobot-mtls-client-dfw1" },
+			`config certificates.siteClientSecretPrefix: site "dfw1"'s secret "nautobot-mtls-client-dfw1" collides with certificates.globalClientSecret`},
+		{"renew after expiry", func(a *certificates.Args) { a.ClientRenewBefore = "30000h" },
+			"config certificates.clientRenewBefore: 30000h must be shorter than clientDuration 26280h"},
+		{"days are not durations", func(a *certificates.Args) { a.ServerDuration = "365d" },
+			`config certificates.serverDuration: "365d" is not a valid duration`},
+		{"unknown encoding", func(a *certificates.Args) { a.KeyEncoding = "DER" },
+			`config certificates.keyEncoding: "DER" is not supported; use one of PKCS1, PKCS8`},
+		{"Ed25519 needs PKCS8", func(a *certificates.Args) { a.KeyAlgorithm = "Ed25519" },
+			"config certificates.keyEncoding: Ed25519 keys are always PKCS8"},
+		{"bad extra SAN", func(a *certificates.Args) { a.Postgres.ExtraDNSNames = []string{"Bad_Name"} },
+			`config certificates.postgres.extraDnsNames[0]: "Bad_Name" is not a valid Kubernetes object name`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := base()
+			tc.edit(&a)
+			m, err := run(t, map[string]certificates.Args{"c": a})
+			require.ErrorContains(t, err, tc.want)
+			for _, r := range m.Resources() {
+				require.False(t, strings.HasPrefix(r.Type, "kubernetes:") || strings.HasPrefix(r.Type, "nautobot:"), "registered %s", r.Type)
+			}
+		})
+	}
+}

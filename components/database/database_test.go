@@ -1,0 +1,90 @@
+package database_test
+
+import (
+	"testing"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"nautobot-worker/components/database"
+	"nautobot-worker/internal/mocks"
+)
+
+func base() database.Args {
+	return database.Args{Namespace: "nautobot", ServerTLSSecret: "srv", CASecret: "ca", ReplicationTLSSecret: "repl"}
+}
+
+func run(t *testing.T, a database.Args) (*mocks.Monitor, error) {
+	t.Helper()
+	m := &mocks.Monitor{}
+	err := mocks.Run("global", nil, m, func(ctx *pulumi.Context) error {
+		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		a.Provider = p
+		_, err = database.NewPostgresCluster(ctx, "db", &a)
+		return err
+	})
+	return m, err
+}
+
+func TestClusterIsProtectedRetainedAndUsesTheExplicitProvider(t *testing.T) {
+	a := base()
+	a.StorageClass = "fast"
+	m, err := run(t, a)
+	require.NoError(t, err)
+	c, ok := m.Find("kubernetes:postgresql.cnpg.io/v1:Cluster", "db-cluster")
+	require.True(t, ok)
+	require.True(t, c.Protect)
+	require.True(t, c.RetainOnDelete)
+	require.Contains(t, c.Provider, "pulumi:providers:kubernetes::k8s::")
+	require.Contains(t, c.Parent, "nautobot:database:PostgresCluster::db")
+	require.Equal(t, map[string]any{"size": "20Gi", "storageClass": "fast"}, c.Plain()["spec"].(map[string]any)["storage"])
+}
+
+func TestMajorVersion(t *testing.T) {
+	for image, want := range map[string]int{
+		"ghcr.io/cloudnative-pg/postgresql:17.9-system-bullseye": 17,
+		"registry.local:5000/pg/postgresql:18.1":                 18,
+		"ghcr.io/cloudnative-pg/postgresql:16":                   16,
+		"ghcr.io/cloudnative-pg/postgresql@sha256:abcd":          0,
+		"registry.local:5000/postgresql":                         0,
+	} {
+		require.Equal(t, want, database.Args{ImageName: image}.Major(), image)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	off := false
+	cases := []struct {
+		name string
+		edit func(*database.Args)
+		want string
+	}{
+		{"PostgreSQL 15 with direct TLS", func(a *database.Args) { a.ImageName = "ghcr.io/cloudnative-pg/postgresql:15.8" },
+			"is PostgreSQL 15; direct TLS through the passthrough gateway (sslnegotiation=direct) needs PostgreSQL 17 or newer"},
+		{"digest without major version", func(a *database.Args) { a.ImageName = "ghcr.io/cloudnative-pg/postgresql@sha256:abcd" },
+			"config database.majorVersion: cannot read the PostgreSQL major version"},
+		{"bad storage", func(a *database.Args) { a.StorageSize = "20 GB" }, `config database.storageSize: "20 GB" is not a Kubernetes quantity`},
+		{"zero instances", func(a *database.Args) { a.Instances = -1 }, "config database.instances: -1 must be at least 1"},
+		{"bad user", func(a *database.Args) { a.User = "App-User" }, `config database.user: "App-User" is not a plain PostgreSQL identifier`},
+		{"bad affinity", func(a *database.Args) { a.PodAntiAffinity = "always" }, `config database.podAntiAffinity: "always" is not supported`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := base()
+			tc.edit(&a)
+			m, err := run(t, a)
+			require.ErrorContains(t, err, tc.want)
+			require.Empty(t, m.OfType("kubernetes:postgresql.cnpg.io/v1:Cluster"))
+		})
+	}
+	t.Run("PostgreSQL 15 without gateway clients is allowed", func(t *testing.T) {
+		a := base()
+		a.ImageName, a.DirectTLS = "ghcr.io/cloudnative-pg/postgresql:15.8", &off
+		_, err := run(t, a)
+		require.NoError(t, err)
+	})
+}

@@ -1,0 +1,81 @@
+package gateway_test
+
+import (
+	"testing"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"nautobot-worker/components/gateway"
+	"nautobot-worker/internal/mocks"
+)
+
+func routes() []gateway.Route {
+	return []gateway.Route{
+		{Name: "db", FQDN: "db.example.com", Port: 5432, Service: "pg-rw", ServicePort: 5432, ServiceNamespace: "nautobot"},
+		{Name: "redis", FQDN: "redis.example.com", Port: 6379, Service: "redis-master", ServicePort: 6379, ServiceNamespace: "nautobot"},
+	}
+}
+
+func run(t *testing.T, a gateway.Args) (*mocks.Monitor, error) {
+	t.Helper()
+	m := &mocks.Monitor{}
+	err := mocks.Run("global", nil, m, func(ctx *pulumi.Context) error {
+		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		a.Provider = p
+		_, err = gateway.NewPassthroughGateway(ctx, "gw", &a)
+		return err
+	})
+	return m, err
+}
+
+func TestKeepaliveCanBeSwitchedOff(t *testing.T) {
+	off := false
+	m, err := run(t, gateway.Args{Routes: routes(), Keepalive: gateway.Keepalive{Enabled: &off}})
+	require.NoError(t, err)
+	require.Empty(t, m.OfType("kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy"))
+	require.Len(t, m.OfType("kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute"), 2)
+}
+
+func TestChildrenHaveProviderAndParent(t *testing.T) {
+	m, err := run(t, gateway.Args{Routes: routes(), RouteNamespace: "routes"})
+	require.NoError(t, err)
+	n := 0
+	for _, r := range m.Resources() {
+		if r.Type == "pulumi:providers:kubernetes" || r.Type == "nautobot:gateway:PassthroughGateway" {
+			continue
+		}
+		n++
+		require.Contains(t, r.Provider, "pulumi:providers:kubernetes::k8s::", r.Name)
+		require.Contains(t, r.Parent, "nautobot:gateway:PassthroughGateway::gw", r.Name)
+	}
+	require.Equal(t, 1+2+2+1, n, "gateway, 2 routes, 2 keepalive policies, 1 ReferenceGrant")
+}
+
+func TestValidation(t *testing.T) {
+	cases := []struct {
+		name string
+		args gateway.Args
+		want string
+	}{
+		{"keepalive in days", gateway.Args{Routes: routes(), Keepalive: gateway.Keepalive{IdleTime: "1d"}},
+			`config gateway.keepalive.idleTime: "1d" is not a valid duration`},
+		{"no probes", gateway.Args{Routes: routes(), Keepalive: gateway.Keepalive{Probes: -1}},
+			"config gateway.keepalive.probes: -1 must be at least 1"},
+		{"same FQDN twice", gateway.Args{Routes: []gateway.Route{routes()[0], {Name: "redis", FQDN: "db.example.com", Port: 6379, Service: "r", ServicePort: 6379}}},
+			`config gateway.routes.redis.fqdn: "db.example.com" is also the FQDN of route db`},
+		{"bad class", gateway.Args{Routes: routes(), ClassName: "Envoy Gateway"},
+			`config gateway.className: "Envoy Gateway" is not a valid Kubernetes object name`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := run(t, tc.args)
+			require.ErrorContains(t, err, tc.want)
+			require.Empty(t, m.OfType("nautobot:gateway:PassthroughGateway"))
+		})
+	}
+}

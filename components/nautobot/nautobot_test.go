@@ -1,0 +1,102 @@
+package nautobot_test
+
+import (
+	"testing"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"nautobot-worker/assets"
+	"nautobot-worker/components/nautobot"
+	"nautobot-worker/internal/mocks"
+)
+
+func base() nautobot.Args {
+	return nautobot.Args{
+		Namespace: "nautobot", DBService: "nautobot-cluster-rw", DBName: "app", DBUser: "app", DBSecret: "nautobot-cluster-app",
+		RedisServerSecret: "nautobot-redis-server-tls", ClientSecret: "nautobot-mtls-client",
+	}
+}
+
+func run(t *testing.T, a nautobot.Args, withSecrets bool) (*mocks.Monitor, error) {
+	t.Helper()
+	m := &mocks.Monitor{}
+	err := mocks.Run("global", nil, m, func(ctx *pulumi.Context) error {
+		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		a.Provider = p
+		if withSecrets {
+			a.CreateSecrets = true
+			a.DjangoSecretKey = pulumi.ToSecret(pulumi.String("django-key")).(pulumi.StringOutput)
+			a.RedisPasswordValue = pulumi.ToSecret(pulumi.String("redis-pass")).(pulumi.StringOutput)
+		}
+		_, err = nautobot.NewGlobalNautobot(ctx, "nautobot", &a)
+		return err
+	})
+	return m, err
+}
+
+func TestChartValues(t *testing.T) {
+	m, err := run(t, base(), false)
+	require.NoError(t, err)
+	c, ok := m.Find("kubernetes:helm.sh/v4:Chart", "nautobot")
+	require.True(t, ok)
+	require.True(t, c.Remote)
+	require.Contains(t, c.Provider, "pulumi:providers:kubernetes::k8s::")
+	in := c.Plain()
+	require.Equal(t, "nautobot", in["chart"])
+	require.Equal(t, "3.1.2", in["version"])
+	require.Equal(t, map[string]any{"repo": "https://nautobot.github.io/helm-charts/"}, in["repositoryOpts"])
+	require.Equal(t, "nautobot", in["name"])
+	v := in["values"].(map[string]any)
+
+	require.Equal(t, map[string]any{
+		"enabled": true, "architecture": "standalone",
+		"auth": map[string]any{"enabled": true, "existingSecret": "nautobot-redis", "existingSecretPasswordKey": "NAUTOBOT_REDIS_PASSWORD"},
+		"tls": map[string]any{"enabled": true, "authClients": true, "existingSecret": "nautobot-redis-server-tls",
+			"certFilename": "tls.crt", "certKeyFilename": "tls.key", "certCAFilename": "ca.crt"},
+	}, v["redis"])
+	nb := v["nautobot"].(map[string]any)
+	require.Equal(t, assets.NautobotConfig, nb["config"])
+	require.Equal(t, map[string]any{"ssl": true}, nb["redis"])
+	require.Equal(t, map[string]any{
+		"engine": "django.db.backends.postgresql", "host": "nautobot-cluster-rw", "port": float64(5432), "name": "app", "user": "app",
+		"existingSecret": "nautobot-cluster-app", "existingSecretPasswordKey": "password",
+	}, nb["db"])
+	volume := []any{map[string]any{"name": "mtls-certs", "secret": map[string]any{"secretName": "nautobot-mtls-client", "defaultMode": float64(256)}}}
+	mount := []any{map[string]any{"name": "mtls-certs", "mountPath": "/etc/nautobot/mtls", "readOnly": true}}
+	celery := v["celery"].(map[string]any)
+	for _, section := range []map[string]any{nb, celery} {
+		require.Equal(t, volume, section["extraVolumes"], "every pod mounts the global client certificate")
+		require.Equal(t, mount, section["extraVolumeMounts"])
+	}
+	require.Equal(t, []any{"nautobot-django"}, celery["extraEnvVarsSecret"])
+	require.Contains(t, nb["extraVars"], map[string]any{"name": "NAUTOBOT_DB_SSLMODE", "value": "verify-ca"})
+	require.Contains(t, nb["extraVars"], map[string]any{"name": "NAUTOBOT_REDIS_SSL_CERT_REQS", "value": "required"})
+	require.Equal(t, map[string]any{"default": map[string]any{"enabled": true, "taskQueues": "default"}, "beat": map[string]any{"enabled": true}}, v["workers"])
+	require.Empty(t, m.OfType("kubernetes:core/v1:Secret"), "existing secrets are used unless their values are configured")
+}
+
+func TestSecretsFromConfigStaySecret(t *testing.T) {
+	m, err := run(t, base(), true)
+	require.NoError(t, err)
+	for name, key := range map[string]string{"nautobot-django": "NAUTOBOT_SECRET_KEY", "nautobot-redis": "NAUTOBOT_REDIS_PASSWORD"} {
+		s, ok := m.Find("kubernetes:core/v1:Secret", name)
+		require.True(t, ok, name)
+		require.True(t, s.IsSecret("stringData."+key), "%s must be a Pulumi secret", name)
+		require.Contains(t, s.Provider, "pulumi:providers:kubernetes::k8s::")
+	}
+}
+
+func TestValidation(t *testing.T) {
+	a := base()
+	a.Chart.Path, a.Chart.Repo = "tests/charts", "https://example.com/charts"
+	a.ReleaseName = "Nautobot"
+	m, err := run(t, a, false)
+	require.ErrorContains(t, err, `config nautobot.releaseName: "Nautobot" is not a valid DNS label`)
+	require.ErrorContains(t, err, "config nautobot.chart: sets both repo")
+	require.Empty(t, m.OfType("nautobot:nautobot:GlobalNautobot"))
+}

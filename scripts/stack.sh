@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs one pulumi operation over stacks in order: scripts/stack.sh up|preview|destroy STACK...
+# Expects the environment the Makefile exports (PATH with .tools/bin, PULUMI_HOME, PULUMI_BACKEND_URL, ...).
+set -euo pipefail
+op=${1:?usage: stack.sh up|preview|destroy STACK...}
+shift
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+case "$PULUMI_BACKEND_URL" in file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" ;; esac
+
+for stack in "$@"; do
+  start=$(date +%s)
+  if ! pulumi stack ls --json 2>/dev/null | grep -q "\"name\": \"\(organization/nautobot-worker/\)\?$stack\""; then
+    [ "$op" = destroy ] && { echo "stack: $stack does not exist, nothing to destroy" >&2; continue; }
+    pulumi stack init "organization/nautobot-worker/$stack" --no-select >/dev/null
+  fi
+  case "$op" in
+    up)      pulumi up --stack "$stack" --yes --skip-preview --suppress-progress ;;
+    preview) pulumi preview --stack "$stack" --diff --suppress-progress ;;
+    destroy) pulumi destroy --stack "$stack" --yes --skip-preview --suppress-progress ;;
+    *) echo "stack.sh: unknown operation $op" >&2; exit 2 ;;
+  esac
+  echo "stack: $op $stack took $(( $(date +%s) - start ))s" >&2
+done
