@@ -33,7 +33,7 @@ _mtls_dir = "/etc/nautobot/mtls"
 # modes (e.g. for a local database), and are passed through as sslmode alone.
 _db_sslmodes_with_client_cert = ("verify-ca", "verify-full")
 _db_sslmodes_without_client_cert = ("require", "prefer", "allow", "disable")
-# Direct TLS skips the SSLRequest round trip, so libpq only allows it where TLS is mandatory.
+# libpq 17 allows direct TLS only where TLS is mandatory: a weaker mode could fall back to plaintext.
 _db_sslmodes_allowing_direct = ("require", "verify-ca", "verify-full")
 
 _redis_cert_reqs = {

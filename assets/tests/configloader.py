@@ -10,6 +10,9 @@ import os
 import ssl
 import sys
 
+# No __pycache__ next to the shipped config or in the stand-in.
+sys.dont_write_bytecode = True
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 STUB_DIR = os.path.join(HERE, "stub")
 CONFIG_PATH = os.path.join(os.path.dirname(HERE), "nautobot_config.py")

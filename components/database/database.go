@@ -138,8 +138,11 @@ type PostgresCluster struct {
 	Args Args
 }
 
-// HBA is the only user pg_hba rule: TLS with a client certificate whose CN is the role.
-const HBA = "hostssl all all 0.0.0.0/0 cert"
+// HBA are the user pg_hba rules: TLS with a client certificate whose CN is the role, and an explicit
+// reject of everything unencrypted. CNPG appends its own `host all all all scram-sha-256` after user
+// rules, so without the reject a plaintext client holding the app password gets in (measured against a
+// real PostgreSQL by tests/mtls).
+var HBA = []string{"hostssl all all 0.0.0.0/0 cert", "hostnossl all all all reject"}
 
 // NewPostgresCluster registers the CNPG Cluster, protected and retained on delete.
 func NewPostgresCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*PostgresCluster, error) {
@@ -180,7 +183,7 @@ func NewPostgresCluster(ctx *pulumi.Context, name string, args *Args, opts ...pu
 				"clientCASecret":       a.CASecret,
 				"replicationTLSSecret": a.ReplicationTLSSecret,
 			},
-			"postgresql": map[string]any{"pg_hba": []any{HBA}},
+			"postgresql": map[string]any{"pg_hba": []any{HBA[0], HBA[1]}},
 		}},
 		pulumi.Parent(c), pulumi.Provider(a.Provider), pulumi.Protect(true), pulumi.RetainOnDelete(true))
 	if err != nil {

@@ -123,7 +123,7 @@ func libpqDSN(host string, port int, options, override map[string]string) string
 // psql runs one query through libpq 15 (the library psycopg uses) and returns its trimmed output.
 func psql(t *testing.T, dsn, password, query string) (string, error) {
 	t.Helper()
-	env := []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=" + t.TempDir(), "PGCONNECT_TIMEOUT=5"}
+	env := []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=" + tempDir(t, "mtls-home-"), "PGCONNECT_TIMEOUT=5"}
 	if password != "" {
 		env = append(env, "PGPASSWORD="+password)
 	}

@@ -256,14 +256,6 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// errText is err's message, or "<nil>".
-func errText(err error) string {
-	if err == nil {
-		return "<nil>"
-	}
-	return err.Error()
-}
-
 // isTimeout tells a hang (a test bug) from a rejection.
 func isTimeout(err error) bool {
 	var ne net.Error

@@ -1,6 +1,7 @@
 package mtls
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"sync"
@@ -10,13 +11,61 @@ import (
 )
 
 // runDeadline bounds the whole package run. go test's own -timeout panics without running t.Cleanup, which
-// would leave servers behind, so the watchdog below kills every server first and then exits.
+// would leave servers and key material behind, so a watchdog that fires first kills every server, removes
+// the temporary directories and exits.
 const runDeadline = 8 * time.Minute
 
 var (
 	procMu sync.Mutex
-	procs  = map[int]string{} // process-group id -> description, for servers still running
+	procs  = map[int]string{}  // process-group id -> description, for servers still running
+	dirs   = map[string]bool{} // temporary directories not yet removed
 )
+
+// tempDir is a private temporary directory removed by t.Cleanup, or by the watchdog if the run is cut short
+// (t.TempDir's are not: they would outlive a timed-out run).
+func tempDir(t testing.TB, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trackDir(dir)
+	t.Cleanup(func() { removeDir(dir) })
+	return dir
+}
+
+func trackDir(dir string) {
+	procMu.Lock()
+	defer procMu.Unlock()
+	dirs[dir] = true
+}
+
+func removeDir(dir string) {
+	os.RemoveAll(dir)
+	procMu.Lock()
+	defer procMu.Unlock()
+	delete(dirs, dir)
+}
+
+func removeAllDirs() {
+	procMu.Lock()
+	defer procMu.Unlock()
+	for dir := range dirs {
+		os.RemoveAll(dir)
+		delete(dirs, dir)
+	}
+}
+
+// watchdogDeadline is runDeadline, or less when go test's -timeout is shorter, so the watchdog fires first.
+func watchdogDeadline() time.Duration {
+	d := runDeadline
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if timeout, err := time.ParseDuration(f.Value.String()); err == nil && timeout > 0 && timeout*9/10 < d {
+			d = timeout * 9 / 10
+		}
+	}
+	return d
+}
 
 func trackProcess(pgid int, what string) {
 	procMu.Lock()
@@ -44,9 +93,12 @@ func killAllProcesses() []string {
 }
 
 func TestMain(m *testing.M) {
-	watchdog := time.AfterFunc(runDeadline, func() {
+	flag.Parse()
+	deadline := watchdogDeadline()
+	watchdog := time.AfterFunc(deadline, func() {
 		killed := killAllProcesses()
-		fmt.Fprintf(os.Stderr, "mtls: run exceeded %s; killed %v\n", runDeadline, killed)
+		removeAllDirs()
+		fmt.Fprintf(os.Stderr, "mtls: run exceeded %s; killed %v and removed the temporary directories\n", deadline, killed)
 		os.Exit(2)
 	})
 	code := m.Run()
@@ -57,6 +109,6 @@ func TestMain(m *testing.M) {
 			code = 1
 		}
 	}
-	cleanupPKI()
+	removeAllDirs()
 	os.Exit(code)
 }

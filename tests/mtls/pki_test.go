@@ -59,7 +59,7 @@ var (
 	pkiErr  error
 )
 
-// getPKI mints the PKI once per test binary (removed by TestMain).
+// getPKI mints the PKI once per test binary (its directory is removed when the run ends).
 func getPKI(t testing.TB) *pki {
 	t.Helper()
 	pkiOnce.Do(func() { testPKI, pkiErr = mintPKI() })
@@ -67,12 +67,6 @@ func getPKI(t testing.TB) *pki {
 		t.Fatalf("minting test PKI: %v", pkiErr)
 	}
 	return testPKI
-}
-
-func cleanupPKI() {
-	if testPKI != nil {
-		os.RemoveAll(testPKI.dir)
-	}
 }
 
 type issuer struct {
@@ -158,6 +152,7 @@ func mintPKI() (*pki, error) {
 	if err != nil {
 		return nil, err
 	}
+	trackDir(dir) // removed when the run ends
 	ca, err := newCA("understack-mtls-ca")
 	if err != nil {
 		return nil, err

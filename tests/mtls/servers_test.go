@@ -60,11 +60,7 @@ func startPostgres(t *testing.T, label, binDir string, userRules []string) *pgSe
 		t.Fatalf("%s/postgres cannot run as the PostgreSQL user: %v\n%s\nput it where that user can read it: %s",
 			binDir, err, out, depsHint)
 	}
-	dir, err := os.MkdirTemp("", "mtls-"+label+"-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := tempDir(t, "mtls-"+label+"-")
 	p.writeServerFiles(t, dir)
 	chownTree(t, cred, dir)
 	env := []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=" + dir}
@@ -164,7 +160,7 @@ func startRedis(t *testing.T) *redisServer {
 	t.Helper()
 	bin := requireCommand(t, "redis-server")
 	p := getPKI(t)
-	dir := t.TempDir()
+	dir := tempDir(t, "mtls-redis-")
 	p.writeServerFiles(t, dir)
 	port := freePort(t)
 	conf := fmt.Sprintf(`bind 127.0.0.1
@@ -203,7 +199,7 @@ func startRouter(t *testing.T, backends map[string]int) *router {
 	t.Helper()
 	bin := requireCommand(t, "nginx")
 	requireFile(t, nginxStreamModule)
-	dir := t.TempDir()
+	dir := tempDir(t, "mtls-router-")
 	port := freePort(t)
 	var routes strings.Builder
 	for fqdn, backend := range backends {
@@ -212,7 +208,8 @@ func startRouter(t *testing.T, backends map[string]int) *router {
 	accessLog := filepath.Join(dir, "access.log")
 	conf := fmt.Sprintf(`load_module %s;
 daemon off;
-worker_processes 1;
+# One process, the test's child: with a master and workers, a worker would outlive a killed test binary.
+master_process off;
 pid %[2]s/nginx.pid;
 error_log %[2]s/error.log info;
 events { worker_connections 64; }
