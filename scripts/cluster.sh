@@ -75,7 +75,8 @@ ensure_binaries() {
   kubectl=$(system_kubectl) || want+=(kubectl)
   t=$(now)
   exec 9>"$cache_root/kube.lock"
-  flock 9 # one build at a time across clones and concurrent clusters
+  # One build at a time across clones and concurrent clusters.
+  flock -n 9 || { log "waiting for another build into $cache_root"; flock 9; }
   for b in "${want[@]}"; do [ -x "$cache/$b" ] || missing+=("k8s.io/kubernetes/cmd/$b"); done
   if [ ${#missing[@]} -gt 0 ]; then
     log "building ${missing[*]##*/} $k8s_version into $cache (cold: ~8-10 min on 2 cores)"
@@ -102,14 +103,14 @@ ensure_etcd() {
   etcd=$(command -v etcd 2>/dev/null) && return 0
   [ -x /usr/bin/etcd ] && { etcd=/usr/bin/etcd; return 0; }
   [ "$(id -u)" = 0 ] || die "etcd not found: install it (apt-get install etcd-server) or put it on PATH"
-  log "installing etcd-server from apt"
+  log "installing etcd-server from apt (log: $cache_root/apt.log)"
   mkdir -p "$cache_root"
   (
     flock 8
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends etcd-server >&2 ||
-      { apt-get update >&2 && apt-get install -y --no-install-recommends etcd-server >&2; }
-  ) 8>"$cache_root/apt.lock"
+    apt-get install -y --no-install-recommends etcd-server ||
+      { apt-get update && apt-get install -y --no-install-recommends etcd-server; }
+  ) 8>"$cache_root/apt.lock" >"$cache_root/apt.log" 2>&1 || { tail -n 20 "$cache_root/apt.log" >&2; die "apt-get install etcd-server failed"; }
   etcd=$(command -v etcd 2>/dev/null || echo /usr/bin/etcd)
   [ -x "$etcd" ] || die "etcd-server installed but no etcd binary found"
 }
@@ -122,7 +123,8 @@ pid_alive() {
   local f="$dir/pids/$1.pid" pid cmd
   [ -s "$f" ] || return 1
   pid=$(cat "$f")
-  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [ -r "/proc/$pid/cmdline" ] || return 1
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
   [[ $cmd == *"$dir/"* ]] || return 1
   printf '%s\n' "$pid"
 }
@@ -133,8 +135,9 @@ spawn() {
   local name=$1
   shift
   rm -f "$dir/pids/$name.pid"
+  # shellcheck disable=SC2016 # $$ and $@ belong to the inner sh
   setsid sh -c 'echo $$ >"$0"; exec "$@"' "$dir/pids/$name.pid" "$@" \
-    </dev/null >>"$dir/logs/$name.log" 2>&1 &
+    </dev/null >>"$dir/logs/$name.log" 2>&1 7>&- 9>&- &
   local i
   for i in $(seq 50); do [ -s "$dir/pids/$name.pid" ] && return 0; sleep 0.05; done
   die "$name did not start"
@@ -162,7 +165,9 @@ stop_all() {
     pids=("${left[@]}")
     sleep 0.1
   done
-  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
   rm -f "$dir"/pids/*.pid
 }
 
@@ -179,27 +184,29 @@ free_port() {
   die "no free port found"
 }
 
-choose_ports() {
-  local saved_api="" saved_etcd="" saved_peer=""
-  if [ -s "$dir/ports.env" ]; then
-    # shellcheck disable=SC1091
-    saved_api=$(. "$dir/ports.env"; echo "${apiserver_port:-}")
-    saved_etcd=$(. "$dir/ports.env"; echo "${etcd_port:-}")
-    saved_peer=$(. "$dir/ports.env"; echo "${etcd_peer_port:-}")
+saved_port() { sed -n "s/^$1=//p" "$dir/ports.env" 2>/dev/null; }
+
+# pick_port WANTED SAVED TAKEN...: the requested port, else the one used last time if free, else a free one.
+pick_port() {
+  local wanted=$1 saved=$2
+  shift 2
+  if [ -n "$wanted" ]; then
+    port_free "$wanted" || die "port $wanted is in use"
+    echo "$wanted"
+  elif [ -n "$saved" ] && port_free "$saved"; then
+    echo "$saved"
+  else
+    free_port "$@"
   fi
-  pick() { # pick WANTED SAVED TAKEN...
-    local want=$1 saved=$2
-    shift 2
-    if [ -n "$want" ]; then port_free "$want" || die "port $want is in use"; echo "$want"
-    elif [ -n "$saved" ] && port_free "$saved"; then echo "$saved"
-    else free_port "$@"; fi
-  }
-  apiserver_port=$(pick "${CLUSTER_APISERVER_PORT:-}" "$saved_api")
-  etcd_port=$(pick "${CLUSTER_ETCD_PORT:-}" "$saved_etcd" "$apiserver_port")
+}
+
+choose_ports() {
+  apiserver_port=$(pick_port "${CLUSTER_APISERVER_PORT:-}" "$(saved_port apiserver_port)")
+  etcd_port=$(pick_port "${CLUSTER_ETCD_PORT:-}" "$(saved_port etcd_port)" "$apiserver_port")
   if [ -n "${CLUSTER_ETCD_PORT:-}" ] && port_free $((CLUSTER_ETCD_PORT + 1)); then
     etcd_peer_port=$((CLUSTER_ETCD_PORT + 1))
   else
-    etcd_peer_port=$(pick "" "$saved_peer" "$apiserver_port" "$etcd_port")
+    etcd_peer_port=$(pick_port "" "$(saved_port etcd_peer_port)" "$apiserver_port" "$etcd_port")
   fi
   printf 'apiserver_port=%s\netcd_port=%s\netcd_peer_port=%s\n' "$apiserver_port" "$etcd_port" "$etcd_peer_port" >"$dir/ports.env"
 }
@@ -247,6 +254,15 @@ kc() { "$kubectl" --kubeconfig "$dir/kubeconfig" "$@"; }
 
 ready() { [ -s "$dir/kubeconfig" ] && kc get --raw=/readyz --request-timeout=2s >/dev/null 2>&1; }
 
+# ready_within SECONDS: a running but busy apiserver gets some time before `up` restarts it.
+ready_within() {
+  local deadline=$((SECONDS + $1))
+  until ready; do
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+    sleep 0.5
+  done
+}
+
 running() { pid_alive etcd >/dev/null && pid_alive kube-apiserver >/dev/null && pid_alive kube-controller-manager >/dev/null; }
 
 start_processes() {
@@ -275,8 +291,10 @@ start_processes() {
     pid_alive etcd >/dev/null || fail_with_log "etcd exited" etcd
     pid_alive kube-apiserver >/dev/null || fail_with_log "kube-apiserver exited" kube-apiserver
     if [ -s "$dir/serving/apiserver.crt" ]; then
-      [ -s "$dir/kubeconfig" ] && grep -qF ":$apiserver_port" "$dir/kubeconfig" &&
-        grep -qF "$(base64 -w0 <"$dir/serving/apiserver.crt")" "$dir/kubeconfig" || write_kubeconfig
+      if ! { [ -s "$dir/kubeconfig" ] && grep -qF ":$apiserver_port" "$dir/kubeconfig" &&
+        grep -qF "$(base64 -w0 <"$dir/serving/apiserver.crt")" "$dir/kubeconfig"; }; then
+        write_kubeconfig
+      fi
       ready && break
     fi
     sleep 0.2
@@ -294,14 +312,34 @@ start_processes() {
 
 crd_stamp() { { echo "$k8s_version"; printf '%s\n' "${crd_sources[@]}"; } | sha256sum | cut -c1-16; }
 
+# The CRDs not yet Established. (`kubectl wait --for condition=established crd --all` takes ~10 s even when
+# all are established, as it watches them one by one, and fails outright with "accessor error" on a CRD
+# whose status has no conditions yet, so this polls instead.)
+pending_crds() {
+  # shellcheck disable=SC2016 # a Go template, not shell
+  kc get crd -o go-template='{{range .items}}{{$s := ""}}{{range .status.conditions}}{{if eq .type "Established"}}{{$s = .status}}{{end}}{{end}}{{if ne $s "True"}}{{.metadata.name}}{{"\n"}}{{end}}{{end}}'
+}
+
+# wait_crds SECONDS: wait until every CRD is Established.
+wait_crds() {
+  local deadline=$((SECONDS + $1)) pending
+  while :; do
+    pending=$(pending_crds) || return 1
+    [ -z "$pending" ] && return 0
+    [ "$SECONDS" -ge "$deadline" ] && { echo "not established: $pending"; return 1; }
+    sleep 0.5
+  done
+}
+
 load_crds() {
-  local t src mod glob mdir files=() f json
+  local t src mod glob mdir f json i=0 pids=() failed=false
   t=$(now)
   local mods=()
   for src in "${crd_sources[@]}"; do mods+=("${src%% *}"); done
   # Outside any module (explicit versions work there), with the repo's GOFLAGS cleared.
-  json=$(cd / && GOFLAGS= GOWORK=off GO111MODULE=on go mod download -json "${mods[@]}") ||
+  json=$(cd / && GOFLAGS='' GOWORK=off GO111MODULE=on go mod download -json "${mods[@]}") ||
     { printf '%s\n' "$json" | grep -E '"Error"' >&2 || true; die "go mod download of the CRD modules failed"; }
+  # One server-side apply per module, in parallel (the big ESO and CNPG CRDs need server-side apply).
   for src in "${crd_sources[@]}"; do
     mod=${src%% *}
     glob=${src#* }
@@ -309,28 +347,52 @@ load_crds() {
       /"Path":/    { gsub(/[",]/, "", $2); p = $2 }
       /"Version":/ { gsub(/[",]/, "", $2); v = $2 }
       /"Dir":/     { gsub(/[",]/, "", $2); if (p "@" v == m) print $2 }')
-    [ -n "$mdir" ] && [ -d "$mdir" ] || die "no module dir for $mod"
-    local n=0
-    for f in $mdir/$glob; do [ -f "$f" ] && files+=(-f "$f") && n=$((n + 1)); done
-    [ "$n" -gt 0 ] || die "no CRD files match $mod/$glob"
+    if [ -z "$mdir" ] || [ ! -d "$mdir" ]; then die "no module dir for $mod"; fi
+    local files=()
+    for f in $mdir/$glob; do [ -f "$f" ] && files+=(-f "$f"); done
+    [ ${#files[@]} -gt 0 ] || die "no CRD files match $mod/$glob"
+    i=$((i + 1))
+    kc apply --server-side --force-conflicts --field-manager=nautobot-cluster "${files[@]}" \
+      >"$dir/logs/crds-$i.log" 2>&1 </dev/null &
+    pids+=($!)
   done
-  kc apply --server-side --force-conflicts --field-manager=nautobot-cluster "${files[@]}" >"$dir/logs/crds.log" 2>&1 ||
-    { tail -n 20 "$dir/logs/crds.log" >&2; die "applying CRDs failed"; }
-  kc wait --for condition=established --timeout=120s crd --all >>"$dir/logs/crds.log" 2>&1 ||
-    { tail -n 20 "$dir/logs/crds.log" >&2; die "CRDs not established"; }
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || { failed=true; log "applying ${crd_sources[$i]} failed:"; tail -n 20 "$dir/logs/crds-$((i + 1)).log" | cut -c1-300 >&2; }
+  done
+  $failed && die "applying CRDs failed"
+  local applied
+  applied=$(since "$t")
+  wait_crds 120 >"$dir/logs/crds-wait.log" 2>&1 || { tail -n 20 "$dir/logs/crds-wait.log" | cut -c1-300 >&2; die "CRDs not established"; }
+  # Envoy Gateway's install namespace, where the global stack's Gateway lives, as on a real global cluster.
+  kc create namespace envoy-gateway --dry-run=client -o yaml | kc apply -f - >/dev/null
   crd_stamp >"$dir/crds.stamp"
-  log "CRDs loaded ($(kc get crd --no-headers | wc -l) established) in $(since "$t")"
+  log "CRDs loaded ($(kc get crd --no-headers | wc -l) established) in $(since "$t") (download+apply $applied)"
 }
 
 # ---------------------------------------------------------------------------------------------------
+
+# One up/down at a time per state dir (the daemons do not inherit this fd).
+lock_dir() {
+  exec 7>"$dir/.lock"
+  flock -n 7 || { log "waiting for another cluster.sh working on $dir"; flock 7; }
+}
+
+on_failed_start() {
+  local rc=$?
+  [ "$rc" = 0 ] && return 0
+  log "up failed; stopping what it started (logs: $dir/logs)"
+  stop_all
+  exit "$rc"
+}
 
 cmd_up() {
   local t0
   t0=$(now)
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
+  lock_dir
   find_kubectl
-  if running && ready; then
+  if running && ready_within 15; then
     if [ "$(cat "$dir/crds.stamp" 2>/dev/null)" = "$(crd_stamp)" ]; then
       log "already running: $(grep -m1 'server:' "$dir/kubeconfig" | awk '{print $2}') (KUBECONFIG=$dir/kubeconfig)"
       return 0
@@ -339,17 +401,21 @@ cmd_up() {
     return 0
   fi
   stop_all # a partly running cluster: restart it on the same state
+  # A failed or interrupted start leaves nothing running (a caller that sees the failure has no reason
+  # to call `down`); the logs stay in $dir/logs.
+  trap on_failed_start EXIT
+  trap 'exit 130' INT TERM HUP
   ensure_binaries
   ensure_etcd
   start_processes
-  if [ "$(cat "$dir/crds.stamp" 2>/dev/null)" = "$(crd_stamp)" ] &&
-    kc wait --for condition=established --timeout=60s crd --all >/dev/null 2>&1; then
+  if [ "$(cat "$dir/crds.stamp" 2>/dev/null)" = "$(crd_stamp)" ] && wait_crds 60 >/dev/null 2>&1; then
     log "CRDs already loaded ($(kc get crd --no-headers | wc -l))"
   else
     load_crds
   fi
   sleep 0.5
   pid_alive kube-controller-manager >/dev/null || fail_with_log "kube-controller-manager exited" kube-controller-manager
+  trap - EXIT INT TERM HUP
   log "up in $(since "$t0"): server https://127.0.0.1:$apiserver_port, context $context, KUBECONFIG=$dir/kubeconfig"
 }
 
@@ -359,10 +425,11 @@ cmd_down() {
   [ -d "$dir" ] || { log "nothing to stop in $dir"; return 0; }
   dir=$(cd "$dir" && pwd)
   [ "$dir" = "$default_dir" ] || purge=true
+  lock_dir
   stop_all
   if $purge; then
     # Remove only what `up` creates, so a CLUSTER_DIR pointing at a shared dir loses nothing else.
-    rm -rf "$dir"/{etcd,serving,pids,logs} "$dir"/{kubeconfig,kubeconfig.tmp,tokens.csv,sa.key,sa.pub,ports.env,crds.stamp}
+    rm -rf "$dir"/{etcd,serving,pids,logs} "$dir"/{kubeconfig,kubeconfig.tmp,tokens.csv,sa.key,sa.pub,ports.env,crds.stamp,.lock}
     rmdir "$dir" 2>/dev/null || true
     log "stopped and removed $dir"
   else
