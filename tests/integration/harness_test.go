@@ -63,14 +63,15 @@ func newEnv(t *testing.T) *env {
 		"CLUSTER_DIR="+clusterDir,
 	)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "state"), 0o755))
+	// Registered before `up`, so servers started by an `up` that fails half-way are stopped too.
+	t.Cleanup(func() {
+		if out, err := e.run("bash", "scripts/cluster.sh", "down"); err != nil {
+			t.Errorf("stopping the cluster: %v\n%s", err, out)
+		}
+	})
 	start := time.Now()
 	e.mustRun("bash", "scripts/cluster.sh", "up")
 	t.Logf("cluster ready in %s", time.Since(start).Round(time.Millisecond))
-	t.Cleanup(func() {
-		if _, err := e.run("bash", "scripts/cluster.sh", "down"); err != nil {
-			t.Errorf("stopping the cluster: %v", err)
-		}
-	})
 	return e
 }
 
@@ -196,4 +197,36 @@ func dig(m map[string]any, path ...string) any {
 		v = mm[p]
 	}
 	return v
+}
+
+// strictDryRun renders the stack's objects (the committed config of `from`, in render mode) and submits
+// every one to the API server with a server-side dry run and strict field validation, so a field the
+// CRD schema does not know fails the test instead of being dropped with a warning.
+func (e *env) strictDryRun(from string) {
+	e.t.Helper()
+	dir := e.t.TempDir()
+	text, err := os.ReadFile(filepath.Join(root, "Pulumi."+from+".yaml"))
+	require.NoError(e.t, err)
+	config := strings.Replace(string(text), "kubeconfig: "+e.kubeconfig, "renderDir: "+dir, 1)
+	require.NotEqual(e.t, string(text), config)
+	stack := from + "-render"
+	file := filepath.Join(root, "Pulumi."+stack+".yaml")
+	require.NoError(e.t, os.WriteFile(file, []byte(config), 0o644))
+	e.t.Cleanup(func() { _ = os.Remove(file) })
+	e.mustRun("pulumi", "stack", "init", "organization/nautobot-worker/"+stack, "--no-select")
+	e.up(stack)
+	var manifests []string
+	require.NoError(e.t, filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".yaml") {
+			manifests = append(manifests, path)
+		}
+		return err
+	}))
+	require.NotEmpty(e.t, manifests)
+	args := []string{"--kubeconfig", e.kubeconfig, "apply", "--dry-run=server", "--validate=strict", "--server-side", "--force-conflicts"}
+	for _, m := range manifests {
+		args = append(args, "-f", m)
+	}
+	out := e.mustRun("kubectl", args...)
+	require.Equal(e.t, len(manifests), strings.Count(out, "(server dry run)"), out)
 }
