@@ -45,7 +45,7 @@ down: tools | $(ROOT)/.pulumi-state
 test: lint test-unit test-config test-mtls test-integration
 
 test-unit:
-	go test ./components/... ./stacks/... .
+	go test ./components/... ./stacks/... ./internal/... .
 
 test-config:
 	python3 -m unittest discover -s assets/tests -v

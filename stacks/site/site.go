@@ -1,11 +1,304 @@
-// Package site is the program of a site stack.
+// Package site is the program of a site stack: the site's secrets, the cluster-data ConfigMap and one
+// Celery worker on the site's queue, wired to the global PostgreSQL and Redis named by the global stack.
 package site
 
 import (
 	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
 
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"nautobot-worker/components/sitesecrets"
+	"nautobot-worker/components/worker"
+	"nautobot-worker/internal/kube"
+	"nautobot-worker/internal/stackconfig"
+	"nautobot-worker/internal/validate"
 )
 
+// DefaultGlobalStack is the global stack's name on a self-managed (file or object store) backend.
+const DefaultGlobalStack = "organization/nautobot-worker/global"
+
+// SiteConfig is the `site` config key.
+type SiteConfig struct {
+	// Name is the site (required): the worker's name, its Celery queue and UNDERSTACK_SITE.
+	Name string `json:"name"`
+	// Enabled deploys the site (default true); false deploys nothing.
+	Enabled *bool `json:"enabled"`
+	// Partition is UNDERSTACK_PARTITION (default empty).
+	Partition string `json:"partition"`
+}
+
+// Config is a site stack's configuration (Pulumi.site-<name>.yaml).
+type Config struct {
+	Kubernetes kube.ClusterConfig
+	Site       SiteConfig
+	// GlobalStack is the fully qualified name of the global stack (default DefaultGlobalStack).
+	GlobalStack string
+	// Namespace of the site's objects (default nautobot).
+	Namespace string
+	// CreateNamespace registers the namespace (default true; not protected: a site is disposable).
+	CreateNamespace bool
+	// Secrets and Worker are defaulted, with the site's namespace and names filled in.
+	Secrets sitesecrets.Args
+	Worker  worker.Args
+	// privateKeyTypeSet records whether secrets.mtls.privateKeyType was configured, so the global stack's
+	// key type fills it only when it was not.
+	privateKeyTypeSet bool
+}
+
+// Enabled reports whether the site deploys anything.
+func (c Config) Enabled() bool { return c.Site.Enabled == nil || *c.Site.Enabled }
+
+// LoadConfig reads and validates the stack config; it registers nothing. A disabled site needs only its name.
+func LoadConfig(ctx *pulumi.Context) (Config, error) {
+	r := stackconfig.New(ctx)
+	c := Config{GlobalStack: r.String("globalStack", DefaultGlobalStack), Namespace: r.String("namespace", "nautobot")}
+	for _, o := range []struct {
+		key string
+		v   any
+	}{{"kubernetes", &c.Kubernetes}, {"site", &c.Site}, {sitesecrets.ConfigKey, &c.Secrets}, {worker.ConfigKey, &c.Worker}} {
+		if err := r.Object(o.key, o.v); err != nil {
+			return c, err
+		}
+	}
+	p := validate.New("")
+	if c.Site.Name == "" {
+		p.Addf("site.name", "is required: it names the worker and its Celery queue, and there is no fallback to the global default queue; set it to this site's entry in the global stack's sites")
+	}
+	createNamespace := r.String("createNamespace", "true")
+	if createNamespace != "true" && createNamespace != "false" {
+		p.Addf("createNamespace", "%q is not a boolean; use true or false", createNamespace)
+	}
+	c.CreateNamespace = createNamespace == "true"
+	if parts := strings.Split(c.GlobalStack, "/"); len(parts) != 3 || slices.Contains(parts, "") || strings.ContainsAny(c.GlobalStack, " \t") {
+		p.Addf("globalStack", "%q is not a fully qualified stack name; use <org>/<project>/<stack> such as %s", c.GlobalStack, DefaultGlobalStack)
+	}
+	if err := p.Err(); err != nil || !c.Enabled() {
+		return c, err
+	}
+
+	c.privateKeyTypeSet = c.Secrets.MTLS.PrivateKeyType != ""
+	c.Secrets.Namespace = c.Namespace
+	c.Secrets = c.Secrets.Defaults()
+	t := c.Secrets.Targets()
+	c.Worker.Namespace, c.Worker.Site, c.Worker.Partition = c.Namespace, c.Site.Name, c.Site.Partition
+	c.Worker.Secrets = worker.SecretNames{
+		Django: t.Django, DB: t.DB, Redis: t.Redis, Registry: t.Registry, CustomEnv: t.CustomEnv, MTLS: t.MTLS,
+	}
+	c.Worker = c.Worker.Defaults()
+	// Every component's plain args are validated before the first registration, so a bad value anywhere
+	// fails the preview with nothing registered.
+	return c, errors.Join(c.Secrets.Validate(), c.Worker.Validate())
+}
+
+// Global is what a site takes from the global stack's outputs.
+type Global struct {
+	// Namespace of the global objects, where the sources of the site's certificates live.
+	Namespace string
+	DB        worker.Database
+	Redis     worker.Redis
+	Sites     []string
+	// ClientSecret is the global secret holding this site's client certificate (siteClientSecrets[site]).
+	ClientSecret string
+	// CASecret is the global secret holding only ca.crt.
+	CASecret string
+	// ClientKeyPEMType is the PEM type of the issued keys, when the global stack exports it.
+	ClientKeyPEMType string
+	// Secret names the outputs the global stack marks secret.
+	Secret map[string]bool
+}
+
+// ReadGlobal reads the global stack's outputs and checks each one the site needs, and that the site is
+// one of the global stack's sites. Go has no RequireOutput, so a missing output would otherwise be empty.
+func ReadGlobal(ctx *pulumi.Context, stack, site string) (Global, error) {
+	ref, err := pulumi.NewStackReference(ctx, "global", &pulumi.StackReferenceArgs{Name: pulumi.String(stack)})
+	if err != nil {
+		return Global{}, fmt.Errorf("global stack %q (config globalStack): %w", stack, err)
+	}
+	g := Global{Secret: map[string]bool{}}
+	var errs []error
+	fail := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("global stack %q (config globalStack): "+format, append([]any{stack}, args...)...))
+	}
+	get := func(name string) (any, bool) {
+		d, err := ref.GetOutputDetails(name)
+		if err != nil {
+			fail("reading output %q: %v", name, err)
+			return nil, false
+		}
+		v := d.Value
+		if d.SecretValue != nil {
+			v, g.Secret[name] = d.SecretValue, true
+		}
+		if v == nil {
+			fail("has no output %q; run `pulumi up` on the global stack first, or point globalStack at the right stack", name)
+			return nil, false
+		}
+		return v, true
+	}
+	str := func(name string) string {
+		v, ok := get(name)
+		if !ok {
+			return ""
+		}
+		s, _ := v.(string)
+		if s == "" {
+			fail("output %q is %v, want a non-empty string", name, v)
+		}
+		return s
+	}
+	port := func(name string) int {
+		v, ok := get(name)
+		if !ok {
+			return 0
+		}
+		f, _ := v.(float64)
+		if f < 1 || f > 65535 || f != math.Trunc(f) {
+			fail("output %q is %v, want a TCP port", name, v)
+			return 0
+		}
+		return int(f)
+	}
+
+	g.Namespace = str("namespace")
+	g.DB = worker.Database{Host: str("dbFqdn"), Port: port("dbPort"), Name: str("dbName"), User: str("dbUser")}
+	g.Redis = worker.Redis{Host: str("redisFqdn"), Port: port("redisPort")}
+	g.CASecret = str("caSecretName")
+	if v, ok := get("sites"); ok {
+		list, _ := v.([]any)
+		for _, s := range list {
+			if name, ok := s.(string); ok {
+				g.Sites = append(g.Sites, name)
+			}
+		}
+		if !slices.Contains(g.Sites, site) {
+			errs = append(errs, fmt.Errorf("config site.name: site %q is not in the sites output of the global stack %q (%s); add it to the global stack's sites config and run `pulumi up` there first",
+				site, stack, strings.Join(g.Sites, ", ")))
+		}
+	}
+	if v, ok := get("siteClientSecrets"); ok {
+		m, _ := v.(map[string]any)
+		g.ClientSecret, _ = m[site].(string)
+		if g.ClientSecret == "" && slices.Contains(g.Sites, site) {
+			fail("output siteClientSecrets has no secret for site %q; run `pulumi up` on the global stack so it issues the site's client certificate", site)
+		}
+	}
+	// Optional: older global stacks do not export it, and the site's own setting (or default) applies.
+	if d, err := ref.GetOutputDetails("clientKeyPemType"); err == nil {
+		g.ClientKeyPEMType, _ = d.Value.(string)
+	}
+	return g, errors.Join(errs...)
+}
+
+// Outputs are what a site stack exports.
+type Outputs struct {
+	Values map[string]pulumi.Input
+}
+
 // Program is the site stack.
-func Program(ctx *pulumi.Context) error { return errors.New("the site stack is being built (issue 4)") }
+func Program(ctx *pulumi.Context) error {
+	out, err := Build(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(out.Values)) {
+		ctx.Export(k, out.Values[k])
+	}
+	return nil
+}
+
+// Build validates the config and the global stack's outputs, then registers the site's resources.
+func Build(ctx *pulumi.Context) (*Outputs, error) {
+	c, err := LoadConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Enabled() {
+		if err := ctx.Log.Info(fmt.Sprintf("site %s is disabled (site.enabled: false): nothing is deployed", c.Site.Name), nil); err != nil {
+			return nil, err
+		}
+		return &Outputs{Values: map[string]pulumi.Input{
+			"site": pulumi.String(c.Site.Name), "enabled": pulumi.Bool(false),
+		}}, nil
+	}
+	g, err := ReadGlobal(ctx, c.GlobalStack, c.Site.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.applyGlobal(g); err != nil {
+		return nil, err
+	}
+
+	provider, err := kube.NewProvider(ctx, "site", c.Kubernetes)
+	if err != nil {
+		return nil, err
+	}
+	var deps []pulumi.Resource
+	if c.CreateNamespace {
+		ns, err := corev1.NewNamespace(ctx, "site-namespace", &corev1.NamespaceArgs{
+			Metadata: kube.Metadata(kube.Object{Name: c.Namespace}),
+		}, pulumi.Provider(provider))
+		if err != nil {
+			return nil, err
+		}
+		deps = append(deps, ns)
+	}
+	secretsArgs := c.Secrets
+	secretsArgs.Provider = provider
+	secrets, err := sitesecrets.NewSiteSecrets(ctx, "secrets", &secretsArgs, pulumi.DependsOn(deps))
+	if err != nil {
+		return nil, err
+	}
+	workerArgs := c.Worker
+	workerArgs.Provider = provider
+	w, err := worker.NewCeleryWorker(ctx, "worker", &workerArgs, pulumi.DependsOn(append(deps, secrets)))
+	if err != nil {
+		return nil, err
+	}
+
+	source := func(output, secret string) pulumi.Input {
+		v := pulumi.ToMap(map[string]any{"stack": c.GlobalStack, "namespace": g.Namespace, "secret": secret})
+		if g.Secret[output] || g.Secret["namespace"] {
+			return pulumi.ToSecret(v)
+		}
+		return v
+	}
+	return &Outputs{Values: map[string]pulumi.Input{
+		"site":             pulumi.String(c.Site.Name),
+		"enabled":          pulumi.Bool(true),
+		"queue":            w.Queue,
+		"namespace":        pulumi.String(c.Namespace),
+		"releaseName":      w.ReleaseName,
+		"workerDeployment": w.Deployment,
+		"secrets": pulumi.Map{
+			"django": secrets.Django, "db": secrets.DB, "redis": secrets.Redis, "registry": secrets.Registry,
+			"customEnv": secrets.CustomEnv, "mtlsClient": secrets.MTLS,
+		},
+		// Where the items behind secrets.mtls.clientKey and secrets.mtls.caKey come from on the global cluster.
+		"clientCertSource": source("siteClientSecrets", g.ClientSecret),
+		"caCertSource":     source("caSecretName", g.CASecret),
+	}}, nil
+}
+
+// applyGlobal puts the global stack's endpoints into the worker args and checks the key type.
+func (c *Config) applyGlobal(g Global) error {
+	c.Worker.DB, c.Worker.Redis = g.DB, g.Redis
+	for _, name := range []string{"dbFqdn", "dbPort", "dbName", "dbUser", "redisFqdn", "redisPort"} {
+		c.Worker.SecretValues = c.Worker.SecretValues || g.Secret[name]
+	}
+	switch {
+	case g.ClientKeyPEMType == "" || g.ClientKeyPEMType == c.Secrets.MTLS.PrivateKeyType:
+	case !c.privateKeyTypeSet:
+		c.Secrets.MTLS.PrivateKeyType = g.ClientKeyPEMType
+		return c.Secrets.Validate()
+	default:
+		return fmt.Errorf("config secrets.mtls.privateKeyType: %q does not match the keys the global stack issues (clientKeyPemType %q), so tls.key would be empty; remove the key or set it to %q",
+			c.Secrets.MTLS.PrivateKeyType, g.ClientKeyPEMType, g.ClientKeyPEMType)
+	}
+	return nil
+}

@@ -142,7 +142,7 @@ func (e *env) previewSteps(stack string) []string {
 	require.NoError(e.t, json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &preview), out)
 	var steps []string
 	for _, s := range preview.Steps {
-		if s.Op == "same" {
+		if s.Op == "same" || s.Op == "read" { // a StackReference is read on every run; reads change nothing
 			continue
 		}
 		parts := strings.Split(s.URN, "::")

@@ -1,0 +1,541 @@
+// Package worker provides CeleryWorker: the Nautobot Helm chart reduced to one Celery worker that consumes
+// the site's queue and reaches the global PostgreSQL and Redis over mutual TLS, plus the cluster-data
+// ConfigMap it reads UNDERSTACK_PARTITION and UNDERSTACK_SITE from.
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"nautobot-worker/assets"
+	"nautobot-worker/components/sitesecrets"
+	"nautobot-worker/internal/chart"
+	"nautobot-worker/internal/kube"
+	"nautobot-worker/internal/validate"
+)
+
+// ConfigKey is the stack config key these arguments are read from.
+const ConfigKey = "worker"
+
+const (
+	// DefaultReleaseName is the Helm release name understack uses for site workers.
+	DefaultReleaseName = "nautobot-worker"
+	// ClusterData is the ConfigMap holding UNDERSTACK_PARTITION and UNDERSTACK_SITE.
+	ClusterData = "cluster-data"
+	// MTLSMountPath is where the client certificate, key and CA are mounted (the paths nautobot_config.py defaults to).
+	MTLSMountPath = "/etc/nautobot/mtls"
+	mtlsVolume    = "mtls-certs"
+	configPath    = "/opt/nautobot/nautobot_config.py"
+	// The chart's label is nautobot-celery-<site>, so a site name longer than this breaks the 63-character limit.
+	maxSiteLength = 63 - len("nautobot-celery-")
+)
+
+// Database is the global PostgreSQL as a site reaches it (the global stack's outputs).
+type Database struct {
+	Host string
+	Port int
+	Name string
+	User string
+}
+
+// Redis is the global Redis as a site reaches it (the global stack's outputs).
+type Redis struct {
+	Host string
+	Port int
+}
+
+// SecretNames are the site secrets the worker reads (SiteSecrets' targets, with SiteSecrets' keys).
+type SecretNames struct {
+	Django, DB, Redis, Registry, CustomEnv, MTLS string
+}
+
+// Probe tunes the chart's exec probes; the probe commands stay the chart's.
+type Probe struct {
+	InitialDelaySeconds int `json:"initialDelaySeconds"`
+	PeriodSeconds       int `json:"periodSeconds"`
+	TimeoutSeconds      int `json:"timeoutSeconds"`
+}
+
+// Image overrides the chart's Nautobot image; unset fields keep the chart's defaults.
+type Image struct {
+	Registry   string `json:"registry"`
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+	PullPolicy string `json:"pullPolicy"`
+}
+
+// EnvVar is an extra environment variable of the worker container.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Args configures the worker.
+type Args struct {
+	// Provider is the site cluster's Kubernetes provider (required).
+	Provider *kubernetes.Provider `json:"-"`
+	// Namespace is the site namespace (required).
+	Namespace string `json:"-"`
+	// Site names the worker and is its Celery queue (config site.name, required).
+	Site string `json:"-"`
+	// Partition is UNDERSTACK_PARTITION (config site.partition).
+	Partition string `json:"-"`
+	// DB and Redis come from the global stack.
+	DB    Database `json:"-"`
+	Redis Redis    `json:"-"`
+	// SecretValues says a global output used in the chart values is a Pulumi secret, so the values stay secret.
+	SecretValues bool `json:"-"`
+	// Secrets are the site secrets' names.
+	Secrets SecretNames `json:"-"`
+	// ChartCacheDir holds schema-less chart copies (empty: chart.DefaultCacheDir).
+	ChartCacheDir string `json:"-"`
+
+	// ReleaseName is the Helm release name (default nautobot-worker).
+	ReleaseName string `json:"releaseName"`
+	// Chart is where the Nautobot chart comes from (default the public repository, version 3.1.2).
+	Chart chart.Source `json:"chart"`
+	// SkipAwait does not wait for the chart's objects to become ready (for API servers without nodes).
+	SkipAwait bool `json:"skipAwait"`
+	// NautobotConfig is a path to the nautobot_config.py to use (relative to the project directory);
+	// empty uses the project's assets/nautobot_config.py.
+	NautobotConfig string `json:"nautobotConfig"`
+	Image          Image  `json:"image"`
+	// Concurrency is the Celery worker concurrency (default 2; 0 lets Celery use the CPU count).
+	Concurrency *int `json:"concurrency"`
+	// Replicas of the worker Deployment (default 1).
+	Replicas *int `json:"replicas"`
+	// Resources are the worker container's requests and limits (default: the chart's).
+	Resources      map[string]any `json:"resources"`
+	LivenessProbe  Probe          `json:"livenessProbe"`
+	ReadinessProbe Probe          `json:"readinessProbe"`
+	// ExtraEnvVars are appended to the stack's own variables (names must differ from them).
+	ExtraEnvVars []EnvVar `json:"extraEnvVars"`
+	// ExtraVolumes and ExtraVolumeMounts are appended to the mTLS volume and its mount.
+	ExtraVolumes      []map[string]any `json:"extraVolumes"`
+	ExtraVolumeMounts []map[string]any `json:"extraVolumeMounts"`
+	// Values are extra chart values. They may only add keys: a value the stack sets itself is an error,
+	// so they can never silently undo the worker-only layout or the mTLS wiring.
+	Values map[string]any `json:"values"`
+}
+
+// Defaults returns args with every unset field filled in.
+func (a Args) Defaults() Args {
+	if a.ReleaseName == "" {
+		a.ReleaseName = DefaultReleaseName
+	}
+	a.Chart = a.Chart.Defaults()
+	if a.Concurrency == nil {
+		a.Concurrency = intPtr(2)
+	}
+	if a.Replicas == nil {
+		a.Replicas = intPtr(1)
+	}
+	a.LivenessProbe = a.LivenessProbe.defaults()
+	a.ReadinessProbe = a.ReadinessProbe.defaults()
+	return a
+}
+
+func intPtr(v int) *int { return &v }
+
+// defaults are understack's: the chart's 10s/60s probes restart busy workers.
+func (p Probe) defaults() Probe {
+	if p.InitialDelaySeconds == 0 {
+		p.InitialDelaySeconds = 60
+	}
+	if p.PeriodSeconds == 0 {
+		p.PeriodSeconds = 120
+	}
+	if p.TimeoutSeconds == 0 {
+		p.TimeoutSeconds = 60
+	}
+	return p
+}
+
+var (
+	envName       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	overrideHints = []struct{ path, hint string }{
+		{"nautobot.config", "set worker.nautobotConfig to a file instead"},
+		{"nautobot.image", "use worker.image"},
+		{"nautobot.db", "it comes from the global stack's outputs"},
+		{"nautobot.redis", "it comes from the global stack's outputs"},
+		{"celery.concurrency", "use worker.concurrency"},
+		{"celery.replicaCount", "use worker.replicas"},
+		{"celery.resources", "use worker.resources"},
+		{"celery.livenessProbe", "use worker.livenessProbe"},
+		{"celery.readinessProbe", "use worker.readinessProbe"},
+		{"celery.extraEnvVars", "add variables with worker.extraEnvVars"},
+		{"celery.extraVolumes", "add volumes with worker.extraVolumes"},
+		{"celery.extraVolumeMounts", "add mounts with worker.extraVolumeMounts"},
+	}
+)
+
+// Validate checks defaulted args' plain values (not the provider), reads the selected nautobot_config.py
+// and checks that a local chart exists, so a bad value fails the preview before anything is registered.
+func (a Args) Validate() error {
+	top := validate.New("")
+	if len(a.Site) > maxSiteLength || !validate.IsDNSLabel(a.Site) {
+		top.Addf("site.name", "%q is not a site name: it must be a DNS label of at most %d characters (it names the worker Deployment, its label and the Celery queue)", a.Site, maxSiteLength)
+	} else if a.Site == "default" || a.Site == "beat" {
+		top.Addf("site.name", "%q is reserved: the chart's %s worker is disabled on sites; name the site after its location", a.Site, a.Site)
+	}
+	top.DNSLabel("namespace", a.Namespace)
+
+	p := validate.New(ConfigKey)
+	if len(a.ReleaseName) > 53 || !validate.IsDNSLabel(a.ReleaseName) {
+		p.Addf("releaseName", "%q is not a Helm release name (a DNS label of at most 53 characters)", a.ReleaseName)
+	}
+	a.Chart.Validate(p, "chart")
+	text, err := a.nautobotConfig()
+	if err != nil {
+		p.Addf("nautobotConfig", "%v", err)
+	}
+	if a.Image.PullPolicy != "" {
+		p.OneOf("image.pullPolicy", a.Image.PullPolicy, "Always", "IfNotPresent", "Never")
+	}
+	if *a.Concurrency < 0 {
+		p.Addf("concurrency", "%d is negative; use 0 (Celery's default: one process per CPU) or more", *a.Concurrency)
+	}
+	if *a.Replicas < 0 {
+		p.Addf("replicas", "%d is negative", *a.Replicas)
+	}
+	for _, key := range sortedKeys(a.Resources) {
+		if key != "requests" && key != "limits" {
+			p.Addf("resources."+key, "is not a container resources field; use requests and limits")
+		}
+	}
+	for _, probe := range []struct {
+		key string
+		Probe
+	}{{"livenessProbe", a.LivenessProbe}, {"readinessProbe", a.ReadinessProbe}} {
+		if probe.InitialDelaySeconds < 1 || probe.PeriodSeconds < 1 || probe.TimeoutSeconds < 1 {
+			p.Addf(probe.key, "initialDelaySeconds, periodSeconds and timeoutSeconds must be at least 1 second")
+		}
+	}
+	a.validateExtras(p)
+	if err == nil {
+		_, conflicts := a.values(text)
+		for _, c := range conflicts {
+			p.Addf("values."+c, "is set by the stack itself and cannot be overridden; %s", hint(c))
+		}
+	}
+	return errors.Join(top.Err(), p.Err())
+}
+
+func hint(path string) string {
+	switch path {
+	case "fullnameOverride", "nameOverride":
+		return "the stack derives the worker's Deployment name from worker.releaseName, set that instead"
+	}
+	for _, r := range overrideHints {
+		if path == r.path || strings.HasPrefix(path, r.path+".") {
+			return r.hint
+		}
+	}
+	return "it keeps the release worker-only and wired for mTLS (see the README, section Site stack config)"
+}
+
+func (a Args) validateExtras(p *validate.Problems) {
+	reserved := map[string]bool{"CELERY_TASK_QUEUES": true, "NAUTOBOT_DB_USER": true, "NAUTOBOT_DB_PASSWORD": true, "NAUTOBOT_REDIS_PASSWORD": true}
+	for _, e := range mtlsEnv() {
+		reserved[e.Name] = true
+	}
+	seen := map[string]bool{}
+	for i, e := range a.ExtraEnvVars {
+		key := fmt.Sprintf("extraEnvVars[%d].name", i)
+		switch {
+		case !envName.MatchString(e.Name):
+			p.Addf(key, "%q is not an environment variable name", e.Name)
+		case reserved[e.Name]:
+			p.Addf(key, "%s is set by the stack (mTLS and queue wiring); remove it", e.Name)
+		case seen[e.Name]:
+			p.Addf(key, "%s is listed twice", e.Name)
+		}
+		seen[e.Name] = true
+	}
+	for i, v := range a.ExtraVolumes {
+		if name, _ := v["name"].(string); !validate.IsDNSLabel(name) || name == mtlsVolume {
+			p.Addf(fmt.Sprintf("extraVolumes[%d].name", i), "%q must be a DNS label other than %s (the stack's mTLS volume)", name, mtlsVolume)
+		}
+	}
+	for i, m := range a.ExtraVolumeMounts {
+		name, _ := m["name"].(string)
+		path, _ := m["mountPath"].(string)
+		if name == "" || name == mtlsVolume || !strings.HasPrefix(path, "/") {
+			p.Addf(fmt.Sprintf("extraVolumeMounts[%d]", i), "needs a name other than %s and an absolute mountPath", mtlsVolume)
+		} else if path == MTLSMountPath || strings.HasPrefix(path, MTLSMountPath+"/") {
+			p.Addf(fmt.Sprintf("extraVolumeMounts[%d].mountPath", i), "%s would hide or change the mTLS certificate mount; use another path", path)
+		}
+	}
+}
+
+// nautobotConfig is the text passed as nautobot.config: the selected file, read now so a preview shows a
+// changed file as a diff and fails when it is missing.
+func (a Args) nautobotConfig() (string, error) {
+	if a.NautobotConfig == "" {
+		return assets.NautobotConfig, nil
+	}
+	data, err := os.ReadFile(a.NautobotConfig)
+	if err != nil {
+		return "", fmt.Errorf("%q cannot be read (%v); relative paths start at the project directory, or remove the key to use the project's assets/nautobot_config.py", a.NautobotConfig, err)
+	}
+	if strings.TrimSpace(string(data)) == "" {
+		return "", fmt.Errorf("%q is empty; point it at a complete nautobot_config.py", a.NautobotConfig)
+	}
+	return string(data), nil
+}
+
+// mtlsEnv is what nautobot_config.py needs for PostgreSQL and Redis mTLS through the gateway. Direct TLS
+// negotiation is what lets the TLS-passthrough listener route PostgreSQL by SNI (PostgreSQL/libpq 17+).
+func mtlsEnv() []EnvVar {
+	return []EnvVar{
+		{"NAUTOBOT_CONFIG", configPath},
+		{"NAUTOBOT_DB_SSLMODE", "verify-ca"},
+		{"NAUTOBOT_DB_SSLNEGOTIATION", "direct"},
+		{"NAUTOBOT_REDIS_SSL_CERT_REQS", "required"},
+		{"NAUTOBOT_REDIS_SSL_CA_CERTS", MTLSMountPath + "/" + sitesecrets.TLSCAKey},
+		{"NAUTOBOT_REDIS_SSL_CERTFILE", MTLSMountPath + "/" + sitesecrets.TLSCertKey},
+		{"NAUTOBOT_REDIS_SSL_KEYFILE", MTLSMountPath + "/" + sitesecrets.TLSPrivateKeyKey},
+	}
+}
+
+// values returns the chart values (the stack's, plus Args.Values where they add keys) and the paths of
+// Args.Values that collide with the stack's.
+func (a Args) values(config string) (map[string]any, []string) {
+	image := map[string]any{"pullSecrets": []any{a.Secrets.Registry}}
+	for key, v := range map[string]string{
+		"registry": a.Image.Registry, "repository": a.Image.Repository, "tag": a.Image.Tag, "pullPolicy": a.Image.PullPolicy,
+	} {
+		if v != "" {
+			image[key] = v
+		}
+	}
+	env := []any{}
+	for _, e := range append(mtlsEnv(), a.ExtraEnvVars...) {
+		env = append(env, map[string]any{"name": e.Name, "value": e.Value})
+	}
+	volumes := []any{map[string]any{
+		"name": mtlsVolume,
+		// 256 is 0400: YAML would read a written 0400 as octal, JSON has no octal at all.
+		"secret": map[string]any{"secretName": a.Secrets.MTLS, "defaultMode": 256},
+	}}
+	mounts := []any{map[string]any{"name": mtlsVolume, "mountPath": MTLSMountPath, "readOnly": true}}
+	for _, v := range a.ExtraVolumes {
+		volumes = append(volumes, v)
+	}
+	for _, m := range a.ExtraVolumeMounts {
+		mounts = append(mounts, m)
+	}
+	celery := map[string]any{
+		"concurrency":        *a.Concurrency,
+		"replicaCount":       *a.Replicas,
+		"livenessProbe":      a.LivenessProbe.values(),
+		"readinessProbe":     a.ReadinessProbe.values(),
+		"extraEnvVarsCM":     []any{ClusterData},
+		"extraEnvVarsSecret": []any{a.Secrets.Django, a.Secrets.CustomEnv},
+		"extraEnvVars":       env,
+		"extraVolumes":       volumes,
+		"extraVolumeMounts":  mounts,
+	}
+	if len(a.Resources) > 0 {
+		celery["resources"] = clone(a.Resources)
+	}
+	ours := map[string]any{
+		"nautobot": map[string]any{
+			// nautobot.enabled alone keeps the web Deployment (nautobots.default wins the merge); it still
+			// gates the chart's media PVC.
+			"enabled":    false,
+			"singleInit": false, // its init Job is a Helm hook, which Chart v4 would silently drop
+			"superUser":  map[string]any{"enabled": false},
+			"config":     config,
+			"image":      image,
+			"db": map[string]any{
+				"engine":                    "django.db.backends.postgresql",
+				"host":                      a.DB.Host,
+				"port":                      a.DB.Port,
+				"name":                      a.DB.Name,
+				"user":                      a.DB.User,
+				"existingSecret":            a.Secrets.DB,
+				"existingSecretUsernameKey": sitesecrets.DBUsernameKey,
+				"existingSecretPasswordKey": sitesecrets.DBPasswordKey,
+			},
+			"django": map[string]any{"existingSecret": a.Secrets.Django},
+			"redis": map[string]any{
+				"host":                      a.Redis.Host,
+				"port":                      a.Redis.Port,
+				"ssl":                       true,
+				"existingSecret":            a.Secrets.Redis,
+				"existingSecretPasswordKey": sitesecrets.RedisPasswordKey,
+			},
+		},
+		"nautobots": map[string]any{"default": map[string]any{"enabled": false}},
+		"celery":    celery,
+		"workers": map[string]any{
+			"default": map[string]any{"enabled": false},
+			"beat":    map[string]any{"enabled": false},
+			a.Site:    map[string]any{"enabled": true, "taskQueues": a.Site},
+		},
+		"redis":      map[string]any{"enabled": false},
+		"postgresql": map[string]any{"enabled": false},
+		"ingress":    map[string]any{"enabled": false},
+	}
+	var conflicts []string
+	for _, key := range []string{"fullnameOverride", "nameOverride"} {
+		if _, ok := a.Values[key]; ok {
+			conflicts = append(conflicts, key)
+		}
+	}
+	addOnly(ours, a.Values, "", &conflicts)
+	return ours, conflicts
+}
+
+func (p Probe) values() map[string]any {
+	return map[string]any{
+		"initialDelaySeconds": p.InitialDelaySeconds, "periodSeconds": p.PeriodSeconds, "timeoutSeconds": p.TimeoutSeconds,
+	}
+}
+
+// addOnly copies the keys of extra that dst lacks, descending into maps both hold; a key dst already
+// holds with a non-map value (or a map where extra has a scalar) is a conflict.
+func addOnly(dst, extra map[string]any, path string, conflicts *[]string) {
+	for _, key := range sortedKeys(extra) {
+		full := key
+		if path != "" {
+			full = path + "." + key
+		}
+		have, ok := dst[key]
+		if !ok {
+			dst[key] = clone(extra[key])
+			continue
+		}
+		haveMap, ok1 := have.(map[string]any)
+		extraMap, ok2 := extra[key].(map[string]any)
+		if ok1 && ok2 {
+			addOnly(haveMap, extraMap, full, conflicts)
+			continue
+		}
+		*conflicts = append(*conflicts, full)
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// clone deep-copies decoded config, so merging never writes into the caller's Args.
+func clone(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = clone(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(t))
+		for i, e := range t {
+			a[i] = clone(e)
+		}
+		return a
+	}
+	return v
+}
+
+// CeleryWorker is one site's worker release and the ConfigMap it reads.
+type CeleryWorker struct {
+	pulumi.ResourceState
+
+	// ReleaseName is the Helm release.
+	ReleaseName pulumi.StringOutput `pulumi:"releaseName"`
+	// Deployment is the worker Deployment's name, <fullname>-celery-<site>.
+	Deployment pulumi.StringOutput `pulumi:"deployment"`
+	// Queue is the Celery queue the worker consumes (the site name).
+	Queue pulumi.StringOutput `pulumi:"queue"`
+
+	// Chart is the helm/v4 Chart.
+	Chart *helmv4.Chart
+	// Args are the effective arguments after defaults.
+	Args Args
+}
+
+// DeploymentName is the chart's worker Deployment name: the chart's fullname (the release name when it
+// contains the chart name, else <release>-nautobot) followed by -celery-<site>.
+func (a Args) DeploymentName() string {
+	full := a.ReleaseName
+	if !strings.Contains(full, "nautobot") {
+		full += "-nautobot"
+	}
+	return full + "-celery-" + a.Site
+}
+
+// NewCeleryWorker registers the cluster-data ConfigMap and the chart. The chart values are plain values
+// known at preview, so a preview shows the real diff of every rendered object.
+func NewCeleryWorker(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*CeleryWorker, error) {
+	if args == nil {
+		args = &Args{}
+	}
+	a := args.Defaults()
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if a.Provider == nil {
+		return nil, errors.New("worker: Args.Provider is required (the site cluster's Kubernetes provider)")
+	}
+	config, err := a.nautobotConfig()
+	if err != nil {
+		return nil, fmt.Errorf("config worker.nautobotConfig: %w", err)
+	}
+	location, err := a.Chart.Locate(a.ChartCacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("config worker.chart: %w", err)
+	}
+	values, _ := a.values(config)
+
+	c := &CeleryWorker{Args: a}
+	if err := ctx.RegisterComponentResource("nautobot:worker:CeleryWorker", name, c, opts...); err != nil {
+		return nil, err
+	}
+	k8s := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(a.Provider)}
+	clusterData, err := corev1.NewConfigMap(ctx, name+"-cluster-data", &corev1.ConfigMapArgs{
+		Metadata: kube.Metadata(kube.Object{Namespace: a.Namespace, Name: ClusterData}),
+		Data:     pulumi.StringMap{"UNDERSTACK_PARTITION": pulumi.String(a.Partition), "UNDERSTACK_SITE": pulumi.String(a.Site)},
+	}, k8s...)
+	if err != nil {
+		return nil, err
+	}
+	chartArgs := location.ChartArgs()
+	chartArgs.Name = pulumi.StringPtr(a.ReleaseName)
+	chartArgs.Namespace = pulumi.StringPtr(a.Namespace)
+	chartArgs.SkipAwait = pulumi.BoolPtr(a.SkipAwait)
+	chartArgs.Values = pulumi.ToMap(values)
+	if a.SecretValues {
+		chartArgs.Values = pulumi.ToSecret(pulumi.ToMap(values)).(pulumi.MapOutput)
+	}
+	c.Chart, err = helmv4.NewChart(ctx, name, &chartArgs, append(k8s, pulumi.DependsOn([]pulumi.Resource{clusterData}))...)
+	if err != nil {
+		return nil, err
+	}
+
+	c.ReleaseName = pulumi.String(a.ReleaseName).ToStringOutput()
+	c.Deployment = pulumi.String(a.DeploymentName()).ToStringOutput()
+	c.Queue = pulumi.String(a.Site).ToStringOutput()
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"releaseName": c.ReleaseName, "deployment": c.Deployment, "queue": c.Queue,
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

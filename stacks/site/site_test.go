@@ -1,0 +1,437 @@
+package site_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"nautobot-worker/internal/mocks"
+	"nautobot-worker/stacks/global"
+	"nautobot-worker/stacks/site"
+)
+
+const (
+	chartType = "kubernetes:helm.sh/v4:Chart"
+	esType    = "kubernetes:external-secrets.io/v1:ExternalSecret"
+)
+
+func globalOutputs() map[string]any {
+	return map[string]any{
+		"namespace": "nautobot", "issuerName": "mtls-ca-issuer", "caSecretName": "mtls-ca-cert",
+		"dbFqdn": "nautobot-db.prod.example.com", "dbPort": 5432, "dbName": "app", "dbUser": "app",
+		"redisFqdn": "nautobot-redis.prod.example.com", "redisPort": 6379,
+		"sites": []any{"dfw1", "iad1", "lon1"},
+		"siteClientSecrets": map[string]any{
+			"dfw1": "nautobot-mtls-client-dfw1", "iad1": "nautobot-mtls-client-iad1", "lon1": "nautobot-mtls-client-lon1",
+		},
+		"clientKeyPemType": "EC PRIVATE KEY",
+	}
+}
+
+func baseConfig() map[string]string {
+	return map[string]string{
+		"kubernetes": `{"kubeconfig":"/tmp/kubeconfig"}`,
+		"site":       `{"name":"dfw1","partition":"dfw"}`,
+		"secrets": `{"store":{"name":"vault"},"django":{"key":"nautobot/django"},"db":{"key":"nautobot/db"},
+			"redis":{"key":"nautobot/redis"},"registry":{"key":"ghcr/pull"},"customEnv":{"key":"nautobot/custom-env"},
+			"mtls":{"clientKey":"mtls/client-dfw1","caKey":"mtls/ca"}}`,
+	}
+}
+
+func with(c map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range c {
+		out[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(out, kv[i])
+			continue
+		}
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+type result struct {
+	m       *mocks.Monitor
+	outputs map[string]any
+	secret  map[string]bool
+}
+
+func build(t *testing.T, stack string, config map[string]string, outputs map[string]any) (result, error) {
+	t.Helper()
+	m := &mocks.Monitor{StackOutputs: map[string]map[string]any{site.DefaultGlobalStack: outputs}}
+	var out *site.Outputs
+	err := mocks.Run(stack, config, m, func(ctx *pulumi.Context) error {
+		var err error
+		out, err = site.Build(ctx)
+		return err
+	})
+	res := result{m: m, outputs: map[string]any{}, secret: map[string]bool{}}
+	if err != nil {
+		return res, err
+	}
+	for k, v := range out.Values {
+		r, err := internals.UnsafeAwaitOutput(context.Background(), pulumi.ToOutput(v))
+		require.NoError(t, err)
+		res.outputs[k], res.secret[k] = r.Value, r.Secret
+	}
+	return res, nil
+}
+
+func kubernetesResources(m *mocks.Monitor) []mocks.Resource {
+	var out []mocks.Resource
+	for _, r := range m.Resources() {
+		if strings.HasPrefix(r.Type, "kubernetes:") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestASiteDeploysItsSecretsAndOneWorkerWiredToTheGlobalStack(t *testing.T) {
+	res, err := build(t, "site-dfw1", baseConfig(), globalOutputs())
+	require.NoError(t, err)
+
+	ref, ok := res.m.Find(mocks.StackReferenceType, "global")
+	require.True(t, ok)
+	require.True(t, ref.Read)
+	require.Equal(t, site.DefaultGlobalStack, ref.Plain()["name"])
+
+	types := map[string]int{}
+	for _, r := range res.m.Resources() {
+		types[r.Type]++
+	}
+	require.Equal(t, map[string]int{
+		mocks.StackReferenceType:           1,
+		"pulumi:providers:kubernetes":      1,
+		"kubernetes:core/v1:Namespace":     1,
+		"nautobot:sitesecrets:SiteSecrets": 1,
+		esType:                             6,
+		"nautobot:worker:CeleryWorker":     1,
+		"kubernetes:core/v1:ConfigMap":     1,
+		chartType:                          1,
+	}, types)
+
+	ns, _ := res.m.Find("kubernetes:core/v1:Namespace", "site-namespace")
+	require.Equal(t, map[string]any{"name": "nautobot"}, ns.Plain()["metadata"])
+	require.False(t, ns.Protect, "a site is disposable: its namespace is not protected")
+
+	c, _ := res.m.Find(chartType, "worker")
+	values := c.Plain()["values"].(map[string]any)
+	nautobot := values["nautobot"].(map[string]any)
+	require.Equal(t, "nautobot-db.prod.example.com", nautobot["db"].(map[string]any)["host"])
+	require.Equal(t, 5432.0, nautobot["db"].(map[string]any)["port"])
+	require.Equal(t, "app", nautobot["db"].(map[string]any)["name"])
+	require.Equal(t, "app", nautobot["db"].(map[string]any)["user"])
+	require.Equal(t, "nautobot-redis.prod.example.com", nautobot["redis"].(map[string]any)["host"])
+	require.Equal(t, 6379.0, nautobot["redis"].(map[string]any)["port"])
+	require.Equal(t, map[string]any{"enabled": true, "taskQueues": "dfw1"}, values["workers"].(map[string]any)["dfw1"])
+	require.False(t, c.IsSecret("values"))
+
+	cm, _ := res.m.Find("kubernetes:core/v1:ConfigMap", "worker-cluster-data")
+	require.Equal(t, map[string]any{"UNDERSTACK_PARTITION": "dfw", "UNDERSTACK_SITE": "dfw1"}, cm.Plain()["data"])
+
+	require.Equal(t, map[string]any{
+		"site": "dfw1", "enabled": true, "queue": "dfw1", "namespace": "nautobot",
+		"releaseName": "nautobot-worker", "workerDeployment": "nautobot-worker-celery-dfw1",
+		"secrets": map[string]any{
+			"django": "nautobot-django", "db": "nautobot-db", "redis": "nautobot-worker-redis",
+			"registry": "dockerconfigjson-github-com", "customEnv": "nautobot-custom-env", "mtlsClient": "nautobot-mtls-client",
+		},
+		"clientCertSource": map[string]any{"stack": site.DefaultGlobalStack, "namespace": "nautobot", "secret": "nautobot-mtls-client-dfw1"},
+		"caCertSource":     map[string]any{"stack": site.DefaultGlobalStack, "namespace": "nautobot", "secret": "mtls-ca-cert"},
+	}, res.outputs)
+}
+
+func TestEveryKubernetesResourceUsesTheSiteProvider(t *testing.T) {
+	res, err := build(t, "site-dfw1", baseConfig(), globalOutputs())
+	require.NoError(t, err)
+	all := kubernetesResources(res.m)
+	require.Len(t, all, 9)
+	for _, r := range all {
+		require.True(t, strings.HasPrefix(r.Provider, "urn:pulumi:site-dfw1::nautobot-worker::pulumi:providers:kubernetes::site::"),
+			"%s %s has provider %q", r.Type, r.Name, r.Provider)
+		if r.Type != "kubernetes:core/v1:Namespace" {
+			require.Regexp(t, `nautobot:(sitesecrets:SiteSecrets::secrets|worker:CeleryWorker::worker)$`, r.Parent, "%s %s", r.Type, r.Name)
+		}
+	}
+}
+
+// walk calls f with every map key and string value of an input tree, with its dotted path.
+func walk(path string, v resource.PropertyValue, f func(path, s string)) {
+	switch {
+	case v.IsSecret():
+		walk(path, v.SecretValue().Element, f)
+	case v.IsString():
+		f(path, v.StringValue())
+	case v.IsArray():
+		for i, e := range v.ArrayValue() {
+			walk(fmt.Sprintf("%s[%d]", path, i), e, f)
+		}
+	case v.IsObject():
+		for k, e := range v.ObjectValue() {
+			p := path + "." + string(k)
+			f(p, string(k))
+			walk(p, e, f)
+		}
+	}
+}
+
+func TestASiteNeverHoldsTheCAPrivateKey(t *testing.T) {
+	outputs := globalOutputs()
+	// Even a global stack that exported the CA key pair's name must not get it into a site resource.
+	outputs["caKeyPairSecret"] = "mtls-ca-key-pair"
+	res, err := build(t, "site-dfw1", baseConfig(), outputs)
+	require.NoError(t, err)
+	var keyRefs []string
+	for _, r := range res.m.Resources() {
+		if r.Read {
+			continue
+		}
+		walk(r.Type+"::"+r.Name, resource.NewObjectProperty(r.Inputs), func(path, s string) {
+			require.NotContains(t, s, "mtls-ca-key-pair", "%s references the CA key pair", path)
+			if strings.Contains(s, "tls.key") {
+				keyRefs = append(keyRefs, path)
+			}
+		})
+	}
+	require.ElementsMatch(t, []string{
+		// The only key material: this site's client key, templated by the ExternalSecret from its own item...
+		esType + "::secrets-mtls-client.spec.target.template.data.tls.key",
+		// ...and the path the worker reads it from (an env variable, and nautobot_config.py's default).
+		chartType + "::worker.values.celery.extraEnvVars[6].value",
+		chartType + "::worker.values.nautobot.config",
+	}, keyRefs)
+	es, _ := res.m.Find(esType, "secrets-mtls-client")
+	data := es.Plain()["spec"].(map[string]any)["dataFrom"].([]any)
+	require.Equal(t, "mtls/client-dfw1", data[0].(map[string]any)["extract"].(map[string]any)["key"])
+	require.Equal(t, "mtls/ca", data[1].(map[string]any)["extract"].(map[string]any)["key"])
+}
+
+func TestADisabledSiteDeploysNothing(t *testing.T) {
+	res, err := build(t, "site-dfw1", with(baseConfig(), "site", `{"name":"dfw1","enabled":false}`, "secrets", ""), nil)
+	require.NoError(t, err)
+	require.Empty(t, res.m.Resources(), "no provider, no stack reference, no kubernetes resource")
+	require.Equal(t, map[string]any{"site": "dfw1", "enabled": false}, res.outputs)
+}
+
+func TestConfigOverrides(t *testing.T) {
+	outputs := globalOutputs()
+	outputs["clientKeyPemType"] = "PRIVATE KEY"
+	m := &mocks.Monitor{StackOutputs: map[string]map[string]any{"acme/nautobot-worker/prod-global": outputs}}
+	cfg := with(baseConfig(),
+		"globalStack", "acme/nautobot-worker/prod-global",
+		"namespace", "nautobot-iad1",
+		"createNamespace", "false",
+		"site", `{"name":"iad1","partition":"iad"}`,
+		"worker", `{"releaseName":"site-worker","concurrency":4}`)
+	err := mocks.Run("site-iad1", cfg, m, func(ctx *pulumi.Context) error { return site.Program(ctx) })
+	require.NoError(t, err)
+	ref, ok := m.Find(mocks.StackReferenceType, "global")
+	require.True(t, ok)
+	require.Equal(t, "acme/nautobot-worker/prod-global", ref.Plain()["name"])
+	_, ok = m.Find("kubernetes:core/v1:Namespace", "site-namespace")
+	require.False(t, ok, "createNamespace: false uses an existing namespace")
+	c, _ := m.Find(chartType, "worker")
+	require.Equal(t, "nautobot-iad1", c.Plain()["namespace"])
+	require.Equal(t, "site-worker", c.Plain()["name"])
+	require.Equal(t, 4.0, c.Plain()["values"].(map[string]any)["celery"].(map[string]any)["concurrency"])
+	es, _ := m.Find(esType, "secrets-mtls-client")
+	tmpl := es.Plain()["spec"].(map[string]any)["target"].(map[string]any)["template"].(map[string]any)
+	require.Equal(t, `{{ .client_password | filterPEM "PRIVATE KEY" }}`, tmpl["data"].(map[string]any)["tls.key"],
+		"an unset key type follows the keys the global stack issues")
+}
+
+func TestSecretGlobalOutputsStaySecret(t *testing.T) {
+	outputs := globalOutputs()
+	outputs["dbFqdn"] = resource.MakeSecret(resource.NewProperty("nautobot-db.prod.example.com"))
+	outputs["siteClientSecrets"] = resource.MakeSecret(resource.NewProperty(resource.NewPropertyMapFromMap(map[string]any{"dfw1": "nautobot-mtls-client-dfw1"})))
+	res, err := build(t, "site-dfw1", baseConfig(), outputs)
+	require.NoError(t, err)
+	c, _ := res.m.Find(chartType, "worker")
+	require.True(t, c.IsSecret("values"))
+	require.Equal(t, "nautobot-db.prod.example.com", c.Plain()["values"].(map[string]any)["nautobot"].(map[string]any)["db"].(map[string]any)["host"])
+	require.True(t, res.secret["clientCertSource"])
+	require.False(t, res.secret["caCertSource"])
+}
+
+func TestInvalidConfigOrGlobalStackFailsBeforeAnyResourceIsRegistered(t *testing.T) {
+	without := func(name string) map[string]any {
+		o := globalOutputs()
+		delete(o, name)
+		return o
+	}
+	withOutput := func(name string, v any) map[string]any {
+		o := globalOutputs()
+		o[name] = v
+		return o
+	}
+	stack := site.DefaultGlobalStack
+	cases := []struct {
+		name    string
+		config  map[string]string
+		outputs map[string]any
+		want    []string
+		// readsGlobal is whether the global stack is read before the failure (plain config fails first).
+		readsGlobal bool
+	}{
+		{"missing site name", with(baseConfig(), "site", `{"partition":"dfw"}`), globalOutputs(),
+			[]string{"config site.name: is required", "no fallback to the global default queue"}, false},
+		{"invalid site name", with(baseConfig(), "site", `{"name":"DFW1"}`), globalOutputs(),
+			[]string{`config site.name: "DFW1" is not a site name`}, false},
+		{"unknown key", with(baseConfig(), "site", `{"name":"dfw1","enable":false}`), globalOutputs(),
+			[]string{`config site: unknown key "enable"`}, false},
+		{"bad store kind", with(baseConfig(), "secrets", strings.Replace(baseConfig()["secrets"], `{"name":"vault"}`, `{"kind":"Vault","name":"vault"}`, 1)),
+			globalOutputs(), []string{`config secrets.store.kind: "Vault" is not supported`}, false},
+		{"bad filterPEM type", with(baseConfig(), "secrets", strings.Replace(baseConfig()["secrets"], `"caKey":"mtls/ca"`, `"caKey":"mtls/ca","privateKeyType":"EC KEY"`, 1)),
+			globalOutputs(), []string{`config secrets.mtls.privateKeyType: "EC KEY" is not supported`}, false},
+		{"bad chart source", with(baseConfig(), "worker", `{"chart":{"repo":"https://charts.example.com","path":"charts/nautobot"}}`),
+			globalOutputs(), []string{"config worker.chart: sets both repo"}, false},
+		{"chart source without repo or path", with(baseConfig(), "worker", `{"chart":{"version":"3.1.3"}}`),
+			globalOutputs(), []string{"config worker.chart: sets neither repo nor path"}, false},
+		{"bad globalStack", with(baseConfig(), "globalStack", "global"), globalOutputs(),
+			[]string{`config globalStack: "global" is not a fully qualified stack name`}, false},
+		{"bad createNamespace", with(baseConfig(), "createNamespace", "yes"), globalOutputs(),
+			[]string{`config createNamespace: "yes" is not a boolean`}, false},
+		{"site not in the global list", with(baseConfig(), "site", `{"name":"ord1"}`), globalOutputs(),
+			[]string{`config site.name: site "ord1" is not in the sites output of the global stack "` + stack + `" (dfw1, iad1, lon1); add it to the global stack's sites config and run ` + "`pulumi up`" + ` there first`}, true},
+		{"no client certificate for the site", nil, withOutput("siteClientSecrets", map[string]any{"iad1": "x"}),
+			[]string{`output siteClientSecrets has no secret for site "dfw1"`}, true},
+		{"port not a number", nil, withOutput("dbPort", "5432"), []string{`global stack "` + stack + `" (config globalStack): output "dbPort" is 5432, want a TCP port`}, true},
+		{"empty host", nil, withOutput("redisFqdn", ""), []string{`output "redisFqdn" is , want a non-empty string`}, true},
+		{"key type differs from the issued keys", with(baseConfig(), "secrets", strings.Replace(baseConfig()["secrets"], `"caKey":"mtls/ca"`, `"caKey":"mtls/ca","privateKeyType":"PRIVATE KEY"`, 1)),
+			globalOutputs(), []string{`config secrets.mtls.privateKeyType: "PRIVATE KEY" does not match the keys the global stack issues (clientKeyPemType "EC PRIVATE KEY")`}, true},
+	}
+	for _, name := range []string{"namespace", "dbFqdn", "dbPort", "dbName", "dbUser", "redisFqdn", "redisPort", "sites", "siteClientSecrets", "caSecretName"} {
+		cases = append(cases, struct {
+			name        string
+			config      map[string]string
+			outputs     map[string]any
+			want        []string
+			readsGlobal bool
+		}{"missing output " + name, nil, without(name),
+			[]string{fmt.Sprintf("global stack %q (config globalStack): has no output %q; run `pulumi up` on the global stack first", stack, name)}, true})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.config
+			if cfg == nil {
+				cfg = baseConfig()
+			}
+			for _, dryRun := range []bool{false, true} {
+				m := &mocks.Monitor{StackOutputs: map[string]map[string]any{stack: tc.outputs}}
+				var opts []pulumi.RunOption
+				if dryRun {
+					opts = append(opts, mocks.DryRun)
+				}
+				err := mocks.Run("site-dfw1", cfg, m, func(ctx *pulumi.Context) error { return site.Program(ctx) }, opts...)
+				require.Error(t, err, "dry run %v", dryRun)
+				for _, w := range tc.want {
+					require.Contains(t, err.Error(), w, "dry run %v", dryRun)
+				}
+				_, read := m.Find(mocks.StackReferenceType, "global")
+				require.Equal(t, tc.readsGlobal, read)
+				for _, r := range m.Resources() {
+					require.Equal(t, mocks.StackReferenceType, r.Type, "registered %s %s before validation failed", r.Type, r.Name)
+				}
+			}
+		})
+	}
+}
+
+// stackFile reads a Pulumi.<stack>.yaml into mock config (objects as JSON, like the CLI passes them).
+func stackFile(t *testing.T, path, role string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var f struct {
+		Config map[string]any `yaml:"config"`
+	}
+	require.NoError(t, yaml.Unmarshal(data, &f))
+	require.Equal(t, role, f.Config["nautobot-worker:role"], "%s must set nautobot-worker:role: %s", path, role)
+	require.Equal(t, []any{"kubernetes"}, f.Config["pulumi:disable-default-providers"], "%s must disable the default kubernetes provider", path)
+	out := map[string]string{}
+	for k, v := range f.Config {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case map[string]any, []any:
+			b, err := json.Marshal(v)
+			require.NoError(t, err)
+			out[k] = string(b)
+		default:
+			out[k] = fmt.Sprint(v)
+		}
+	}
+	return out
+}
+
+// globalDemoOutputs runs the global stack's program on Pulumi.global.yaml under mocks, so the site stacks
+// are checked against the outputs the global stack really exports.
+func globalDemoOutputs(t *testing.T) map[string]any {
+	t.Helper()
+	var out *global.Outputs
+	err := mocks.Run("global", stackFile(t, "Pulumi.global.yaml", "global"), &mocks.Monitor{}, func(ctx *pulumi.Context) error {
+		var err error
+		out, err = global.Build(ctx)
+		return err
+	}, mocks.DryRun)
+	require.NoError(t, err)
+	outputs := map[string]any{}
+	for k, v := range out.Values {
+		r, err := internals.UnsafeAwaitOutput(context.Background(), pulumi.ToOutput(v))
+		require.NoError(t, err)
+		if r.Known {
+			outputs[k] = r.Value
+		}
+	}
+	return outputs
+}
+
+func TestTheStackFilesDeployAgainstTheGlobalStack(t *testing.T) {
+	t.Chdir(filepath.Join("..", ".."))
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	outputs := globalDemoOutputs(t)
+	for _, tc := range []struct{ file, site, namespace string }{
+		{"Pulumi.site-dfw1.yaml", "dfw1", "nautobot-dfw1"},
+		{"Pulumi.site-iad1.yaml", "iad1", "nautobot-iad1"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			res, err := build(t, "site-"+tc.site, stackFile(t, tc.file, "site"), outputs)
+			require.NoError(t, err)
+			require.Equal(t, tc.namespace, res.outputs["namespace"])
+			require.Equal(t, "nautobot-worker-celery-"+tc.site, res.outputs["workerDeployment"])
+			c, _ := res.m.Find(chartType, "worker")
+			require.Equal(t, "tests/testdata/charts/nautobot-standin", c.Plain()["chart"], "the demo renders the stand-in chart")
+			require.Equal(t, true, c.Plain()["skipAwait"], "the local API server has no kubelet")
+		})
+	}
+	t.Run("Pulumi.site-example.yaml", func(t *testing.T) {
+		cfg := stackFile(t, "Pulumi.site-example.yaml", "site")
+		_, err := build(t, "site-example", cfg, outputs)
+		require.ErrorContains(t, err, "config secrets.store.name: ", "the template's store is a placeholder to replace")
+		var secrets map[string]any
+		require.NoError(t, json.Unmarshal([]byte(cfg["nautobot-worker:secrets"]), &secrets))
+		secrets["store"].(map[string]any)["name"] = "vault"
+		b, _ := json.Marshal(secrets)
+		cfg["nautobot-worker:secrets"] = string(b)
+		cfg["nautobot-worker:site"] = `{"name":"dfw1","partition":"dfw"}`
+		res, err := build(t, "site-example", cfg, outputs)
+		require.NoError(t, err, "every other key of the template is valid")
+		c, _ := res.m.Find(chartType, "worker")
+		require.Equal(t, "nautobot", c.Plain()["chart"])
+		require.Equal(t, "3.1.2", c.Plain()["version"])
+	})
+}
