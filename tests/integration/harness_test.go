@@ -37,6 +37,22 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	e := newPulumiEnv(t)
+	// Registered before `up`, so servers started by an `up` that fails half-way are stopped too.
+	t.Cleanup(func() {
+		if out, err := e.run("bash", "scripts/cluster.sh", "down"); err != nil {
+			t.Errorf("stopping the cluster: %v\n%s", err, out)
+		}
+	})
+	start := time.Now()
+	e.mustRun("bash", "scripts/cluster.sh", "up")
+	t.Logf("cluster ready in %s", time.Since(start).Round(time.Millisecond))
+	return e
+}
+
+// newPulumiEnv is an env with its own state backend and no API server (for render-mode stacks).
+func newPulumiEnv(t *testing.T) *env {
+	t.Helper()
 	if _, err := os.Stat(filepath.Join(root, ".tools", "bin", "pulumi")); err != nil {
 		t.Fatalf("the pulumi toolchain is missing: run `make tools` first (%v)", err)
 	}
@@ -63,15 +79,6 @@ func newEnv(t *testing.T) *env {
 		"CLUSTER_DIR="+clusterDir,
 	)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "state"), 0o755))
-	// Registered before `up`, so servers started by an `up` that fails half-way are stopped too.
-	t.Cleanup(func() {
-		if out, err := e.run("bash", "scripts/cluster.sh", "down"); err != nil {
-			t.Errorf("stopping the cluster: %v\n%s", err, out)
-		}
-	})
-	start := time.Now()
-	e.mustRun("bash", "scripts/cluster.sh", "up")
-	t.Logf("cluster ready in %s", time.Since(start).Round(time.Millisecond))
 	return e
 }
 
