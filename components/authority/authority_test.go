@@ -15,13 +15,9 @@ import (
 func run(t *testing.T, args authority.Args) (*mocks.Monitor, error) {
 	t.Helper()
 	m := &mocks.Monitor{}
-	err := mocks.Run("global", nil, m, func(ctx *pulumi.Context) error {
-		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	err := mocks.RunWithProvider("global", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
 		args.Provider = p
-		_, err = authority.NewMTLSAuthority(ctx, "mtls", &args)
+		_, err := authority.NewMTLSAuthority(ctx, "mtls", &args)
 		return err
 	})
 	return m, err
@@ -134,15 +130,11 @@ func TestOverridesReachTheResources(t *testing.T) {
 
 func TestTwoAuthoritiesDoNotCollide(t *testing.T) {
 	m := &mocks.Monitor{}
-	err := mocks.Run("global", nil, m, func(ctx *pulumi.Context) error {
-		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	err := mocks.RunWithProvider("global", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
 		if _, err := authority.NewMTLSAuthority(ctx, "a", &authority.Args{Provider: p, Namespace: "one"}); err != nil {
 			return err
 		}
-		_, err = authority.NewMTLSAuthority(ctx, "b", &authority.Args{Provider: p, Namespace: "two"})
+		_, err := authority.NewMTLSAuthority(ctx, "b", &authority.Args{Provider: p, Namespace: "two"})
 		return err
 	})
 	require.NoError(t, err)

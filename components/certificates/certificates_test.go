@@ -23,11 +23,7 @@ func base() certificates.Args {
 func run(t *testing.T, instances map[string]certificates.Args) (*mocks.Monitor, error) {
 	t.Helper()
 	m := &mocks.Monitor{}
-	err := mocks.Run("global", nil, m, func(ctx *pulumi.Context) error {
-		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	err := mocks.RunWithProvider("global", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
 		for name, a := range instances {
 			a.Provider = p
 			if _, err := certificates.NewMTLSCertificates(ctx, name, &a); err != nil {

@@ -18,13 +18,9 @@ func base() database.Args {
 func run(t *testing.T, a database.Args) (*mocks.Monitor, error) {
 	t.Helper()
 	m := &mocks.Monitor{}
-	err := mocks.Run("global", nil, m, func(ctx *pulumi.Context) error {
-		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	err := mocks.RunWithProvider("global", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
 		a.Provider = p
-		_, err = database.NewPostgresCluster(ctx, "db", &a)
+		_, err := database.NewPostgresCluster(ctx, "db", &a)
 		return err
 	})
 	return m, err

@@ -21,13 +21,9 @@ func routes() []gateway.Route {
 func run(t *testing.T, a gateway.Args) (*mocks.Monitor, error) {
 	t.Helper()
 	m := &mocks.Monitor{}
-	err := mocks.Run("global", nil, m, func(ctx *pulumi.Context) error {
-		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	err := mocks.RunWithProvider("global", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
 		a.Provider = p
-		_, err = gateway.NewPassthroughGateway(ctx, "gw", &a)
+		_, err := gateway.NewPassthroughGateway(ctx, "gw", &a)
 		return err
 	})
 	return m, err

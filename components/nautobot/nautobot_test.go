@@ -22,18 +22,14 @@ func base() nautobot.Args {
 func run(t *testing.T, a nautobot.Args, withSecrets bool) (*mocks.Monitor, error) {
 	t.Helper()
 	m := &mocks.Monitor{}
-	err := mocks.Run("global", nil, m, func(ctx *pulumi.Context) error {
-		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	err := mocks.RunWithProvider("global", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
 		a.Provider = p
 		if withSecrets {
 			a.CreateSecrets = true
 			a.DjangoSecretKey = pulumi.ToSecret(pulumi.String("django-key")).(pulumi.StringOutput)
 			a.RedisPasswordValue = pulumi.ToSecret(pulumi.String("redis-pass")).(pulumi.StringOutput)
 		}
-		_, err = nautobot.NewGlobalNautobot(ctx, "nautobot", &a)
+		_, err := nautobot.NewGlobalNautobot(ctx, "nautobot", &a)
 		return err
 	})
 	return m, err

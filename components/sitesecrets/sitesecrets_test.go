@@ -31,13 +31,9 @@ func minimal() sitesecrets.Args {
 func run(t *testing.T, args sitesecrets.Args) (*mocks.Monitor, error) {
 	t.Helper()
 	m := &mocks.Monitor{}
-	err := mocks.Run("site-dfw1", nil, m, func(ctx *pulumi.Context) error {
-		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	err := mocks.RunWithProvider("site-dfw1", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
 		args.Provider = p
-		_, err = sitesecrets.NewSiteSecrets(ctx, "secrets", &args)
+		_, err := sitesecrets.NewSiteSecrets(ctx, "secrets", &args)
 		return err
 	})
 	return m, err
@@ -175,11 +171,7 @@ func TestEveryKubernetesResourceHasTheExplicitProviderAndAParent(t *testing.T) {
 
 func TestTwoInstancesDoNotCollide(t *testing.T) {
 	m := &mocks.Monitor{}
-	err := mocks.Run("site-dfw1", nil, m, func(ctx *pulumi.Context) error {
-		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	err := mocks.RunWithProvider("site-dfw1", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
 		for _, ns := range []string{"one", "two"} {
 			args := minimal()
 			args.Provider, args.Namespace = p, ns

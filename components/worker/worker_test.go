@@ -36,13 +36,9 @@ func base() worker.Args {
 func run(t *testing.T, args worker.Args) (*mocks.Monitor, error) {
 	t.Helper()
 	m := &mocks.Monitor{}
-	err := mocks.Run("site-dfw1", nil, m, func(ctx *pulumi.Context) error {
-		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	err := mocks.RunWithProvider("site-dfw1", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
 		args.Provider = p
-		_, err = worker.NewCeleryWorker(ctx, "worker", &args)
+		_, err := worker.NewCeleryWorker(ctx, "worker", &args)
 		return err
 	})
 	return m, err
@@ -162,11 +158,7 @@ func TestEveryKubernetesResourceHasTheExplicitProviderAndAParent(t *testing.T) {
 
 func TestTwoInstancesDoNotCollide(t *testing.T) {
 	m := &mocks.Monitor{}
-	err := mocks.Run("site-dfw1", nil, m, func(ctx *pulumi.Context) error {
-		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	err := mocks.RunWithProvider("site-dfw1", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
 		for _, site := range []string{"dfw1", "iad1"} {
 			a := base()
 			a.Provider, a.Site, a.Namespace = p, site, "nautobot-"+site

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -193,3 +194,15 @@ func Run(stack string, config map[string]string, m *Monitor, body pulumi.RunFunc
 
 // DryRun makes the run behave like a preview.
 func DryRun(info *pulumi.RunInfo) { info.DryRun = true }
+
+// RunWithProvider runs body under mocks with an explicit Kubernetes provider named "k8s", the way every
+// component receives its cluster's provider.
+func RunWithProvider(stack string, m *Monitor, body func(ctx *pulumi.Context, p *kubernetes.Provider) error) error {
+	return Run(stack, nil, m, func(ctx *pulumi.Context) error {
+		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		return body(ctx, p)
+	})
+}

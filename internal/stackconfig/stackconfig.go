@@ -1,11 +1,13 @@
-// Package stackconfig reads structured stack config strictly: an unknown key is an error that names it,
-// so a typo in Pulumi.<stack>.yaml fails the preview instead of silently falling back to a default.
+// Package stackconfig is a stack's I/O: it reads structured config strictly (an unknown key is an error that names it,
+// so a typo in Pulumi.<stack>.yaml fails the preview instead of silently falling back to a default) and exports outputs.
 package stackconfig
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -69,4 +71,11 @@ func Decode(key, raw string, v any) error {
 		return fmt.Errorf("config %s: %s", key, strings.TrimPrefix(msg, "json: "))
 	}
 	return nil
+}
+
+// ExportAll exports every value as a stack output, in key order so the program's registrations are stable.
+func ExportAll(ctx *pulumi.Context, values map[string]pulumi.Input) {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		ctx.Export(k, values[k])
+	}
 }

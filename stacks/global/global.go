@@ -5,8 +5,6 @@ package global
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -220,9 +218,7 @@ func Program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range slices.Sorted(maps.Keys(out.Values)) {
-		ctx.Export(k, out.Values[k])
-	}
+	stackconfig.ExportAll(ctx, out.Values)
 	return nil
 }
 

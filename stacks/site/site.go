@@ -5,7 +5,6 @@ package site
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -206,9 +205,7 @@ func Program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range slices.Sorted(maps.Keys(out.Values)) {
-		ctx.Export(k, out.Values[k])
-	}
+	stackconfig.ExportAll(ctx, out.Values)
 	return nil
 }
 
