@@ -19,7 +19,7 @@ endif
 GLOBAL_STACK := global
 DEMO_SITES := $(patsubst Pulumi.site-%.yaml,site-%,$(filter-out Pulumi.site-example.yaml,$(wildcard Pulumi.site-*.yaml)))
 
-.PHONY: tools cluster-up cluster-down up down preview test test-unit test-config test-mtls test-integration lint
+.PHONY: tools cluster-up cluster-down up down preview bench test test-unit test-config test-mtls test-integration lint
 
 tools:
 	@bash scripts/tools.sh
@@ -41,6 +41,9 @@ preview: tools | $(ROOT)/.pulumi-state
 
 down: tools | $(ROOT)/.pulumi-state
 	@bash scripts/stack.sh destroy $(DEMO_SITES) $(GLOBAL_STACK)
+
+bench: tools
+	@bash scripts/bench-preview.sh $(BENCH_SITES) $(BENCH_ROUNDS)
 
 test: lint test-unit test-config test-mtls test-integration
 
