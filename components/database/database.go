@@ -138,11 +138,12 @@ type PostgresCluster struct {
 	Args Args
 }
 
-// HBA are the user pg_hba rules: TLS with a client certificate whose CN is the role, and an explicit
-// reject of everything unencrypted. CNPG appends its own `host all all all scram-sha-256` after user
-// rules, so without the reject a plaintext client holding the app password gets in (measured against a
-// real PostgreSQL by tests/mtls).
-var HBA = []string{"hostssl all all 0.0.0.0/0 cert", "hostnossl all all all reject"}
+// HBA are the user pg_hba rules: TLS with a client certificate whose CN is the role, from any IPv4 or
+// IPv6 address, and an explicit reject of everything unencrypted. CNPG appends its own
+// `host all all all scram-sha-256` after user rules, so without the reject a plaintext client holding the
+// app password gets in (measured against a real PostgreSQL by tests/mtls), and with an IPv4-only cert rule
+// a TLS client over IPv6 would get in with the password alone.
+var HBA = []string{"hostssl all all all cert", "hostnossl all all all reject"}
 
 // NewPostgresCluster registers the CNPG Cluster, protected and retained on delete.
 func NewPostgresCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*PostgresCluster, error) {

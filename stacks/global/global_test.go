@@ -177,7 +177,7 @@ func TestCNPGCluster(t *testing.T) {
 			"clientCASecret":       "mtls-ca-cert",
 			"replicationTLSSecret": "nautobot-cluster-replication",
 		},
-		"postgresql": map[string]any{"pg_hba": []any{"hostssl all all 0.0.0.0/0 cert", "hostnossl all all all reject"}},
+		"postgresql": map[string]any{"pg_hba": []any{"hostssl all all all cert", "hostnossl all all all reject"}},
 	}, cluster.Plain()["spec"])
 }
 

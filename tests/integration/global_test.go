@@ -53,7 +53,7 @@ func TestGlobalStack(t *testing.T) {
 			"serverTLSSecret": "nautobot-cluster-server-tls", "serverCASecret": "mtls-ca-cert",
 			"clientCASecret": "mtls-ca-cert", "replicationTLSSecret": "nautobot-cluster-replication",
 		}, dig(c, "spec", "certificates"))
-		require.Equal(t, []any{"hostssl all all 0.0.0.0/0 cert", "hostnossl all all all reject"}, dig(c, "spec", "postgresql", "pg_hba"))
+		require.Equal(t, []any{"hostssl all all all cert", "hostnossl all all all reject"}, dig(c, "spec", "postgresql", "pg_hba"))
 	})
 
 	t.Run("passthrough gateway, TLS routes and keepalive", func(t *testing.T) {

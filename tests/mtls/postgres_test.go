@@ -134,6 +134,12 @@ func TestPostgres15(t *testing.T) {
 		check(t, psqlResult(t, plaintext, appPassword), "OK: f||")
 		pg.logSince(t, offset, `connection authenticated: identity="app" method=scram-sha-256`)
 	})
+	// TLS over IPv6 with the app password and no certificate: the documented rule covers IPv4 only.
+	tlsOverIPv6 := libpqDSN("::1", pg.port, configFor(t, setApp, "").DatabaseOptions,
+		map[string]string{"sslmode": "require", "sslcert": "", "sslkey": "", "sslrootcert": ""})
+	t.Run("TLS over IPv6 with the app password gets in under the documented IPv4-only rule", func(t *testing.T) {
+		check(t, psqlResult(t, tlsOverIPv6, appPassword), "OK: t|TLSv1.3|")
+	})
 	t.Run("plaintext with the app password refused by a hostnossl reject rule", func(t *testing.T) {
 		pg.setUserRules(t, userRulesHardened)
 		check(t, psqlResult(t, plaintext, appPassword), failed(
@@ -141,6 +147,10 @@ func TestPostgres15(t *testing.T) {
 		// ...while the mTLS client is unaffected.
 		check(t, psqlResult(t, libpqDSN("127.0.0.1", pg.port, configFor(t, setApp, "").DatabaseOptions, nil), ""),
 			"OK: t|TLSv1.3|/CN=app")
+	})
+	t.Run("TLS over IPv6 without a certificate refused by the project's all-address cert rule", func(t *testing.T) {
+		check(t, psqlResult(t, tlsOverIPv6, appPassword), strings.Replace(
+			failed("FATAL:  connection requires a valid client certificate"), `"127.0.0.1"`, `"::1"`, 1))
 	})
 }
 

@@ -16,12 +16,12 @@ import (
 // appPassword is the app role's password (CNPG creates app with one). Some cases use it as a leaked password.
 const appPassword = "leaked-app-password"
 
-// userRulesAsDocumented is the single pg_hba rule the seed documents for the CNPG cluster
-// (0.0.0.0/0 there; the servers here only listen on loopback).
-var userRulesAsDocumented = []string{"hostssl all all 127.0.0.1/32 cert"}
+// userRulesAsDocumented is the single pg_hba rule the seed documents for the CNPG cluster.
+var userRulesAsDocumented = []string{"hostssl all all 0.0.0.0/0 cert"}
 
-// userRulesHardened adds the rule CNPG needs for plaintext to be refused (see cnpgHBA).
-var userRulesHardened = []string{"hostssl all all 127.0.0.1/32 cert", "hostnossl all all all reject"}
+// userRulesHardened are the rules the global stack sets (components/database HBA): the certificate rule for
+// IPv4 and IPv6, and the reject CNPG needs for plaintext to be refused (see cnpgHBA).
+var userRulesHardened = []string{"hostssl all all all cert", "hostnossl all all all reject"}
 
 // cnpgHBA renders pg_hba.conf the way CNPG does: its fixed rules, then spec.postgresql.pg_hba, then its
 // catch-all password rule. Only the first line differs: CNPG maps local peers (`peer map=local`); here the
@@ -73,7 +73,7 @@ func startPostgres(t *testing.T, label, binDir string, userRules []string) *pgSe
 	}
 	port := freePort(t)
 	conf := fmt.Sprintf(`
-listen_addresses = '127.0.0.1'
+listen_addresses = '127.0.0.1,::1'
 port = %d
 unix_socket_directories = '%s'
 max_connections = 20
