@@ -224,7 +224,7 @@ func (a Args) Validate() error {
 	if err == nil {
 		_, conflicts := a.values(text)
 		for _, c := range conflicts {
-			p.Addf("values."+c, "is set by the stack itself and cannot be overridden; %s", hint(c))
+			p.Addf("values."+c, "is owned by the stack; worker.values cannot set or override it; %s", hint(c))
 		}
 	}
 	return errors.Join(top.Err(), p.Err())
@@ -388,13 +388,35 @@ func (a Args) values(config string) (map[string]any, []string) {
 		"ingress":    map[string]any{"enabled": false},
 	}
 	var conflicts []string
-	for _, key := range []string{"fullnameOverride", "nameOverride"} {
-		if _, ok := a.Values[key]; ok {
-			conflicts = append(conflicts, key)
+	owned := []string{"fullnameOverride", "nameOverride", "nautobots", "celery.enabled", "celery.command",
+		"celery.args", "celery.taskQueues", "workers." + a.Site + ".command", "workers." + a.Site + ".args"}
+	if extra, ok := a.Values["workers"].(map[string]any); ok {
+		for _, key := range sortedKeys(extra) {
+			if _, known := ours["workers"].(map[string]any)[key]; !known {
+				owned = append(owned, "workers."+key)
+			}
+		}
+	}
+	// Paths worker.values may not even add: another worker (possibly on the global default queue), a web
+	// server, or a command, args or queues that change what the site's worker consumes.
+	for _, path := range owned {
+		if has(a.Values, path) {
+			conflicts = append(conflicts, path)
 		}
 	}
 	addOnly(ours, a.Values, "", &conflicts)
 	return ours, conflicts
+}
+
+// has reports whether the dotted path exists in values.
+func has(values map[string]any, path string) bool {
+	head, rest, nested := strings.Cut(path, ".")
+	v, ok := values[head]
+	if !ok || !nested {
+		return ok
+	}
+	m, isMap := v.(map[string]any)
+	return isMap && has(m, rest)
 }
 
 func (p Probe) values() map[string]any {

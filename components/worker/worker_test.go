@@ -285,17 +285,26 @@ func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
 			[]string{"config worker.chart.skipSchemaValidation: works only for a local chart"}},
 		{"override of the mTLS env", with(func(a *worker.Args) {
 			a.Values = map[string]any{"celery": map[string]any{"extraEnvVars": []any{}}}
-		}), []string{"config worker.values.celery.extraEnvVars: is set by the stack itself and cannot be overridden; add variables with worker.extraEnvVars"}},
+		}), []string{"config worker.values.celery.extraEnvVars: is owned by the stack; worker.values cannot set or override it; add variables with worker.extraEnvVars"}},
 		{"override of the DB host", with(func(a *worker.Args) {
 			a.Values = map[string]any{"nautobot": map[string]any{"db": map[string]any{"host": "elsewhere"}}}
-		}), []string{"config worker.values.nautobot.db.host: is set by the stack itself and cannot be overridden; it comes from the global stack's outputs"}},
+		}), []string{"config worker.values.nautobot.db.host: is owned by the stack; worker.values cannot set or override it; it comes from the global stack's outputs"}},
 		{"re-enabling the web server", with(func(a *worker.Args) {
 			a.Values = map[string]any{"nautobots": map[string]any{"default": map[string]any{"enabled": true}}}
-		}), []string{"config worker.values.nautobots.default.enabled: is set by the stack itself", "worker-only and wired for mTLS"}},
+		}), []string{"config worker.values.nautobots.default.enabled: is owned by the stack", "worker-only and wired for mTLS"}},
+		{"another worker on the global default queue", with(func(a *worker.Args) {
+			a.Values = map[string]any{"workers": map[string]any{"extra": map[string]any{"enabled": true, "taskQueues": "default"}}}
+		}), []string{"config worker.values.workers.extra: is owned by the stack"}},
+		{"a second web server", with(func(a *worker.Args) {
+			a.Values = map[string]any{"nautobots": map[string]any{"web": map[string]any{"enabled": true}}}
+		}), []string{"config worker.values.nautobots: is owned by the stack"}},
+		{"a different worker command", with(func(a *worker.Args) {
+			a.Values = map[string]any{"celery": map[string]any{"command": []any{"celery", "worker", "-Q", "default"}}}
+		}), []string{"config worker.values.celery.command: is owned by the stack"}},
 		{"scalar over a map", with(func(a *worker.Args) { a.Values = map[string]any{"workers": "none"} }),
-			[]string{"config worker.values.workers: is set by the stack itself"}},
+			[]string{"config worker.values.workers: is owned by the stack"}},
 		{"renaming the release objects", with(func(a *worker.Args) { a.Values = map[string]any{"fullnameOverride": "x"} }),
-			[]string{"config worker.values.fullnameOverride: is set by the stack itself and cannot be overridden; the stack derives the worker's Deployment name from worker.releaseName"}},
+			[]string{"config worker.values.fullnameOverride: is owned by the stack; worker.values cannot set or override it; the stack derives the worker's Deployment name from worker.releaseName"}},
 		{"reserved env var", with(func(a *worker.Args) {
 			a.ExtraEnvVars = []worker.EnvVar{{Name: "NAUTOBOT_DB_SSLMODE", Value: "disable"}}
 		}),
