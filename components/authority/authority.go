@@ -219,11 +219,6 @@ func (c *MTLSAuthority) publicCertSecret(ctx *pulumi.Context, name string, a Arg
 			Resources:     pulumi.StringArray{pulumi.String("secrets")},
 			ResourceNames: pulumi.StringArray{pulumi.String(a.CASecret)},
 			Verbs:         pulumi.ToStringArray([]string{"get", "list", "watch"}),
-		}, rbacv1.PolicyRuleArgs{
-			// The store validates its credentials with a self-subject rules review.
-			ApiGroups: pulumi.StringArray{pulumi.String("authorization.k8s.io")},
-			Resources: pulumi.StringArray{pulumi.String("selfsubjectrulesreviews")},
-			Verbs:     pulumi.StringArray{pulumi.String("create")},
 		}},
 	}, k8s...)
 	if err != nil {

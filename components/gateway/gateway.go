@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -96,8 +95,8 @@ func (a Args) Validate() error {
 		if a.Keepalive.Probes < 1 {
 			p.Addf("keepalive.probes", "%d must be at least 1", a.Keepalive.Probes)
 		}
-		p.Duration("keepalive.idleTime", a.Keepalive.IdleTime, time.Second)
-		p.Duration("keepalive.interval", a.Keepalive.Interval, time.Second)
+		p.GatewayDuration("keepalive.idleTime", a.Keepalive.IdleTime)
+		p.GatewayDuration("keepalive.interval", a.Keepalive.Interval)
 	}
 	ports, hosts := map[int]string{}, map[string]string{}
 	for _, r := range a.Routes {

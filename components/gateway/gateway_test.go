@@ -59,7 +59,9 @@ func TestValidation(t *testing.T) {
 		want string
 	}{
 		{"keepalive in days", gateway.Args{Routes: routes(), Keepalive: gateway.Keepalive{IdleTime: "1d"}},
-			`config gateway.keepalive.idleTime: "1d" is not a valid duration`},
+			`config gateway.keepalive.idleTime: "1d" is not a Gateway API duration`},
+		{"fractional keepalive", gateway.Args{Routes: routes(), Keepalive: gateway.Keepalive{Interval: "1.5m"}},
+			`config gateway.keepalive.interval: "1.5m" is not a Gateway API duration; use whole numbers of h, m, s or ms`},
 		{"no probes", gateway.Args{Routes: routes(), Keepalive: gateway.Keepalive{Probes: -1}},
 			"config gateway.keepalive.probes: -1 must be at least 1"},
 		{"same FQDN twice", gateway.Args{Routes: []gateway.Route{routes()[0], {Name: "redis", FQDN: "db.example.com", Port: 6379, Service: "r", ServicePort: 6379}}},

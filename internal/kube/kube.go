@@ -3,6 +3,8 @@
 package kube
 
 import (
+	"strings"
+
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -32,7 +34,11 @@ func NewProvider(ctx *pulumi.Context, name string, c ClusterConfig) (*kubernetes
 	if c.ClusterIdentifier == "" {
 		args.ClusterIdentifier = pulumi.StringPtr(ctx.Project() + "-" + ctx.Stack())
 	}
-	if c.Kubeconfig != "" {
+	switch {
+	case strings.Contains(c.Kubeconfig, "\n"):
+		// Inline kubeconfig content carries cluster credentials: keep them out of state in plain text.
+		args.Kubeconfig = pulumi.ToSecret(pulumi.String(c.Kubeconfig)).(pulumi.StringOutput)
+	case c.Kubeconfig != "":
 		args.Kubeconfig = pulumi.StringPtr(c.Kubeconfig)
 	}
 	if c.Context != "" {

@@ -40,16 +40,17 @@ func (r *Reader) String(key, def string) string {
 	return def
 }
 
-// Secret returns the value at key as a Pulumi secret, and whether it was set.
-func (r *Reader) Secret(key string) (pulumi.StringOutput, bool) {
+// Secret returns the value at key as a Pulumi secret, and whether it was set. A value stored in plain text
+// in the stack file is an error: it would sit readable in Pulumi.<stack>.yaml and in version control.
+func (r *Reader) Secret(key string) (pulumi.StringOutput, bool, error) {
 	if _, ok := r.raw(key); !ok {
-		return pulumi.StringOutput{}, false
+		return pulumi.StringOutput{}, false, nil
 	}
-	return r.cfg.GetSecret(key), true
+	if full := r.ctx.Project() + ":" + key; !r.ctx.IsConfigSecret(full) {
+		return pulumi.StringOutput{}, true, fmt.Errorf("config %s: is stored in plain text; set it with `pulumi config set --secret %s`", key, key)
+	}
+	return r.cfg.GetSecret(key), true, nil
 }
-
-// Project is the config namespace of the project.
-func (r *Reader) Project() string { return r.ctx.Project() }
 
 func (r *Reader) raw(key string) (string, bool) {
 	v, err := r.cfg.Try(key)

@@ -130,3 +130,15 @@ func (p *Problems) CIDR(key, value string) bool {
 	}
 	return true
 }
+
+var gatewayDuration = regexp.MustCompile(`^([0-9]{1,5}(h|m|s|ms)){1,4}$`)
+
+// GatewayDuration requires a Gateway API duration (whole numbers of h, m, s or ms, such as 60s or 1m30s),
+// the format Envoy Gateway's CRDs accept.
+func (p *Problems) GatewayDuration(key, value string) bool {
+	if !gatewayDuration.MatchString(value) {
+		p.Addf(key, "%q is not a Gateway API duration; use whole numbers of h, m, s or ms such as 60s or 1m30s", value)
+		return false
+	}
+	return true
+}

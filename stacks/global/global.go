@@ -88,8 +88,11 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 		p.Addf("createNamespace", "%q is not a boolean; use true or false", createNamespace)
 	}
 	c.complete()
-	djangoKey, hasDjango := r.Secret("djangoSecretKey")
-	redisPassword, hasRedis := r.Secret("redisPassword")
+	djangoKey, hasDjango, errDjango := r.Secret("djangoSecretKey")
+	redisPassword, hasRedis, errRedis := r.Secret("redisPassword")
+	if err := errors.Join(errDjango, errRedis); err != nil {
+		return c, err
+	}
 	if hasDjango != hasRedis {
 		p.Addf("djangoSecretKey", "set both djangoSecretKey and redisPassword (pulumi config set --secret) to have the stack create the secrets, or neither to use existing ones")
 	}
@@ -302,7 +305,7 @@ func Build(ctx *pulumi.Context) (*Outputs, error) {
 	for k, v := range map[string]pulumi.Input{
 		"namespace":         ca.Namespace,
 		"issuerName":        ca.IssuerName,
-		"caSecretName":      ca.CAPublicSecretName,
+		"caCertSecretName":      ca.CAPublicSecretName,
 		"dbFqdn":            pulumi.String(c.Gateway.DBFQDN),
 		"dbPort":            pulumi.Int(c.Gateway.DBPort),
 		"dbName":            pulumi.String(c.Database.Database),

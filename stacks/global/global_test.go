@@ -38,7 +38,7 @@ type result struct {
 	outputs map[string]any
 }
 
-func build(t *testing.T, config map[string]string) (result, error) {
+func build(t *testing.T, config map[string]string, secretKeys ...string) (result, error) {
 	t.Helper()
 	m := &mocks.Monitor{}
 	var out *global.Outputs
@@ -46,6 +46,10 @@ func build(t *testing.T, config map[string]string) (result, error) {
 		var err error
 		out, err = global.Build(ctx)
 		return err
+	}, func(info *pulumi.RunInfo) {
+		for _, k := range secretKeys {
+			info.ConfigSecretKeys = append(info.ConfigSecretKeys, mocks.Project+":"+k)
+		}
 	})
 	res := result{m: m, outputs: map[string]any{}}
 	if err != nil {
@@ -237,7 +241,7 @@ func TestOutputsForSites(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "nautobot", r.outputs["namespace"])
 	require.Equal(t, "mtls-ca-issuer", r.outputs["issuerName"])
-	require.Equal(t, "mtls-ca-cert", r.outputs["caSecretName"])
+	require.Equal(t, "mtls-ca-cert", r.outputs["caCertSecretName"])
 	require.Equal(t, "nautobot-db.prod.example.com", r.outputs["dbFqdn"])
 	require.Equal(t, 5432, r.outputs["dbPort"])
 	require.Equal(t, "app", r.outputs["dbName"])
@@ -342,6 +346,21 @@ func TestRedisServiceFollowsTheReleaseName(t *testing.T) {
 }
 
 func TestSecretValuesMustComeInPairs(t *testing.T) {
-	_, err := build(t, with(baseConfig(), "djangoSecretKey", "abc"))
+	_, err := build(t, with(baseConfig(), "djangoSecretKey", "abc"), "djangoSecretKey")
 	require.ErrorContains(t, err, "config djangoSecretKey: set both djangoSecretKey and redisPassword")
+}
+
+func TestSecretValuesInPlainTextAreRefused(t *testing.T) {
+	_, err := build(t, with(baseConfig(), "djangoSecretKey", "abc", "redisPassword", "def"), "djangoSecretKey")
+	require.ErrorContains(t, err, "config redisPassword: is stored in plain text; set it with `pulumi config set --secret redisPassword`")
+}
+
+func TestSecretValuesCreateTheSecrets(t *testing.T) {
+	r, err := build(t, with(baseConfig(), "djangoSecretKey", "abc", "redisPassword", "def"), "djangoSecretKey", "redisPassword")
+	require.NoError(t, err)
+	for _, name := range []string{"nautobot-django", "nautobot-redis"} {
+		s, ok := r.m.Find("kubernetes:core/v1:Secret", name)
+		require.True(t, ok, name)
+		require.True(t, s.IsSecret("stringData"), name)
+	}
 }

@@ -167,7 +167,7 @@ func ReadGlobal(ctx *pulumi.Context, stack, site string) (Global, error) {
 	g.Namespace = str("namespace")
 	g.DB = worker.Database{Host: str("dbFqdn"), Port: port("dbPort"), Name: str("dbName"), User: str("dbUser")}
 	g.Redis = worker.Redis{Host: str("redisFqdn"), Port: port("redisPort")}
-	g.CASecret = str("caSecretName")
+	g.CASecret = str("caCertSecretName")
 	if v, ok := get("sites"); ok {
 		list, _ := v.([]any)
 		for _, s := range list {
@@ -278,7 +278,7 @@ func Build(ctx *pulumi.Context) (*Outputs, error) {
 		},
 		// Where the items behind secrets.mtls.clientKey and secrets.mtls.caKey come from on the global cluster.
 		"clientCertSource": source("siteClientSecrets", g.ClientSecret),
-		"caCertSource":     source("caSecretName", g.CASecret),
+		"caCertSource":     source("caCertSecretName", g.CASecret),
 	}}, nil
 }
 

@@ -27,7 +27,7 @@ const (
 
 func globalOutputs() map[string]any {
 	return map[string]any{
-		"namespace": "nautobot", "issuerName": "mtls-ca-issuer", "caSecretName": "mtls-ca-cert",
+		"namespace": "nautobot", "issuerName": "mtls-ca-issuer", "caCertSecretName": "mtls-ca-cert",
 		"dbFqdn": "nautobot-db.prod.example.com", "dbPort": 5432, "dbName": "app", "dbUser": "app",
 		"redisFqdn": "nautobot-redis.prod.example.com", "redisPort": 6379,
 		"sites": []any{"dfw1", "iad1", "lon1"},
@@ -314,7 +314,7 @@ func TestInvalidConfigOrGlobalStackFailsBeforeAnyResourceIsRegistered(t *testing
 		{"key type differs from the issued keys", with(baseConfig(), "secrets", strings.Replace(baseConfig()["secrets"], `"caKey":"mtls/ca"`, `"caKey":"mtls/ca","privateKeyType":"PRIVATE KEY"`, 1)),
 			globalOutputs(), []string{`config secrets.mtls.privateKeyType: "PRIVATE KEY" does not match the keys the global stack issues (clientKeyPemType "EC PRIVATE KEY")`}, true},
 	}
-	for _, name := range []string{"namespace", "dbFqdn", "dbPort", "dbName", "dbUser", "redisFqdn", "redisPort", "sites", "siteClientSecrets", "caSecretName"} {
+	for _, name := range []string{"namespace", "dbFqdn", "dbPort", "dbName", "dbUser", "redisFqdn", "redisPort", "sites", "siteClientSecrets", "caCertSecretName"} {
 		cases = append(cases, struct {
 			name        string
 			config      map[string]string
