@@ -305,7 +305,7 @@ func Build(ctx *pulumi.Context) (*Outputs, error) {
 	for k, v := range map[string]pulumi.Input{
 		"namespace":         ca.Namespace,
 		"issuerName":        ca.IssuerName,
-		"caCertSecretName":      ca.CAPublicSecretName,
+		"caCertSecretName":  ca.CAPublicSecretName,
 		"dbFqdn":            pulumi.String(c.Gateway.DBFQDN),
 		"dbPort":            pulumi.Int(c.Gateway.DBPort),
 		"dbName":            pulumi.String(c.Database.Database),
