@@ -133,7 +133,6 @@ type PostgresCluster struct {
 
 	// RWService is the Service of the primary, the gateway's backend.
 	RWService pulumi.StringOutput `pulumi:"rwService"`
-	Cluster   pulumi.Resource
 
 	Args Args
 }
@@ -165,7 +164,7 @@ func NewPostgresCluster(ctx *pulumi.Context, name string, args *Args, opts ...pu
 	if a.StorageClass != "" {
 		storage["storageClass"] = a.StorageClass
 	}
-	cluster, err := kube.NewCustomResource(ctx, name+"-cluster", "postgresql.cnpg.io/v1", "Cluster",
+	_, err := kube.NewCustomResource(ctx, name+"-cluster", "postgresql.cnpg.io/v1", "Cluster",
 		kube.Object{Namespace: a.Namespace, Name: a.Name},
 		map[string]any{"spec": map[string]any{
 			"instances": a.Instances,
@@ -190,7 +189,6 @@ func NewPostgresCluster(ctx *pulumi.Context, name string, args *Args, opts ...pu
 	if err != nil {
 		return nil, err
 	}
-	c.Cluster = cluster
 	c.RWService = pulumi.String(a.RWService()).ToStringOutput()
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"rwService": c.RWService}); err != nil {
 		return nil, err

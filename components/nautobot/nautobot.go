@@ -6,16 +6,15 @@ package nautobot
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"nautobot-worker/assets"
 	"nautobot-worker/internal/chart"
 	"nautobot-worker/internal/kube"
+	"nautobot-worker/internal/podtls"
 	"nautobot-worker/internal/validate"
 )
 
@@ -23,9 +22,6 @@ import (
 const ConfigKey = "nautobot"
 
 const (
-	mtlsMountPath = "/etc/nautobot/mtls"
-	mtlsVolume    = "mtls-certs"
-	configPath    = "/opt/nautobot/nautobot_config.py"
 	redisPassword = "NAUTOBOT_REDIS_PASSWORD"
 	djangoKey     = "NAUTOBOT_SECRET_KEY"
 )
@@ -92,45 +88,23 @@ func (a Args) Validate() error {
 	if *a.Enabled {
 		a.Chart.Validate(p, "chart")
 	}
-	if _, err := a.config(); err != nil {
+	if _, err := podtls.NautobotConfig(a.NautobotConfig); err != nil {
 		p.Addf("nautobotConfig", "%v", err)
 	}
 	return p.Err()
 }
 
-func (a Args) config() (string, error) {
-	if a.NautobotConfig == "" {
-		return assets.NautobotConfig, nil
-	}
-	data, err := os.ReadFile(a.NautobotConfig)
-	if err != nil {
-		return "", fmt.Errorf("%q cannot be read (%v); relative paths start at the project directory", a.NautobotConfig, err)
-	}
-	return string(data), nil
-}
-
 // Values are the chart values: secrets by existingSecret only, so every render is the same.
 func (a Args) Values() (map[string]any, error) {
-	config, err := a.config()
+	config, err := podtls.NautobotConfig(a.NautobotConfig)
 	if err != nil {
 		return nil, err
 	}
-	volumes := []any{map[string]any{
-		"name":   mtlsVolume,
-		"secret": map[string]any{"secretName": a.ClientSecret, "defaultMode": 256},
-	}}
-	mounts := []any{map[string]any{"name": mtlsVolume, "mountPath": mtlsMountPath, "readOnly": true}}
-	env := []any{}
-	for _, kv := range [][2]string{
-		{"NAUTOBOT_CONFIG", configPath},
-		// The chart stopped writing NAUTOBOT_DB_USER into its env ConfigMap in 3.x.
-		{"NAUTOBOT_DB_USER", a.DBUser},
-		{"NAUTOBOT_DB_SSLMODE", "verify-ca"},
-		{"NAUTOBOT_REDIS_SSL_CERT_REQS", "required"},
-		{"NAUTOBOT_REDIS_SSL_CA_CERTS", mtlsMountPath + "/ca.crt"},
-		{"NAUTOBOT_REDIS_SSL_CERTFILE", mtlsMountPath + "/tls.crt"},
-		{"NAUTOBOT_REDIS_SSL_KEYFILE", mtlsMountPath + "/tls.key"},
-	} {
+	volumes := []any{podtls.Volume(a.ClientSecret)}
+	mounts := []any{podtls.Mount()}
+	// The chart stopped writing NAUTOBOT_DB_USER into its env ConfigMap in 3.x.
+	env := []any{map[string]any{"name": "NAUTOBOT_DB_USER", "value": a.DBUser}}
+	for _, kv := range podtls.Env() {
 		env = append(env, map[string]any{"name": kv[0], "value": kv[1]})
 	}
 	return map[string]any{

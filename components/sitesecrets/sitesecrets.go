@@ -242,7 +242,8 @@ type SiteSecrets struct {
 }
 
 // NewSiteSecrets registers the six ExternalSecrets. None is protected: a site is disposable, and every
-// target secret is re-created from the provider (deletionPolicy Retain keeps the provider's items).
+// target secret is re-created from the provider. deletionPolicy Retain keeps a target secret when its
+// provider item disappears, so a provider outage does not take the worker's credentials with it.
 func NewSiteSecrets(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*SiteSecrets, error) {
 	if args == nil {
 		args = &Args{}

@@ -1,6 +1,7 @@
 package sitesecrets_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -190,6 +191,9 @@ func TestNothingIsSecretOrCarriesKeyMaterial(t *testing.T) {
 	require.NoError(t, err)
 	for _, r := range m.OfType(esType) {
 		require.False(t, r.IsSecret("spec"), "%s holds only references, never credentials", r.Name)
+		spec, err := json.Marshal(r.Plain()["spec"])
+		require.NoError(t, err)
+		require.NotContains(t, string(spec), "-----BEGIN", "%s carries PEM material", r.Name)
 	}
 }
 

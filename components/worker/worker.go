@@ -6,7 +6,6 @@ package worker
 import (
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,10 +15,10 @@ import (
 	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"nautobot-worker/assets"
 	"nautobot-worker/components/sitesecrets"
 	"nautobot-worker/internal/chart"
 	"nautobot-worker/internal/kube"
+	"nautobot-worker/internal/podtls"
 	"nautobot-worker/internal/validate"
 )
 
@@ -31,10 +30,6 @@ const (
 	DefaultReleaseName = "nautobot-worker"
 	// ClusterData is the ConfigMap holding UNDERSTACK_PARTITION and UNDERSTACK_SITE.
 	ClusterData = "cluster-data"
-	// MTLSMountPath is where the client certificate, key and CA are mounted (the paths nautobot_config.py defaults to).
-	MTLSMountPath = "/etc/nautobot/mtls"
-	mtlsVolume    = "mtls-certs"
-	configPath    = "/opt/nautobot/nautobot_config.py"
 	// The chart's label is nautobot-celery-<site>, so a site name longer than this breaks the 63-character limit.
 	maxSiteLength = 63 - len("nautobot-celery-")
 )
@@ -194,7 +189,7 @@ func (a Args) Validate() error {
 		p.Addf("releaseName", "%q is not a Helm release name (a DNS label of at most 53 characters)", a.ReleaseName)
 	}
 	a.Chart.Validate(p, "chart")
-	text, err := a.nautobotConfig()
+	text, err := podtls.NautobotConfig(a.NautobotConfig)
 	if err != nil {
 		p.Addf("nautobotConfig", "%v", err)
 	}
@@ -262,49 +257,32 @@ func (a Args) validateExtras(p *validate.Problems) {
 		seen[e.Name] = true
 	}
 	for i, v := range a.ExtraVolumes {
-		if name, _ := v["name"].(string); !validate.IsDNSLabel(name) || name == mtlsVolume {
-			p.Addf(fmt.Sprintf("extraVolumes[%d].name", i), "%q must be a DNS label other than %s (the stack's mTLS volume)", name, mtlsVolume)
+		if name, _ := v["name"].(string); !validate.IsDNSLabel(name) || name == podtls.VolumeName {
+			p.Addf(fmt.Sprintf("extraVolumes[%d].name", i), "%q must be a DNS label other than %s (the stack's mTLS volume)", name, podtls.VolumeName)
 		}
 	}
 	for i, m := range a.ExtraVolumeMounts {
 		name, _ := m["name"].(string)
 		path, _ := m["mountPath"].(string)
-		if name == "" || name == mtlsVolume || !strings.HasPrefix(path, "/") {
-			p.Addf(fmt.Sprintf("extraVolumeMounts[%d]", i), "needs a name other than %s and an absolute mountPath", mtlsVolume)
-		} else if path == MTLSMountPath || strings.HasPrefix(path, MTLSMountPath+"/") {
+		if name == "" || name == podtls.VolumeName || !strings.HasPrefix(path, "/") {
+			p.Addf(fmt.Sprintf("extraVolumeMounts[%d]", i), "needs a name other than %s and an absolute mountPath", podtls.VolumeName)
+		} else if path == podtls.MountPath || strings.HasPrefix(path, podtls.MountPath+"/") {
 			p.Addf(fmt.Sprintf("extraVolumeMounts[%d].mountPath", i), "%s would hide or change the mTLS certificate mount; use another path", path)
 		}
 	}
 }
 
-// nautobotConfig is the text passed as nautobot.config: the selected file, read now so a preview shows a
-// changed file as a diff and fails when it is missing.
-func (a Args) nautobotConfig() (string, error) {
-	if a.NautobotConfig == "" {
-		return assets.NautobotConfig, nil
-	}
-	data, err := os.ReadFile(a.NautobotConfig)
-	if err != nil {
-		return "", fmt.Errorf("%q cannot be read (%v); relative paths start at the project directory, or remove the key to use the project's assets/nautobot_config.py", a.NautobotConfig, err)
-	}
-	if strings.TrimSpace(string(data)) == "" {
-		return "", fmt.Errorf("%q is empty; point it at a complete nautobot_config.py", a.NautobotConfig)
-	}
-	return string(data), nil
-}
-
 // mtlsEnv is what nautobot_config.py needs for PostgreSQL and Redis mTLS through the gateway. Direct TLS
 // negotiation is what lets the TLS-passthrough listener route PostgreSQL by SNI (PostgreSQL/libpq 17+).
 func mtlsEnv() []EnvVar {
-	return []EnvVar{
-		{"NAUTOBOT_CONFIG", configPath},
-		{"NAUTOBOT_DB_SSLMODE", "verify-ca"},
-		{"NAUTOBOT_DB_SSLNEGOTIATION", "direct"},
-		{"NAUTOBOT_REDIS_SSL_CERT_REQS", "required"},
-		{"NAUTOBOT_REDIS_SSL_CA_CERTS", MTLSMountPath + "/" + sitesecrets.TLSCAKey},
-		{"NAUTOBOT_REDIS_SSL_CERTFILE", MTLSMountPath + "/" + sitesecrets.TLSCertKey},
-		{"NAUTOBOT_REDIS_SSL_KEYFILE", MTLSMountPath + "/" + sitesecrets.TLSPrivateKeyKey},
+	var env []EnvVar
+	for _, kv := range podtls.Env() {
+		env = append(env, EnvVar{kv[0], kv[1]})
+		if kv[0] == "NAUTOBOT_DB_SSLMODE" {
+			env = append(env, EnvVar{"NAUTOBOT_DB_SSLNEGOTIATION", "direct"})
+		}
 	}
+	return env
 }
 
 // values returns the chart values (the stack's, plus Args.Values where they add keys) and the paths of
@@ -322,12 +300,8 @@ func (a Args) values(config string) (map[string]any, []string) {
 	for _, e := range append(mtlsEnv(), a.ExtraEnvVars...) {
 		env = append(env, map[string]any{"name": e.Name, "value": e.Value})
 	}
-	volumes := []any{map[string]any{
-		"name": mtlsVolume,
-		// 256 is 0400: YAML would read a written 0400 as octal, JSON has no octal at all.
-		"secret": map[string]any{"secretName": a.Secrets.MTLS, "defaultMode": 256},
-	}}
-	mounts := []any{map[string]any{"name": mtlsVolume, "mountPath": MTLSMountPath, "readOnly": true}}
+	volumes := []any{podtls.Volume(a.Secrets.MTLS)}
+	mounts := []any{podtls.Mount()}
 	for _, v := range a.ExtraVolumes {
 		volumes = append(volumes, v)
 	}
@@ -516,7 +490,7 @@ func NewCeleryWorker(ctx *pulumi.Context, name string, args *Args, opts ...pulum
 	if a.Provider == nil {
 		return nil, errors.New("worker: Args.Provider is required (the site cluster's Kubernetes provider)")
 	}
-	config, err := a.nautobotConfig()
+	config, err := podtls.NautobotConfig(a.NautobotConfig)
 	if err != nil {
 		return nil, fmt.Errorf("config worker.nautobotConfig: %w", err)
 	}

@@ -211,8 +211,7 @@ func orDefault(v, def string) string {
 
 // Outputs are what the global stack exports for site stacks and operators.
 type Outputs struct {
-	Values  map[string]pulumi.Input
-	Gateway *gateway.PassthroughGateway
+	Values map[string]pulumi.Input
 }
 
 // Program is the global stack.
@@ -282,11 +281,11 @@ func Build(ctx *pulumi.Context) (*Outputs, error) {
 	}
 
 	address := pulumi.String(c.Gateway.Address).ToStringOutput()
-	var gw *gateway.PassthroughGateway
 	if *c.Gateway.Enabled {
 		gwArgs := c.gatewayArgs()
 		gwArgs.Provider = provider
-		if gw, err = gateway.NewPassthroughGateway(ctx, "gateway", &gwArgs, after); err != nil {
+		gw, err := gateway.NewPassthroughGateway(ctx, "gateway", &gwArgs, after)
+		if err != nil {
 			return nil, err
 		}
 		if c.Gateway.Address == "" {
@@ -320,7 +319,7 @@ func Build(ctx *pulumi.Context) (*Outputs, error) {
 	} {
 		values[k] = v
 	}
-	return &Outputs{Gateway: gw, Values: values}, nil
+	return &Outputs{Values: values}, nil
 }
 
 func firewallRule(s Site, address string, e Endpoints) map[string]any {
