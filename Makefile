@@ -58,6 +58,7 @@ test-mtls:
 	cd tests/mtls && go test -count=1 -v ./...
 
 test-integration: tools
+	@bash scripts/cluster.sh binaries
 	go test -count=1 -timeout 40m -v ./tests/integration/...
 
 lint:

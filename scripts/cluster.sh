@@ -7,6 +7,7 @@
 #   bash scripts/cluster.sh down [--purge]  stop it; --purge (or a non-default CLUSTER_DIR) removes its state
 #   bash scripts/cluster.sh status          print whether it runs (exit 0 running, 1 not)
 #   bash scripts/cluster.sh crds            (re)load the CRDs into the running cluster
+#   bash scripts/cluster.sh binaries        build or link the binaries only (so a test's timeout is not spent building)
 #
 # Environment:
 #   CLUSTER_DIR             state dir (default <repo>/.cluster): etcd data, certs, kubeconfig, pids/, logs/
@@ -461,8 +462,9 @@ cmd_crds() {
 
 case "${1:-}" in
   up) cmd_up ;;
+  binaries) ensure_binaries; find_kubectl; ensure_etcd ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   crds) cmd_crds ;;
-  *) echo "usage: $0 up | down [--purge] | status | crds" >&2; exit 2 ;;
+  *) echo "usage: $0 up | down [--purge] | status | crds | binaries" >&2; exit 2 ;;
 esac
