@@ -18,7 +18,8 @@ for stack in "$@"; do
   case "$op" in
     up)      pulumi up --stack "$stack" --yes --skip-preview --suppress-progress ;;
     preview) pulumi preview --stack "$stack" --diff --suppress-progress ;;
-    destroy) pulumi destroy --stack "$stack" --yes --skip-preview --suppress-progress ;;
+    # Protected resources (CA, CNPG cluster, namespace) stay: see the README, "Protected resources".
+    destroy) pulumi destroy --stack "$stack" --yes --skip-preview --suppress-progress --exclude-protected ;;
     *) echo "stack.sh: unknown operation $op" >&2; exit 2 ;;
   esac
   echo "stack: $op $stack took $(( $(date +%s) - start ))s" >&2

@@ -86,4 +86,27 @@ func TestSiteStacks(t *testing.T) {
 		require.Empty(t, e.previewSteps(sites["iad1"]))
 		require.Empty(t, e.previewSteps(global))
 	})
+
+	t.Run("a newcomer's site from Pulumi.site-example.yaml", func(t *testing.T) {
+		// Every placeholder filled in, the chart pointed at the stand-in (the public chart cannot be
+		// downloaded here), lon1 being one of the global stack's sites.
+		stack := e.stack("site-lon1", "site-example", func(config string) string {
+			config = strings.NewReplacer(
+				"kubeconfig: REPLACE/path/to/site-kubeconfig", "kubeconfig: "+e.kubeconfig,
+				"name: REPLACE\n", "name: lon1\n",
+				"nautobot-worker:namespace: nautobot\n", "nautobot-worker:namespace: nautobot-lon1\n",
+				"globalStack: organization/nautobot-worker/global", "globalStack: organization/nautobot-worker/"+global,
+				"      repo: https://nautobot.github.io/helm-charts/\n      name: nautobot\n      version: 3.1.2\n",
+				"      path: tests/testdata/charts/nautobot-standin\n",
+				"skipAwait: false", "skipAwait: true",
+			).Replace(config)
+			require.Contains(t, config, "path: tests/testdata/charts/nautobot-standin")
+			return strings.ReplaceAll(config, "REPLACE", "lon1")
+		})
+		e.up(stack)
+		require.True(t, e.exists("deployments.apps", "nautobot-lon1", "nautobot-worker-celery-lon1"))
+		require.Len(t, e.names("externalsecrets.external-secrets.io", "nautobot-lon1"), 6)
+		require.Equal(t, "lon1", e.outputs(stack)["queue"])
+		require.Empty(t, e.previewSteps(stack))
+	})
 }
