@@ -364,8 +364,6 @@ load_crds() {
   local applied
   applied=$(since "$t")
   wait_crds 120 >"$dir/logs/crds-wait.log" 2>&1 || { tail -n 20 "$dir/logs/crds-wait.log" | cut -c1-300 >&2; die "CRDs not established"; }
-  # Envoy Gateway's install namespace, where the global stack's Gateway lives, as on a real global cluster.
-  kc create namespace envoy-gateway --dry-run=client -o yaml | kc apply -f - >/dev/null
   crd_stamp >"$dir/crds.stamp"
   log "CRDs loaded ($(kc get crd --no-headers | wc -l) established) in $(since "$t") (download+apply $applied)"
 }
@@ -373,6 +371,12 @@ load_crds() {
 # ---------------------------------------------------------------------------------------------------
 
 # One up/down at a time per state dir (the daemons do not inherit this fd).
+# Envoy Gateway's install namespace, where the global stack's Gateway lives, as on a real global cluster.
+# Checked on every `up`, so a cluster made before this existed, or one whose namespace was deleted, has it.
+ensure_namespaces() {
+  kc get namespace envoy-gateway >/dev/null 2>&1 || kc create namespace envoy-gateway >/dev/null
+}
+
 lock_dir() {
   exec 7>"$dir/.lock"
   flock -n 7 || { log "waiting for another cluster.sh working on $dir"; flock 7; }
@@ -395,10 +399,12 @@ cmd_up() {
   find_kubectl
   if running && ready_within 15; then
     if [ "$(cat "$dir/crds.stamp" 2>/dev/null)" = "$(crd_stamp)" ]; then
+      ensure_namespaces
       log "already running: $(grep -m1 'server:' "$dir/kubeconfig" | awk '{print $2}') (KUBECONFIG=$dir/kubeconfig)"
       return 0
     fi
     load_crds
+    ensure_namespaces
     return 0
   fi
   stop_all # a partly running cluster: restart it on the same state
@@ -414,6 +420,7 @@ cmd_up() {
   else
     load_crds
   fi
+  ensure_namespaces
   sleep 0.5
   pid_alive kube-controller-manager >/dev/null || fail_with_log "kube-controller-manager exited" kube-controller-manager
   trap - EXIT INT TERM HUP
