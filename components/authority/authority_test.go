@@ -80,25 +80,7 @@ func mustFind(t *testing.T, m *mocks.Monitor, typ, name string) mocks.Resource {
 func TestEveryKubernetesResourceHasTheExplicitProviderAndAParent(t *testing.T) {
 	m, err := run(t, authority.Args{})
 	require.NoError(t, err)
-	var component string
-	for _, r := range m.Resources() {
-		if r.Type == "nautobot:authority:MTLSAuthority" {
-			component = r.Name
-		}
-	}
-	require.Equal(t, "mtls", component)
-	count := 0
-	for _, r := range m.Resources() {
-		if !strings.HasPrefix(r.Type, "kubernetes:") {
-			continue
-		}
-		count++
-		require.True(t, strings.HasPrefix(r.Provider, "urn:pulumi:global::nautobot-worker::pulumi:providers:kubernetes::k8s::"),
-			"%s %s has provider %q", r.Type, r.Name, r.Provider)
-		require.Contains(t, r.Parent, "nautobot:authority:MTLSAuthority::mtls", "%s %s", r.Type, r.Name)
-		require.True(t, strings.HasPrefix(r.Name, "mtls-"), "child %s is not named from the component", r.Name)
-	}
-	require.Equal(t, 8, count)
+	require.Len(t, m.RequireComponentChildren(t, "nautobot:authority:MTLSAuthority", "mtls"), 8)
 }
 
 func TestStatefulResourcesAreProtectedAndRetained(t *testing.T) {

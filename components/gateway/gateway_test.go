@@ -40,16 +40,8 @@ func TestKeepaliveCanBeSwitchedOff(t *testing.T) {
 func TestChildrenHaveProviderAndParent(t *testing.T) {
 	m, err := run(t, gateway.Args{Routes: routes(), RouteNamespace: "routes"})
 	require.NoError(t, err)
-	n := 0
-	for _, r := range m.Resources() {
-		if r.Type == "pulumi:providers:kubernetes" || r.Type == "nautobot:gateway:PassthroughGateway" {
-			continue
-		}
-		n++
-		require.Contains(t, r.Provider, "pulumi:providers:kubernetes::k8s::", r.Name)
-		require.Contains(t, r.Parent, "nautobot:gateway:PassthroughGateway::gw", r.Name)
-	}
-	require.Equal(t, 1+2+2+1, n, "gateway, 2 routes, 2 keepalive policies, 1 ReferenceGrant")
+	require.Len(t, m.RequireComponentChildren(t, "nautobot:gateway:PassthroughGateway", "gw"), 1+2+2+1,
+		"gateway, 2 routes, 2 keepalive policies, 1 ReferenceGrant")
 }
 
 func TestValidation(t *testing.T) {

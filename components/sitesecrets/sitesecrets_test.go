@@ -153,21 +153,11 @@ func TestProviderFieldNamesAndKeyEncodingAreConfigurable(t *testing.T) {
 func TestEveryKubernetesResourceHasTheExplicitProviderAndAParent(t *testing.T) {
 	m, err := run(t, minimal())
 	require.NoError(t, err)
-	_, ok := m.Find("nautobot:sitesecrets:SiteSecrets", "secrets")
-	require.True(t, ok)
-	count := 0
-	for _, r := range m.Resources() {
-		if !strings.HasPrefix(r.Type, "kubernetes:") {
-			continue
-		}
-		count++
-		require.True(t, strings.HasPrefix(r.Provider, "urn:pulumi:site-dfw1::nautobot-worker::pulumi:providers:kubernetes::k8s::"),
-			"%s %s has provider %q", r.Type, r.Name, r.Provider)
-		require.Contains(t, r.Parent, "nautobot:sitesecrets:SiteSecrets::secrets", "%s %s", r.Type, r.Name)
-		require.True(t, strings.HasPrefix(r.Name, "secrets-"), "child %s is not named from the component", r.Name)
+	children := m.RequireComponentChildren(t, "nautobot:sitesecrets:SiteSecrets", "secrets")
+	require.Len(t, children, 6)
+	for _, r := range children {
 		require.False(t, r.Protect, "a site is disposable: %s must not be protected", r.Name)
 	}
-	require.Equal(t, 6, count)
 }
 
 func TestTwoInstancesDoNotCollide(t *testing.T) {

@@ -139,21 +139,11 @@ func TestDefaultsRenderOneWorkerOnTheSiteQueue(t *testing.T) {
 func TestEveryKubernetesResourceHasTheExplicitProviderAndAParent(t *testing.T) {
 	m, err := run(t, base())
 	require.NoError(t, err)
-	_, ok := m.Find("nautobot:worker:CeleryWorker", "worker")
-	require.True(t, ok)
-	count := 0
-	for _, r := range m.Resources() {
-		if !strings.HasPrefix(r.Type, "kubernetes:") {
-			continue
-		}
-		count++
-		require.True(t, strings.HasPrefix(r.Provider, "urn:pulumi:site-dfw1::nautobot-worker::pulumi:providers:kubernetes::k8s::"),
-			"%s %s has provider %q", r.Type, r.Name, r.Provider)
-		require.Contains(t, r.Parent, "nautobot:worker:CeleryWorker::worker", "%s %s", r.Type, r.Name)
-		require.True(t, strings.HasPrefix(r.Name, "worker"), "child %s is not named from the component", r.Name)
+	children := m.RequireComponentChildren(t, "nautobot:worker:CeleryWorker", "worker")
+	require.Len(t, children, 2)
+	for _, r := range children {
 		require.False(t, r.Protect, "a site is disposable: %s must not be protected", r.Name)
 	}
-	require.Equal(t, 2, count)
 }
 
 func TestTwoInstancesDoNotCollide(t *testing.T) {

@@ -5,8 +5,10 @@ package stackconfig
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 
@@ -72,6 +74,25 @@ func Decode(key, raw string, v any) error {
 		return fmt.Errorf("config %s: %s", key, strings.TrimPrefix(msg, "json: "))
 	}
 	return nil
+}
+
+// CheckKeys fails on a project config key the stack does not read (a typo such as createNamepace would
+// otherwise fall back to a default silently). The keys come from the config the language host passes the
+// program in PULUMI_CONFIG; without it there is nothing to check.
+func (r *Reader) CheckKeys(known ...string) error {
+	var all map[string]string
+	if err := json.Unmarshal([]byte(os.Getenv(pulumi.EnvConfig)), &all); err != nil {
+		return nil
+	}
+	prefix := r.ctx.Project() + ":"
+	var problems []error
+	for _, full := range slices.Sorted(maps.Keys(all)) {
+		if key, ours := strings.CutPrefix(full, prefix); ours && !slices.Contains(known, key) {
+			problems = append(problems, fmt.Errorf("config %s: unknown key; a %s stack reads only %s", key,
+				r.ctx.Stack(), strings.Join(known, ", ")))
+		}
+	}
+	return errors.Join(problems...)
 }
 
 // ExportAll exports every value as a stack output, in key order so the program's registrations are stable.

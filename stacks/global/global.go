@@ -67,6 +67,11 @@ type Config struct {
 // LoadConfig reads, completes and validates the stack config; it registers nothing.
 func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	r := stackconfig.New(ctx)
+	if err := r.CheckKeys("role", "kubernetes", "namespace", "createNamespace", "sites", authority.ConfigKey,
+		certificates.ConfigKey, database.ConfigKey, gateway.ConfigKey, nautobot.ConfigKey, "djangoSecretKey",
+		"redisPassword"); err != nil {
+		return Config{}, err
+	}
 	c := Config{Namespace: r.String("namespace", "nautobot")}
 	createNamespace := r.String("createNamespace", "true")
 	c.CreateNamespace = createNamespace == "true"

@@ -364,3 +364,25 @@ func TestSecretValuesCreateTheSecrets(t *testing.T) {
 		require.True(t, s.IsSecret("stringData"), name)
 	}
 }
+
+func TestAMisspelledTopLevelKeyIsRefused(t *testing.T) {
+	config := with(baseConfig(), "createNamepace", "false")
+	env := map[string]string{}
+	for k, v := range config {
+		env[mocks.Project+":"+k] = v
+	}
+	env["pulumi:disable-default-providers"] = `["kubernetes"]`
+	encoded, err := json.Marshal(env)
+	require.NoError(t, err)
+	t.Setenv(pulumi.EnvConfig, string(encoded))
+	r, err := build(t, config)
+	require.ErrorContains(t, err, "config createNamepace: unknown key; a global stack reads only role, kubernetes, namespace, createNamespace")
+	require.Empty(t, r.m.Resources())
+
+	delete(env, mocks.Project+":createNamepace")
+	encoded, err = json.Marshal(env)
+	require.NoError(t, err)
+	t.Setenv(pulumi.EnvConfig, string(encoded))
+	_, err = build(t, baseConfig())
+	require.NoError(t, err, "every key the stack documents is accepted, other namespaces are ignored")
+}

@@ -56,6 +56,10 @@ func (c Config) Enabled() bool { return c.Site.Enabled == nil || *c.Site.Enabled
 // LoadConfig reads and validates the stack config; it registers nothing. A disabled site needs only its name.
 func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	r := stackconfig.New(ctx)
+	if err := r.CheckKeys("role", "kubernetes", "site", "globalStack", "namespace", "createNamespace",
+		sitesecrets.ConfigKey, worker.ConfigKey); err != nil {
+		return Config{}, err
+	}
 	c := Config{GlobalStack: r.String("globalStack", DefaultGlobalStack), Namespace: r.String("namespace", "nautobot")}
 	for _, o := range []struct {
 		key string

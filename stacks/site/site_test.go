@@ -432,3 +432,16 @@ func TestTheStackFilesDeployAgainstTheGlobalStack(t *testing.T) {
 		require.Equal(t, "3.1.2", c.Plain()["version"])
 	})
 }
+
+func TestAMisspelledTopLevelKeyIsRefused(t *testing.T) {
+	env := map[string]string{}
+	for k, v := range with(baseConfig(), "globalstack", "organization/nautobot-worker/eu") {
+		env[mocks.Project+":"+k] = v
+	}
+	encoded, err := json.Marshal(env)
+	require.NoError(t, err)
+	t.Setenv(pulumi.EnvConfig, string(encoded))
+	res, err := build(t, "site-dfw1", with(baseConfig(), "globalstack", "organization/nautobot-worker/eu"), globalOutputs())
+	require.ErrorContains(t, err, "config globalstack: unknown key; a site-dfw1 stack reads only role, kubernetes, site, globalStack")
+	require.Empty(t, res.m.Resources())
+}

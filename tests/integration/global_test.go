@@ -91,4 +91,13 @@ func TestGlobalStack(t *testing.T) {
 		require.True(t, e.exists("certificates.cert-manager.io", "nautobot", "nautobot-mtls-client-syd1"))
 		require.Empty(t, e.previewSteps(global))
 	})
+
+	t.Run("a misspelled top-level key fails the preview", func(t *testing.T) {
+		e.rewrite(global, func(config string) string {
+			return strings.Replace(config, "config:\n", "config:\n  nautobot-worker:createNamepace: false\n", 1)
+		})
+		out, err := e.run("pulumi", "preview", "--stack", global, "--suppress-progress", "--color", "never")
+		require.Error(t, err, out)
+		require.Contains(t, out, "config createNamepace: unknown key; a "+global+" stack reads only role, kubernetes")
+	})
 }

@@ -1,0 +1,28 @@
+package mocks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// RequireComponentChildren checks every recorded kubernetes resource: it uses the explicit provider that
+// RunWithProvider registers, its parent is the component componentType/name, and its name starts with the
+// component's so two instances never collide. It returns the resources.
+func (m *Monitor) RequireComponentChildren(t testing.TB, componentType, name string) []Resource {
+	t.Helper()
+	_, ok := m.Find(componentType, name)
+	require.True(t, ok, "no component %s %s", componentType, name)
+	var children []Resource
+	for _, r := range m.Resources() {
+		if !strings.HasPrefix(r.Type, "kubernetes:") {
+			continue
+		}
+		children = append(children, r)
+		require.Contains(t, r.Provider, "::pulumi:providers:kubernetes::k8s::", "%s %s has provider %q", r.Type, r.Name, r.Provider)
+		require.True(t, strings.HasSuffix(r.Parent, "::"+componentType+"::"+name), "%s %s has parent %q", r.Type, r.Name, r.Parent)
+		require.True(t, strings.HasPrefix(r.Name, name), "child %s is not named from the component %s", r.Name, name)
+	}
+	return children
+}
