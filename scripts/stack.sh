@@ -9,6 +9,11 @@ cd "$root"
 
 case "$PULUMI_BACKEND_URL" in file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" ;; esac
 
+# The kubernetes provider leaves kubeconfig copies (credentials included) in TMPDIR; give it one we remove.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export TMPDIR="$scratch"
+
 for stack in "$@"; do
   start=$(date +%s)
   if ! pulumi stack ls --json 2>/dev/null | grep -q "\"name\": \"\(organization/nautobot-worker/\)\?$stack\""; then

@@ -80,8 +80,11 @@ func newPulumiEnv(t *testing.T) *env {
 		"PULUMI_IGNORE_AMBIENT_PLUGINS=true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
 		"CLUSTER_DIR="+clusterDir,
+		// The kubernetes provider leaves kubeconfig copies (with the cluster's token) in TMPDIR.
+		"TMPDIR="+filepath.Join(dir, "tmp"),
 	)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "state"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "tmp"), 0o755))
 	return e
 }
 
