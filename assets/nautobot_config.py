@@ -29,7 +29,7 @@ from nautobot.core.settings_funcs import is_truthy, parse_redis_connection  # no
 _mtls_dir = "/etc/nautobot/mtls"
 
 # libpq sslmode values. Only the verify modes present a client certificate, which CNPG's
-# `hostssl all all 0.0.0.0/0 cert` rule requires; the others are accepted because they are legitimate libpq
+# `hostssl all all all cert` rule requires; the others are accepted because they are legitimate libpq
 # modes (e.g. for a local database), and are passed through as sslmode alone.
 _db_sslmodes_with_client_cert = ("verify-ca", "verify-full")
 _db_sslmodes_without_client_cert = ("require", "prefer", "allow", "disable")
