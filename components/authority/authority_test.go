@@ -153,10 +153,7 @@ func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
 			for _, w := range tc.want {
 				require.Contains(t, err.Error(), w)
 			}
-			for _, r := range m.Resources() {
-				require.False(t, strings.HasPrefix(r.Type, "kubernetes:"), "registered %s before validation failed", r.Type)
-				require.NotEqual(t, "nautobot:authority:MTLSAuthority", r.Type)
-			}
+			m.RequireNothingRegistered(t)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package certificates_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -89,9 +88,7 @@ func TestValidation(t *testing.T) {
 			tc.edit(&a)
 			m, err := run(t, map[string]certificates.Args{"c": a})
 			require.ErrorContains(t, err, tc.want)
-			for _, r := range m.Resources() {
-				require.False(t, strings.HasPrefix(r.Type, "kubernetes:") || strings.HasPrefix(r.Type, "nautobot:"), "registered %s", r.Type)
-			}
+			m.RequireNothingRegistered(t)
 		})
 	}
 }

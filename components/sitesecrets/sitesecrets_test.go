@@ -2,7 +2,6 @@ package sitesecrets_test
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -233,10 +232,7 @@ func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
 			for _, w := range tc.want {
 				require.Contains(t, err.Error(), w)
 			}
-			for _, r := range m.Resources() {
-				require.False(t, strings.HasPrefix(r.Type, "kubernetes:"), "registered %s before validation failed", r.Type)
-				require.NotEqual(t, "nautobot:sitesecrets:SiteSecrets", r.Type)
-			}
+			m.RequireNothingRegistered(t)
 		})
 	}
 }

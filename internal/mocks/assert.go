@@ -26,3 +26,13 @@ func (m *Monitor) RequireComponentChildren(t testing.TB, componentType, name str
 	}
 	return children
 }
+
+// RequireNothingRegistered checks that no component and no Kubernetes object was registered (the
+// provider of RunWithProvider aside), as when validation fails before the first registration.
+func (m *Monitor) RequireNothingRegistered(t testing.TB) {
+	t.Helper()
+	for _, r := range m.Resources() {
+		require.False(t, strings.HasPrefix(r.Type, "kubernetes:") || strings.HasPrefix(r.Type, "nautobot:"),
+			"registered %s %s before validation failed", r.Type, r.Name)
+	}
+}
