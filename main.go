@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
+	"nautobot-worker/internal/stackconfig"
 	"nautobot-worker/stacks/global"
 	"nautobot-worker/stacks/site"
 )
@@ -25,12 +26,18 @@ func program(ctx *pulumi.Context) error {
 			role = "site"
 		}
 	}
-	switch role {
-	case "global":
-		return global.Program(ctx)
-	case "site":
-		return site.Program(ctx)
+	build, ok := map[string]func(*pulumi.Context) (map[string]pulumi.Input, error){
+		"global": global.Build,
+		"site":   site.Build,
+	}[role]
+	if !ok {
+		return fmt.Errorf("config %s:role: %q is not a stack role; set it to global or site (or name the stack global or site-<name>)",
+			ctx.Project(), role)
 	}
-	return fmt.Errorf("config %s:role: %q is not a stack role; set it to global or site (or name the stack global or site-<name>)",
-		ctx.Project(), role)
+	outputs, err := build(ctx)
+	if err != nil {
+		return err
+	}
+	stackconfig.ExportAll(ctx, outputs)
+	return nil
 }

@@ -1,9 +1,12 @@
 package mocks
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 	"github.com/stretchr/testify/require"
 )
 
@@ -35,4 +38,19 @@ func (m *Monitor) RequireNothingRegistered(t testing.TB) {
 		require.False(t, strings.HasPrefix(r.Type, "kubernetes:") || strings.HasPrefix(r.Type, "nautobot:"),
 			"registered %s %s before validation failed", r.Type, r.Name)
 	}
+}
+
+// AwaitAll resolves stack outputs after pulumi.RunErr has returned: the known values, and which of
+// them are secret. Outputs unknown at preview are left out of values.
+func AwaitAll(t testing.TB, outputs map[string]pulumi.Input) (values map[string]any, secret map[string]bool) {
+	t.Helper()
+	values, secret = map[string]any{}, map[string]bool{}
+	for k, v := range outputs {
+		r, err := internals.UnsafeAwaitOutput(context.Background(), pulumi.ToOutput(v))
+		require.NoError(t, err, k)
+		if r.Known {
+			values[k], secret[k] = r.Value, r.Secret
+		}
+	}
+	return values, secret
 }

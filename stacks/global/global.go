@@ -214,23 +214,8 @@ func orDefault(v, def string) string {
 	return v
 }
 
-// Outputs are what the global stack exports for site stacks and operators.
-type Outputs struct {
-	Values map[string]pulumi.Input
-}
-
-// Program is the global stack.
-func Program(ctx *pulumi.Context) error {
-	out, err := Build(ctx)
-	if err != nil {
-		return err
-	}
-	stackconfig.ExportAll(ctx, out.Values)
-	return nil
-}
-
-// Build validates the whole config, then registers the global resources.
-func Build(ctx *pulumi.Context) (*Outputs, error) {
+// Build validates the whole config, then registers the global resources; it returns the stack outputs.
+func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	c, err := LoadConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -324,7 +309,7 @@ func Build(ctx *pulumi.Context) (*Outputs, error) {
 	} {
 		values[k] = v
 	}
-	return &Outputs{Values: values}, nil
+	return values, nil
 }
 
 func firewallRule(s Site, address string, e Endpoints) map[string]any {

@@ -1,13 +1,11 @@
 package global_test
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 	"github.com/stretchr/testify/require"
 
 	"nautobot-worker/internal/mocks"
@@ -41,7 +39,7 @@ type result struct {
 func build(t *testing.T, config map[string]string, secretKeys ...string) (result, error) {
 	t.Helper()
 	m := &mocks.Monitor{}
-	var out *global.Outputs
+	var out map[string]pulumi.Input
 	err := mocks.Run("global", config, m, func(ctx *pulumi.Context) error {
 		var err error
 		out, err = global.Build(ctx)
@@ -55,12 +53,7 @@ func build(t *testing.T, config map[string]string, secretKeys ...string) (result
 	if err != nil {
 		return res, err
 	}
-	for k, v := range out.Values {
-		o := pulumi.ToOutput(v)
-		r, aerr := internals.UnsafeAwaitOutput(context.Background(), o)
-		require.NoError(t, aerr)
-		res.outputs[k] = r.Value
-	}
+	res.outputs, _ = mocks.AwaitAll(t, out)
 	return res, nil
 }
 

@@ -198,23 +198,9 @@ func ReadGlobal(ctx *pulumi.Context, stack, site string) (Global, error) {
 	return g, errors.Join(errs...)
 }
 
-// Outputs are what a site stack exports.
-type Outputs struct {
-	Values map[string]pulumi.Input
-}
-
-// Program is the site stack.
-func Program(ctx *pulumi.Context) error {
-	out, err := Build(ctx)
-	if err != nil {
-		return err
-	}
-	stackconfig.ExportAll(ctx, out.Values)
-	return nil
-}
-
-// Build validates the config and the global stack's outputs, then registers the site's resources.
-func Build(ctx *pulumi.Context) (*Outputs, error) {
+// Build validates the config and the global stack's outputs, then registers the site's resources; it
+// returns the stack outputs.
+func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	c, err := LoadConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -223,9 +209,9 @@ func Build(ctx *pulumi.Context) (*Outputs, error) {
 		if err := ctx.Log.Info(fmt.Sprintf("site %s is disabled (site.enabled: false): nothing is deployed", c.Site.Name), nil); err != nil {
 			return nil, err
 		}
-		return &Outputs{Values: map[string]pulumi.Input{
+		return map[string]pulumi.Input{
 			"site": pulumi.String(c.Site.Name), "enabled": pulumi.Bool(false),
-		}}, nil
+		}, nil
 	}
 	g, err := ReadGlobal(ctx, c.GlobalStack, c.Site.Name)
 	if err != nil {
@@ -269,7 +255,7 @@ func Build(ctx *pulumi.Context) (*Outputs, error) {
 		}
 		return v
 	}
-	return &Outputs{Values: map[string]pulumi.Input{
+	return map[string]pulumi.Input{
 		"site":             pulumi.String(c.Site.Name),
 		"enabled":          pulumi.Bool(true),
 		"queue":            w.Queue,
@@ -283,7 +269,7 @@ func Build(ctx *pulumi.Context) (*Outputs, error) {
 		// Where the items behind secrets.mtls.clientKey and secrets.mtls.caKey come from on the global cluster.
 		"clientCertSource": source("siteClientSecrets", g.ClientSecret),
 		"caCertSource":     source("caCertSecretName", g.CASecret),
-	}}, nil
+	}, nil
 }
 
 // applyGlobal puts the global stack's endpoints into the worker args and checks the key type.

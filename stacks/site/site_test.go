@@ -1,7 +1,6 @@
 package site_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
@@ -72,7 +70,7 @@ type result struct {
 func build(t *testing.T, stack string, config map[string]string, outputs map[string]any) (result, error) {
 	t.Helper()
 	m := &mocks.Monitor{StackOutputs: map[string]map[string]any{site.DefaultGlobalStack: outputs}}
-	var out *site.Outputs
+	var out map[string]pulumi.Input
 	err := mocks.Run(stack, config, m, func(ctx *pulumi.Context) error {
 		var err error
 		out, err = site.Build(ctx)
@@ -82,11 +80,7 @@ func build(t *testing.T, stack string, config map[string]string, outputs map[str
 	if err != nil {
 		return res, err
 	}
-	for k, v := range out.Values {
-		r, err := internals.UnsafeAwaitOutput(context.Background(), pulumi.ToOutput(v))
-		require.NoError(t, err)
-		res.outputs[k], res.secret[k] = r.Value, r.Secret
-	}
+	res.outputs, res.secret = mocks.AwaitAll(t, out)
 	return res, nil
 }
 
@@ -234,7 +228,7 @@ func TestConfigOverrides(t *testing.T) {
 		"createNamespace", "false",
 		"site", `{"name":"iad1","partition":"iad"}`,
 		"worker", `{"releaseName":"site-worker","concurrency":4}`)
-	err := mocks.Run("site-iad1", cfg, m, func(ctx *pulumi.Context) error { return site.Program(ctx) })
+	err := mocks.Run("site-iad1", cfg, m, func(ctx *pulumi.Context) error { _, err := site.Build(ctx); return err })
 	require.NoError(t, err)
 	ref, ok := m.Find(mocks.StackReferenceType, "global")
 	require.True(t, ok)
@@ -333,7 +327,7 @@ func TestInvalidConfigOrGlobalStackFailsBeforeAnyResourceIsRegistered(t *testing
 				if dryRun {
 					opts = append(opts, mocks.DryRun)
 				}
-				err := mocks.Run("site-dfw1", cfg, m, func(ctx *pulumi.Context) error { return site.Program(ctx) }, opts...)
+				err := mocks.Run("site-dfw1", cfg, m, func(ctx *pulumi.Context) error { _, err := site.Build(ctx); return err }, opts...)
 				require.Error(t, err, "dry run %v", dryRun)
 				for _, w := range tc.want {
 					require.Contains(t, err.Error(), w, "dry run %v", dryRun)
@@ -379,21 +373,14 @@ func stackFile(t *testing.T, path, role string) map[string]string {
 // are checked against the outputs the global stack really exports.
 func globalDemoOutputs(t *testing.T) map[string]any {
 	t.Helper()
-	var out *global.Outputs
+	var out map[string]pulumi.Input
 	err := mocks.Run("global", stackFile(t, "Pulumi.global.yaml", "global"), &mocks.Monitor{}, func(ctx *pulumi.Context) error {
 		var err error
 		out, err = global.Build(ctx)
 		return err
 	}, mocks.DryRun)
 	require.NoError(t, err)
-	outputs := map[string]any{}
-	for k, v := range out.Values {
-		r, err := internals.UnsafeAwaitOutput(context.Background(), pulumi.ToOutput(v))
-		require.NoError(t, err)
-		if r.Known {
-			outputs[k] = r.Value
-		}
-	}
+	outputs, _ := mocks.AwaitAll(t, out)
 	return outputs
 }
 
