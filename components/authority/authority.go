@@ -3,6 +3,7 @@
 package authority
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -51,22 +52,17 @@ type Args struct {
 
 // Defaults returns args with every unset field filled in.
 func (a Args) Defaults() Args {
-	set := func(v *string, def string) {
-		if *v == "" {
-			*v = def
-		}
-	}
-	set(&a.Namespace, "nautobot")
-	set(&a.SelfSignedIssuer, "mtls-selfsigned")
-	set(&a.CACertificate, "mtls-ca")
-	set(&a.CommonName, "understack-mtls-ca")
-	set(&a.KeyAlgorithm, "ECDSA")
-	set(&a.Duration, "87600h")
-	set(&a.RenewBefore, "8760h")
-	set(&a.CASecret, "mtls-ca-key-pair")
-	set(&a.Issuer, "mtls-ca-issuer")
-	set(&a.CAPublicSecret, "mtls-ca-cert")
-	set(&a.CAPublicRefreshInterval, "1h")
+	a.Namespace = cmp.Or(a.Namespace, "nautobot")
+	a.SelfSignedIssuer = cmp.Or(a.SelfSignedIssuer, "mtls-selfsigned")
+	a.CACertificate = cmp.Or(a.CACertificate, "mtls-ca")
+	a.CommonName = cmp.Or(a.CommonName, "understack-mtls-ca")
+	a.KeyAlgorithm = cmp.Or(a.KeyAlgorithm, "ECDSA")
+	a.Duration = cmp.Or(a.Duration, "87600h")
+	a.RenewBefore = cmp.Or(a.RenewBefore, "8760h")
+	a.CASecret = cmp.Or(a.CASecret, "mtls-ca-key-pair")
+	a.Issuer = cmp.Or(a.Issuer, "mtls-ca-issuer")
+	a.CAPublicSecret = cmp.Or(a.CAPublicSecret, "mtls-ca-cert")
+	a.CAPublicRefreshInterval = cmp.Or(a.CAPublicRefreshInterval, "1h")
 	if a.KeySize == 0 {
 		switch a.KeyAlgorithm {
 		case "ECDSA":

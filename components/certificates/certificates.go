@@ -4,6 +4,7 @@
 package certificates
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -68,23 +69,18 @@ type Args struct {
 
 // Defaults returns args with every unset field filled in.
 func (a Args) Defaults() Args {
-	set := func(v *string, def string) {
-		if *v == "" {
-			*v = def
-		}
-	}
-	set(&a.ClientCommonName, "app")
-	set(&a.Postgres.SecretName, "nautobot-cluster-server-tls")
-	set(&a.Redis.SecretName, "nautobot-redis-server-tls")
-	set(&a.ReplicationSecret, "nautobot-cluster-replication")
-	set(&a.GlobalClientSecret, "nautobot-mtls-client")
-	set(&a.SiteClientSecretPrefix, "nautobot-mtls-client")
-	set(&a.ServerDuration, "8760h")
-	set(&a.ServerRenewBefore, "720h")
-	set(&a.ClientDuration, "26280h")
-	set(&a.ClientRenewBefore, "720h")
-	set(&a.KeyAlgorithm, "ECDSA")
-	set(&a.KeyEncoding, "PKCS1")
+	a.ClientCommonName = cmp.Or(a.ClientCommonName, "app")
+	a.Postgres.SecretName = cmp.Or(a.Postgres.SecretName, "nautobot-cluster-server-tls")
+	a.Redis.SecretName = cmp.Or(a.Redis.SecretName, "nautobot-redis-server-tls")
+	a.ReplicationSecret = cmp.Or(a.ReplicationSecret, "nautobot-cluster-replication")
+	a.GlobalClientSecret = cmp.Or(a.GlobalClientSecret, "nautobot-mtls-client")
+	a.SiteClientSecretPrefix = cmp.Or(a.SiteClientSecretPrefix, "nautobot-mtls-client")
+	a.ServerDuration = cmp.Or(a.ServerDuration, "8760h")
+	a.ServerRenewBefore = cmp.Or(a.ServerRenewBefore, "720h")
+	a.ClientDuration = cmp.Or(a.ClientDuration, "26280h")
+	a.ClientRenewBefore = cmp.Or(a.ClientRenewBefore, "720h")
+	a.KeyAlgorithm = cmp.Or(a.KeyAlgorithm, "ECDSA")
+	a.KeyEncoding = cmp.Or(a.KeyEncoding, "PKCS1")
 	if a.KeySize == 0 && a.KeyAlgorithm == "ECDSA" {
 		a.KeySize = 256
 	}

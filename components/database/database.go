@@ -3,6 +3,7 @@
 package database
 
 import (
+	"cmp"
 	"errors"
 	"regexp"
 	"strconv"
@@ -51,17 +52,12 @@ type Args struct {
 
 // Defaults returns args with every unset field filled in.
 func (a Args) Defaults() Args {
-	set := func(v *string, def string) {
-		if *v == "" {
-			*v = def
-		}
-	}
-	set(&a.Name, "nautobot-cluster")
-	set(&a.StorageSize, "20Gi")
-	set(&a.ImageName, "ghcr.io/cloudnative-pg/postgresql:17.9-system-bullseye")
-	set(&a.Database, "app")
-	set(&a.User, "app")
-	set(&a.PodAntiAffinity, "required")
+	a.Name = cmp.Or(a.Name, "nautobot-cluster")
+	a.StorageSize = cmp.Or(a.StorageSize, "20Gi")
+	a.ImageName = cmp.Or(a.ImageName, "ghcr.io/cloudnative-pg/postgresql:17.9-system-bullseye")
+	a.Database = cmp.Or(a.Database, "app")
+	a.User = cmp.Or(a.User, "app")
+	a.PodAntiAffinity = cmp.Or(a.PodAntiAffinity, "required")
 	if a.Instances == 0 {
 		a.Instances = 3
 	}

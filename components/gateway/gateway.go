@@ -3,6 +3,7 @@
 package gateway
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -59,14 +60,9 @@ type Args struct {
 
 // Defaults returns args with every unset field filled in.
 func (a Args) Defaults() Args {
-	set := func(v *string, def string) {
-		if *v == "" {
-			*v = def
-		}
-	}
-	set(&a.Name, "nautobot-passthrough")
-	set(&a.Namespace, "envoy-gateway")
-	set(&a.ClassName, "eg")
+	a.Name = cmp.Or(a.Name, "nautobot-passthrough")
+	a.Namespace = cmp.Or(a.Namespace, "envoy-gateway")
+	a.ClassName = cmp.Or(a.ClassName, "eg")
 	if a.RouteNamespace == "" && len(a.Routes) > 0 {
 		a.RouteNamespace = a.Routes[0].ServiceNamespace
 	}
@@ -77,8 +73,8 @@ func (a Args) Defaults() Args {
 	if a.Keepalive.Probes == 0 {
 		a.Keepalive.Probes = 3
 	}
-	set(&a.Keepalive.IdleTime, "60s")
-	set(&a.Keepalive.Interval, "10s")
+	a.Keepalive.IdleTime = cmp.Or(a.Keepalive.IdleTime, "60s")
+	a.Keepalive.Interval = cmp.Or(a.Keepalive.Interval, "10s")
 	return a
 }
 

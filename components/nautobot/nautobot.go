@@ -4,6 +4,7 @@
 package nautobot
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 
@@ -63,15 +64,9 @@ func (a Args) Defaults() Args {
 		on := true
 		a.Enabled = &on
 	}
-	if a.ReleaseName == "" {
-		a.ReleaseName = "nautobot"
-	}
-	if a.DjangoSecret == "" {
-		a.DjangoSecret = "nautobot-django"
-	}
-	if a.RedisSecret == "" {
-		a.RedisSecret = "nautobot-redis"
-	}
+	a.ReleaseName = cmp.Or(a.ReleaseName, "nautobot")
+	a.DjangoSecret = cmp.Or(a.DjangoSecret, "nautobot-django")
+	a.RedisSecret = cmp.Or(a.RedisSecret, "nautobot-redis")
 	a.Chart = a.Chart.Defaults()
 	return a
 }

@@ -3,6 +3,7 @@
 package sitesecrets
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -116,31 +117,26 @@ type Args struct {
 
 // Defaults returns args with every unset field filled in.
 func (a Args) Defaults() Args {
-	set := func(v *string, def string) {
-		if *v == "" {
-			*v = def
-		}
-	}
-	set(&a.Store.Kind, "ClusterSecretStore")
-	set(&a.RefreshInterval, "1h")
+	a.Store.Kind = cmp.Or(a.Store.Kind, "ClusterSecretStore")
+	a.RefreshInterval = cmp.Or(a.RefreshInterval, "1h")
 	for _, it := range []struct {
 		item   *Item
 		target string
 	}{
 		{&a.Django, "nautobot-django"}, {&a.Redis, "nautobot-worker-redis"}, {&a.Registry, "dockerconfigjson-github-com"},
 	} {
-		set(&it.item.Property, defaultProperty)
-		set(&it.item.Target, it.target)
+		it.item.Property = cmp.Or(it.item.Property, defaultProperty)
+		it.item.Target = cmp.Or(it.item.Target, it.target)
 	}
-	set(&a.DB.UsernameProperty, DBUsernameKey)
-	set(&a.DB.PasswordProperty, defaultProperty)
-	set(&a.DB.Target, "nautobot-db")
-	set(&a.CustomEnv.Target, "nautobot-custom-env")
-	set(&a.MTLS.ClientCertProperty, defaultProperty)
-	set(&a.MTLS.ClientKeyProperty, defaultProperty)
-	set(&a.MTLS.CACertProperty, defaultProperty)
-	set(&a.MTLS.PrivateKeyType, defaultPrivateKey)
-	set(&a.MTLS.Target, "nautobot-mtls-client")
+	a.DB.UsernameProperty = cmp.Or(a.DB.UsernameProperty, DBUsernameKey)
+	a.DB.PasswordProperty = cmp.Or(a.DB.PasswordProperty, defaultProperty)
+	a.DB.Target = cmp.Or(a.DB.Target, "nautobot-db")
+	a.CustomEnv.Target = cmp.Or(a.CustomEnv.Target, "nautobot-custom-env")
+	a.MTLS.ClientCertProperty = cmp.Or(a.MTLS.ClientCertProperty, defaultProperty)
+	a.MTLS.ClientKeyProperty = cmp.Or(a.MTLS.ClientKeyProperty, defaultProperty)
+	a.MTLS.CACertProperty = cmp.Or(a.MTLS.CACertProperty, defaultProperty)
+	a.MTLS.PrivateKeyType = cmp.Or(a.MTLS.PrivateKeyType, defaultPrivateKey)
+	a.MTLS.Target = cmp.Or(a.MTLS.Target, "nautobot-mtls-client")
 	return a
 }
 

@@ -3,6 +3,7 @@
 package global
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 
@@ -128,8 +129,8 @@ func (c *Config) complete() {
 	}
 	e := &c.Gateway.Endpoints
 	if e.Domain != "" {
-		e.DBFQDN = orDefault(e.DBFQDN, "nautobot-db."+e.Domain)
-		e.RedisFQDN = orDefault(e.RedisFQDN, "nautobot-redis."+e.Domain)
+		e.DBFQDN = cmp.Or(e.DBFQDN, "nautobot-db."+e.Domain)
+		e.RedisFQDN = cmp.Or(e.RedisFQDN, "nautobot-redis."+e.Domain)
 	}
 	if e.DBPort == 0 {
 		e.DBPort = 5432
@@ -205,13 +206,6 @@ func (c *Config) validateEndpoints(p *validate.Problems) {
 	p.FQDN("gateway.redisFqdn", e.RedisFQDN)
 	p.Port("gateway.dbPort", e.DBPort)
 	p.Port("gateway.redisPort", e.RedisPort)
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // Build validates the whole config, then registers the global resources; it returns the stack outputs.
