@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A local Kubernetes API for the demo stacks and the integration tests: etcd + kube-apiserver +
-# kube-controller-manager on 127.0.0.1 only, with the upstream CRDs the stacks use. No kubelet or
-# scheduler: Pods stay Pending; objects, CRD schemas, RBAC, namespaces and garbage collection are real.
+# kube-controller-manager on 127.0.0.1 only, with the upstream CRDs the stacks use, and the real
+# cert-manager and External Secrets controllers running outside the cluster against it. No kubelet or
+# scheduler: Pods stay Pending; objects, CRD schemas, RBAC, namespaces, garbage collection, certificate
+# issuance and secret syncing are real.
 #
 #   bash scripts/cluster.sh up              start (or reuse) the cluster in $CLUSTER_DIR, load the CRDs
 #   bash scripts/cluster.sh down [--purge]  stop it; --purge (or a non-default CLUSTER_DIR) removes its state
@@ -11,13 +13,21 @@
 #
 # Environment:
 #   CLUSTER_DIR             state dir (default <repo>/.cluster): etcd data, certs, kubeconfig, pids/, logs/
-#   CLUSTER_APISERVER_PORT  apiserver port (default: a free one, kept across restarts)
+#   CLUSTER_APISERVER_PORT  apiserver port (default: 26443 for the default CLUSTER_DIR, the port the demo's
+#                           Pulumi.global.yaml names; a free one, kept across restarts, for any other dir)
 #   CLUSTER_ETCD_PORT       etcd client port (default: a free one; the peer port is picked beside it)
 #   NAUTOBOT_TOOLS_CACHE    binary cache outside the clone (default ~/.cache/nautobot-worker-pulumi)
+#   NAUTOBOT_CERT_MANAGER_CONTROLLER      a prebuilt cert-manager controller v1.19.2 to use instead of building
+#                                         one from ../shared/third_party (required where that folder is absent)
+#   NAUTOBOT_EXTERNAL_SECRETS_CONTROLLER  a prebuilt External Secrets controller v0.20.4 to use instead of building
+#   NAUTOBOT_EXTERNAL_SECRETS_ALL_PROVIDERS=1  build External Secrets with all its providers (default: only
+#                                         the kubernetes provider the stacks use: 2.4x less CPU, a third of the memory)
 #
 # Versions: kube-apiserver/kube-controller-manager v1.33.13 built from tools/kube (kubectl 1.32 talks to
-# it without a skew warning); etcd from Debian (etcd-server 3.4). CRDs come from the Go module zips pinned
-# in crd_sources below. The kubeconfig is $CLUSTER_DIR/kubeconfig, context "nautobot-local".
+# it without a skew warning); etcd from Debian (etcd-server 3.4); cert-manager controller v1.19.2 and
+# External Secrets controller v0.20.4 (see build_cert_manager, build_external_secrets). CRDs come from the
+# Go module zips pinned in crd_sources below. The kubeconfig is $CLUSTER_DIR/kubeconfig, context
+# "nautobot-local".
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +37,15 @@ dir="${CLUSTER_DIR:-$default_dir}"
 bin="$root/.tools/bin"
 cache_root="${NAUTOBOT_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nautobot-worker-pulumi}"
 context=nautobot-local
+# The demo cluster's fixed port: Pulumi.global.yaml's authority.caPublicStore.serverUrl must name it,
+# because External Secrets runs outside the cluster and cannot use the in-cluster kubernetes.default.
+demo_apiserver_port=26443
+cert_manager_version=v1.19.2
+eso_version=v0.20.4
+cert_manager_src="$root/../shared/third_party/cert-manager-controller-$cert_manager_version"
+# Where the stand-in secrets provider of the demo sites keeps its items (ClusterSecretStore demo-secrets).
+demo_secrets_namespace=demo-secrets-provider
+controllers=(cert-manager-controller external-secrets)
 
 # "module@version glob-inside-the-module". Exact versions only: the Go proxy here refuses some (403), e.g.
 # envoyproxy/gateway v1.6.1 and v1.5.x. Every file is plain YAML (no Helm templating). Envoy Gateway v1.6.3
@@ -68,6 +87,101 @@ kube_stamp() {
   { go version; cat "$root"/tools/kube/go.{mod,sum}; declare -f build_kube; } | sha256sum | cut -c1-16
 }
 
+# The cert-manager controller's main module is not served by the Go proxy; ../shared/third_party keeps it
+# unchanged. It is copied into a scratch dir (the source is read-only and go.sum gets completed) and built
+# as its README says; the dependency versions are those of its go.mod.
+build_cert_manager() {
+  local out=$1 work
+  work="$cache_root/build/cert-manager.$$"
+  rm -rf "$cache_root"/build/cert-manager.* && mkdir -p "$work" # the build lock is held: older dirs are leftovers
+  cp -R "$cert_manager_src/." "$work/"
+  chmod -R u+w "$work"
+  (cd "$work" && GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath \
+    -ldflags "-s -w -X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$cert_manager_version" \
+    -o "$out.tmp" .)
+  mv "$out.tmp" "$out"
+  rm -rf "$work"
+}
+
+# External Secrets from tools/external-secrets (main calls ESO's cmd/controller). The go command refuses an
+# overlay of files in the module cache, so ESO's module is copied into a scratch dir and the wrapper is
+# pointed at the copy; the overlay then swaps the two register.go files (the list of providers and
+# generators) for ours, which keep only the kubernetes provider: the other providers' cloud SDKs are most
+# of a full build (measured: 19 CPU-minutes and 2.5 GB with them, 8 and 0.9 GB without). The copy stays
+# byte-for-byte upstream.
+build_external_secrets() {
+  local out=$1 work mod_dir ov="$root/tools/external-secrets/overlay" overlay=()
+  work="$cache_root/build/external-secrets.$$"
+  rm -rf "$cache_root"/build/external-secrets.* && mkdir -p "$work/wrapper"
+  mod_dir=$(cd / && GOFLAGS='' GOWORK=off GO111MODULE=on go mod download -json "github.com/external-secrets/external-secrets@$eso_version" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -d "$mod_dir" ] || die "go mod download of external-secrets $eso_version gave no module dir"
+  cp -R "$mod_dir" "$work/eso"
+  chmod -R u+w "$work/eso"
+  cp "$root"/tools/external-secrets/{go.mod,go.sum,main.go} "$work/wrapper/"
+  printf '\nreplace github.com/external-secrets/external-secrets => ../eso\n' >>"$work/wrapper/go.mod"
+  if [ "${NAUTOBOT_EXTERNAL_SECRETS_ALL_PROVIDERS:-}" != 1 ]; then
+    printf '{"Replace": {"%s": "%s", "%s": "%s"}}\n' \
+      "$work/eso/pkg/provider/register/register.go" "$ov/provider_register.go" \
+      "$work/eso/pkg/generator/register/register.go" "$ov/generator_register.go" >"$work/overlay.json"
+    overlay=(-overlay "$work/overlay.json")
+  fi
+  (cd "$work/wrapper" && GOFLAGS="${GOFLAGS:-} -mod=readonly" CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath \
+    -ldflags "-s -w" "${overlay[@]}" -o "$out.tmp" .)
+  mv "$out.tmp" "$out"
+  rm -rf "$work"
+}
+
+cert_manager_stamp() {
+  { go version; declare -f build_cert_manager; (cd "$cert_manager_src" && find . -type f | LC_ALL=C sort | xargs sha256sum); } |
+    sha256sum | cut -c1-16
+}
+
+external_secrets_stamp() {
+  { go version; echo "$eso_version all-providers=${NAUTOBOT_EXTERNAL_SECRETS_ALL_PROVIDERS:-}"; declare -f build_external_secrets
+    cat "$root"/tools/external-secrets/{go.mod,go.sum,main.go} "$root"/tools/external-secrets/overlay/*.go; } | sha256sum | cut -c1-16
+}
+
+# timed NAME COLD CMD...: run a build, its output in a log file, and log how long it took.
+timed() {
+  local t name=$1 cold=$2
+  shift 2
+  t=$(now)
+  mkdir -p "$cache_root/build"
+  log "building $name (cold: $cold on 2 cores; log $cache_root/build/$name.log)"
+  "$@" >"$cache_root/build/$name.log" 2>&1 || { tail -n 30 "$cache_root/build/$name.log" >&2; die "building $name failed"; }
+  log "$name built in $(since "$t")"
+}
+
+# Sets cert_manager_controller and external_secrets_controller, building what the cache lacks (call with
+# the build lock held).
+ensure_controller_binaries() {
+  local c
+  if [ -n "${NAUTOBOT_CERT_MANAGER_CONTROLLER:-}" ]; then
+    [ -x "$NAUTOBOT_CERT_MANAGER_CONTROLLER" ] || die "NAUTOBOT_CERT_MANAGER_CONTROLLER=$NAUTOBOT_CERT_MANAGER_CONTROLLER is not an executable"
+    cert_manager_controller=$NAUTOBOT_CERT_MANAGER_CONTROLLER
+  else
+    [ -d "$cert_manager_src" ] || die "the cert-manager controller $cert_manager_version source is not at $cert_manager_src (the proxy does not serve its module); set NAUTOBOT_CERT_MANAGER_CONTROLLER=/path/to/cert-manager-controller (a $cert_manager_version controller binary, e.g. one a clone with ../shared built into $cache_root/cert-manager-*/)"
+    c="$cache_root/cert-manager-$(cert_manager_stamp)"
+    cert_manager_controller="$c/cert-manager-controller"
+    if [ ! -x "$cert_manager_controller" ]; then
+      mkdir -p "$c"
+      timed "cert-manager-controller-$cert_manager_version" "~10 min" build_cert_manager "$cert_manager_controller"
+    fi
+  fi
+  if [ -n "${NAUTOBOT_EXTERNAL_SECRETS_CONTROLLER:-}" ]; then
+    [ -x "$NAUTOBOT_EXTERNAL_SECRETS_CONTROLLER" ] || die "NAUTOBOT_EXTERNAL_SECRETS_CONTROLLER=$NAUTOBOT_EXTERNAL_SECRETS_CONTROLLER is not an executable"
+    external_secrets_controller=$NAUTOBOT_EXTERNAL_SECRETS_CONTROLLER
+  else
+    c="$cache_root/external-secrets-$(external_secrets_stamp)"
+    external_secrets_controller="$c/external-secrets"
+    if [ ! -x "$external_secrets_controller" ]; then
+      mkdir -p "$c"
+      timed "external-secrets-$eso_version" "~5 min" build_external_secrets "$external_secrets_controller"
+    fi
+  fi
+}
+
 ensure_binaries() {
   command -v go >/dev/null || die "go is required to build kube-apiserver"
   mkdir -p "$bin" "$cache_root"
@@ -76,7 +190,7 @@ ensure_binaries() {
   kubectl=$(system_kubectl) || want+=(kubectl)
   t=$(now)
   exec 9>"$cache_root/kube.lock"
-  # One build at a time across clones and concurrent clusters.
+  # One build at a time across clones and concurrent clusters (each build takes 1-3 GB and both cores).
   flock -n 9 || { log "waiting for another build into $cache_root"; flock 9; }
   for b in "${want[@]}"; do [ -x "$cache/$b" ] || missing+=("k8s.io/kubernetes/cmd/$b"); done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -86,8 +200,12 @@ ensure_binaries() {
   else
     log "binaries $k8s_version cached ($cache)"
   fi
+  ensure_controller_binaries
+  log "controllers: cert-manager $cert_manager_controller, external-secrets $external_secrets_controller"
   flock -u 9
   for b in "${want[@]}"; do ln -sfn "$cache/$b" "$bin/$b"; done
+  ln -sfn "$cert_manager_controller" "$bin/cert-manager-controller"
+  ln -sfn "$external_secrets_controller" "$bin/external-secrets"
   kube_apiserver="$cache/kube-apiserver"
   kube_controller_manager="$cache/kube-controller-manager"
   [ -n "$kubectl" ] || kubectl="$bin/kubectl"
@@ -119,14 +237,17 @@ ensure_etcd() {
 # ---------------------------------------------------------------------------------------------------
 # Processes
 
-# pid_alive NAME: the pid in pids/NAME.pid runs and belongs to this cluster dir (guards against pid reuse).
+# pid_alive NAME: the pid in pids/NAME.pid runs and belongs to this cluster dir (guards against pid reuse):
+# its command line names a file of the dir, or (External Secrets has no --kubeconfig flag) its KUBECONFIG does.
 pid_alive() {
   local f="$dir/pids/$1.pid" pid cmd
   [ -s "$f" ] || return 1
   pid=$(cat "$f")
   [ -r "/proc/$pid/cmdline" ] || return 1
   cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
-  [[ $cmd == *"$dir/"* ]] || return 1
+  if [[ $cmd != *"$dir/"* ]]; then
+    tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "KUBECONFIG=$dir/$1.kubeconfig" || return 1
+  fi
   printf '%s\n' "$pid"
 }
 
@@ -153,7 +274,7 @@ fail_with_log() {
 
 stop_all() {
   local name pid pids=() i
-  for name in kube-controller-manager kube-apiserver etcd; do
+  for name in "${controllers[@]}" kube-controller-manager kube-apiserver etcd; do
     if pid=$(pid_alive "$name"); then
       kill -TERM "$pid" 2>/dev/null || true
       pids+=("$pid")
@@ -202,7 +323,12 @@ pick_port() {
 }
 
 choose_ports() {
-  apiserver_port=$(pick_port "${CLUSTER_APISERVER_PORT:-}" "$(saved_port apiserver_port)")
+  local wanted=${CLUSTER_APISERVER_PORT:-}
+  if [ -z "$wanted" ] && [ "$dir" = "$default_dir" ]; then
+    wanted=$demo_apiserver_port
+    port_free "$wanted" || die "port $wanted, the demo API server's (named by authority.caPublicStore.serverUrl in Pulumi.global.yaml), is in use, perhaps by another clone's cluster; stop that, or set CLUSTER_APISERVER_PORT and edit serverUrl to match"
+  fi
+  apiserver_port=$(pick_port "$wanted" "$(saved_port apiserver_port)")
   etcd_port=$(pick_port "${CLUSTER_ETCD_PORT:-}" "$(saved_port etcd_port)" "$apiserver_port")
   if [ -n "${CLUSTER_ETCD_PORT:-}" ] && port_free $((CLUSTER_ETCD_PORT + 1)); then
     etcd_peer_port=$((CLUSTER_ETCD_PORT + 1))
@@ -223,11 +349,11 @@ ensure_credentials() {
   chmod 600 "$dir/sa.key" "$dir/tokens.csv"
 }
 
-write_kubeconfig() {
-  local token ca
-  token=$(cut -d, -f1 "$dir/tokens.csv")
+# kubeconfig_file FILE USER TOKEN: a kubeconfig for this cluster, written atomically (mode 0600).
+kubeconfig_file() {
+  local ca
   ca=$(base64 -w0 <"$dir/serving/apiserver.crt")
-  (umask 077 && cat >"$dir/kubeconfig.tmp" <<EOF
+  (umask 077 && cat >"$1.tmp" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
@@ -236,20 +362,22 @@ clusters:
     server: https://127.0.0.1:$apiserver_port
     certificate-authority-data: $ca
 users:
-- name: $context-admin
+- name: $2
   user:
-    token: $token
+    token: $3
 contexts:
 - name: $context
   context:
     cluster: $context
-    user: $context-admin
+    user: $2
     namespace: default
 current-context: $context
 EOF
   )
-  mv "$dir/kubeconfig.tmp" "$dir/kubeconfig"
+  mv "$1.tmp" "$1"
 }
+
+write_kubeconfig() { kubeconfig_file "$dir/kubeconfig" "$context-admin" "$(cut -d, -f1 "$dir/tokens.csv")"; }
 
 kc() { "$kubectl" --kubeconfig "$dir/kubeconfig" "$@"; }
 
@@ -265,6 +393,13 @@ ready_within() {
 }
 
 running() { pid_alive etcd >/dev/null && pid_alive kube-apiserver >/dev/null && pid_alive kube-controller-manager >/dev/null; }
+
+controllers_running() {
+  local name
+  for name in "${controllers[@]}"; do pid_alive "$name" >/dev/null || return 1; done
+}
+
+server_url() { grep -m1 'server:' "$dir/kubeconfig" | awk '{print $2}'; }
 
 start_processes() {
   mkdir -p "$dir/pids" "$dir/logs" "$dir/etcd" "$dir/serving"
@@ -306,6 +441,102 @@ start_processes() {
     --kubeconfig="$dir/kubeconfig" --bind-address=127.0.0.1 --secure-port=0 --leader-elect=false \
     --controllers='*,-serviceaccount-token' --use-service-account-credentials=false \
     --service-account-private-key-file="$dir/sa.key" --profiling=false
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Controllers
+
+# controller_kubeconfig PROCESS SERVICEACCOUNT NAMESPACE: a kubeconfig with a TokenRequest token of the
+# controller's own ServiceAccount, so the API server and its audit see each controller as itself. The
+# account is bound to cluster-admin: the controllers' upstream RBAC ships only inside their Helm charts.
+controller_kubeconfig() {
+  local token
+  kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Namespace
+metadata: {name: $3}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: $2, namespace: $3}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "nautobot-local:$2"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: $2, namespace: $3}]
+EOF
+  token=$(kc create token "$2" -n "$3" --duration=8760h)
+  kubeconfig_file "$dir/$1.kubeconfig" "system:serviceaccount:$3:$2" "$token"
+}
+
+# start_controllers: start the controllers that do not run (the CRDs must be established: both exit when
+# a kind they watch is missing). Returns 1, after printing its log, when one exits right away.
+start_controllers() {
+  local name started=() t
+  t=$(now)
+  if ! pid_alive cert-manager-controller >/dev/null; then
+    controller_kubeconfig cert-manager-controller cert-manager cert-manager
+    # Ingress and Gateway shims watch kinds no stack uses; leader election needs no second replica.
+    spawn cert-manager-controller "$cert_manager_controller" --kubeconfig="$dir/cert-manager-controller.kubeconfig" \
+      --leader-elect=false --cluster-resource-namespace=cert-manager --controllers='*,-ingress-shim,-gateway-shim' \
+      --metrics-listen-address=127.0.0.1:0 --internal-healthz-listen-address=127.0.0.1:0
+    started+=(cert-manager-controller)
+  fi
+  if ! pid_alive external-secrets >/dev/null; then
+    controller_kubeconfig external-secrets external-secrets external-secrets
+    spawn external-secrets env KUBECONFIG="$dir/external-secrets.kubeconfig" "$external_secrets_controller" \
+      --enable-leader-election=false --metrics-addr=127.0.0.1:0 --live-addr=127.0.0.1:0
+    started+=(external-secrets)
+  fi
+  [ ${#started[@]} -gt 0 ] || return 0
+  # Both exit within a second on a bad flag, a missing CRD or an unusable kubeconfig.
+  sleep 1.5
+  for name in "${started[@]}"; do
+    pid_alive "$name" >/dev/null || { log "$name exited; last lines of $dir/logs/$name.log:"; tail -n 25 "$dir/logs/$name.log" >&2; return 1; }
+  done
+  log "started ${started[*]} in $(since "$t") (logs: $dir/logs)"
+}
+
+# The demo sites' secrets provider: a namespace whose Secrets are the provider's items, read through a
+# ClusterSecretStore of External Secrets' kubernetes provider. It lives here, not in a stack, because it
+# stands in for something outside the project (a real site names its own store), and the store names this
+# cluster's URL, which only this script knows. Items are filled by scripts/demo-secrets.sh (make up) or
+# by the integration tests. Applied on every `up`, so a changed port reaches the store.
+ensure_demo_secrets_store() {
+  kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Namespace
+metadata: {name: $demo_secrets_namespace}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: demo-secrets-reader, namespace: $demo_secrets_namespace}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: demo-secrets-reader, namespace: $demo_secrets_namespace}
+rules: [{apiGroups: [""], resources: [secrets], verbs: [get, list, watch]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: demo-secrets-reader, namespace: $demo_secrets_namespace}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: demo-secrets-reader}
+subjects: [{kind: ServiceAccount, name: demo-secrets-reader, namespace: $demo_secrets_namespace}]
+---
+apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata: {name: demo-secrets}
+spec:
+  provider:
+    kubernetes:
+      remoteNamespace: $demo_secrets_namespace
+      server:
+        url: $(server_url)
+        caProvider: {type: ConfigMap, name: kube-root-ca.crt, key: ca.crt, namespace: $demo_secrets_namespace}
+      auth:
+        serviceAccount: {name: demo-secrets-reader, namespace: $demo_secrets_namespace}
+EOF
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -390,6 +621,16 @@ on_failed_start() {
   exit "$rc"
 }
 
+# start_controllers_and_store: the controllers that do not run (built first if the cache lacks them), and
+# the demo store.
+start_controllers_and_store() {
+  if ! controllers_running; then
+    [ -n "${external_secrets_controller:-}" ] || ensure_binaries
+    start_controllers || return 1
+  fi
+  ensure_demo_secrets_store
+}
+
 cmd_up() {
   local t0
   t0=$(now)
@@ -398,13 +639,16 @@ cmd_up() {
   lock_dir
   find_kubectl
   if running && ready_within 15; then
-    if [ "$(cat "$dir/crds.stamp" 2>/dev/null)" = "$(crd_stamp)" ]; then
-      ensure_namespaces
-      log "already running: $(grep -m1 'server:' "$dir/kubeconfig" | awk '{print $2}') (KUBECONFIG=$dir/kubeconfig)"
-      return 0
-    fi
-    load_crds
+    apiserver_port=$(server_url | sed 's/.*://')
+    if [ "$(cat "$dir/crds.stamp" 2>/dev/null)" != "$(crd_stamp)" ]; then load_crds; fi
     ensure_namespaces
+    # A cluster started before the controllers existed, or one whose controller died, gets them now;
+    # a failure here leaves the running API server alone.
+    start_controllers_and_store || exit 1
+    if [ "$dir" = "$default_dir" ] && [ "$apiserver_port" != "$demo_apiserver_port" ]; then
+      log "warning: this cluster listens on $apiserver_port, not $demo_apiserver_port as Pulumi.global.yaml's authority.caPublicStore.serverUrl says; 'make cluster-down cluster-up' moves it"
+    fi
+    log "already running: $(server_url) (KUBECONFIG=$dir/kubeconfig)"
     return 0
   fi
   stop_all # a partly running cluster: restart it on the same state
@@ -421,14 +665,15 @@ cmd_up() {
     load_crds
   fi
   ensure_namespaces
-  sleep 0.5
+  pid_alive kube-controller-manager >/dev/null || fail_with_log "kube-controller-manager exited" kube-controller-manager
+  start_controllers_and_store
   pid_alive kube-controller-manager >/dev/null || fail_with_log "kube-controller-manager exited" kube-controller-manager
   trap - EXIT INT TERM HUP
   log "up in $(since "$t0"): server https://127.0.0.1:$apiserver_port, context $context, KUBECONFIG=$dir/kubeconfig"
 }
 
 cmd_down() {
-  local purge=false
+  local purge=false name
   [ "${1:-}" = "--purge" ] && purge=true
   [ -d "$dir" ] || { log "nothing to stop in $dir"; return 0; }
   dir=$(cd "$dir" && pwd)
@@ -438,6 +683,7 @@ cmd_down() {
   if $purge; then
     # Remove only what `up` creates, so a CLUSTER_DIR pointing at a shared dir loses nothing else.
     rm -rf "$dir"/{etcd,serving,pids,logs} "$dir"/{kubeconfig,kubeconfig.tmp,tokens.csv,sa.key,sa.pub,ports.env,crds.stamp,.lock}
+    for name in "${controllers[@]}"; do rm -f "$dir/$name.kubeconfig" "$dir/$name.kubeconfig.tmp"; done
     rmdir "$dir" 2>/dev/null || true
     log "stopped and removed $dir"
   else
@@ -448,7 +694,7 @@ cmd_down() {
 cmd_status() {
   [ -d "$dir" ] && dir=$(cd "$dir" && pwd)
   local name pid state=0
-  for name in etcd kube-apiserver kube-controller-manager; do
+  for name in etcd kube-apiserver kube-controller-manager "${controllers[@]}"; do
     if pid=$(pid_alive "$name" 2>/dev/null); then log "$name running (pid $pid)"; else log "$name stopped"; state=1; fi
   done
   find_kubectl
@@ -469,6 +715,7 @@ cmd_crds() {
 
 case "${1:-}" in
   up) cmd_up ;;
+  # Builds the controllers as well, so `make test-integration` does not spend its test timeout on them.
   binaries) ensure_binaries; find_kubectl; ensure_etcd ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;

@@ -4,8 +4,13 @@ package authority
 
 import (
 	"cmp"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -48,6 +53,20 @@ type Args struct {
 	CAPublicSecret string `json:"caPublicSecret"`
 	// CAPublicRefreshInterval is how often the public secret is resynced from the CA secret (default 1h).
 	CAPublicRefreshInterval string `json:"caPublicRefreshInterval"`
+	// CAPublicStore is how the External Secrets store behind the public secret reaches the API server.
+	CAPublicStore CAPublicStore `json:"caPublicStore"`
+}
+
+// CAPublicStore locates the API server for the in-cluster SecretStore that copies ca.crt. Unset, the
+// store uses the in-cluster address kubernetes.default, which only resolves inside a pod.
+type CAPublicStore struct {
+	// ServerURL is the https:// URL External Secrets calls (default unset: kubernetes.default). Needed
+	// where that name does not resolve for the controller: a controller outside the cluster (as in the
+	// local demo), host networking without cluster DNS, or an API server reached through another endpoint.
+	ServerURL string `json:"serverUrl"`
+	// CABundle is the PEM of the CA that signed the serving certificate at ServerURL (default unset:
+	// the ca.crt of the ConfigMap kube-root-ca.crt that kube-controller-manager publishes in every namespace).
+	CABundle string `json:"caBundle"`
 }
 
 // Defaults returns args with every unset field filled in.
@@ -106,7 +125,62 @@ func (a Args) Validate() error {
 		p.Addf("renewBefore", "%s must be shorter than duration %s", a.RenewBefore, a.Duration)
 	}
 	p.Duration("caPublicRefreshInterval", a.CAPublicRefreshInterval, time.Minute)
+	a.CAPublicStore.validate(p)
 	return p.Err()
+}
+
+func (s CAPublicStore) validate(p *validate.Problems) {
+	if s.ServerURL != "" {
+		u, err := url.Parse(s.ServerURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
+			strings.Trim(u.Path, "/") != "" {
+			p.Addf("caPublicStore.serverUrl", "%q is not an API server URL; use https://<host>[:<port>] as External Secrets must reach it (or remove the key for the in-cluster kubernetes.default)", s.ServerURL)
+		}
+	}
+	if s.CABundle != "" {
+		if n, err := pemCertificates(s.CABundle); err != nil || n == 0 {
+			p.Addf("caPublicStore.caBundle", "is not a PEM bundle of CA certificates (%v); paste the CA that signed the API server's serving certificate, or remove the key to use the ConfigMap kube-root-ca.crt", cmp.Or(err, errors.New("no CERTIFICATE block")))
+		}
+	}
+}
+
+// pemCertificates counts the certificates of a PEM bundle and fails on any other block or unparsable one,
+// so a bundle that would not verify the API server is refused at preview rather than by the controller.
+func pemCertificates(bundle string) (int, error) {
+	rest := []byte(bundle)
+	n := 0
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			return n, fmt.Errorf("it holds a %s block", b.Type)
+		}
+		if _, err := x509.ParseCertificate(b.Bytes); err != nil {
+			return n, fmt.Errorf("certificate %d: %w", n+1, err)
+		}
+		n++
+	}
+	if strings.TrimSpace(string(rest)) != "" {
+		return n, errors.New("text outside PEM blocks")
+	}
+	return n, nil
+}
+
+// server is the store's spec.provider.kubernetes.server.
+func (s CAPublicStore) server() map[string]any {
+	server := map[string]any{}
+	if s.ServerURL != "" {
+		server["url"] = s.ServerURL
+	}
+	if s.CABundle != "" {
+		server["caBundle"] = base64.StdEncoding.EncodeToString([]byte(s.CABundle))
+	} else {
+		server["caProvider"] = map[string]any{"type": "ConfigMap", "name": "kube-root-ca.crt", "key": "ca.crt"}
+	}
+	return server
 }
 
 // MTLSAuthority is the CA hierarchy: self-signed bootstrap Issuer -> root CA Certificate -> CA Issuer,
@@ -236,10 +310,8 @@ func (c *MTLSAuthority) publicCertSecret(ctx *pulumi.Context, name string, a Arg
 		kube.Object{Namespace: a.Namespace, Name: reader},
 		map[string]any{"spec": map[string]any{"provider": map[string]any{"kubernetes": map[string]any{
 			"remoteNamespace": a.Namespace,
-			"server": map[string]any{
-				"caProvider": map[string]any{"type": "ConfigMap", "name": "kube-root-ca.crt", "key": "ca.crt"},
-			},
-			"auth": map[string]any{"serviceAccount": map[string]any{"name": reader}},
+			"server":          a.CAPublicStore.server(),
+			"auth":            map[string]any{"serviceAccount": map[string]any{"name": reader}},
 		}}}}, append(k8s, pulumi.DependsOn([]pulumi.Resource{binding}))...)
 	if err != nil {
 		return err

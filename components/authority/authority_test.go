@@ -1,8 +1,17 @@
 package authority_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -125,6 +134,60 @@ func TestTwoAuthoritiesDoNotCollide(t *testing.T) {
 	require.Len(t, m.OfType("kubernetes:cert-manager.io/v1:Certificate"), 2)
 }
 
+// keyPEM is a key block, which must never pass as a CA bundle.
+func keyPEM(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	der, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
+}
+
+// caPEM is a freshly minted self-signed CA certificate.
+func caPEM(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "api-server-ca"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+func TestCAPublicStoreReachesTheAPIServer(t *testing.T) {
+	bundle := caPEM(t) + caPEM(t)
+	kubeRootCA := map[string]any{"type": "ConfigMap", "name": "kube-root-ca.crt", "key": "ca.crt"}
+	cases := []struct {
+		name  string
+		store authority.CAPublicStore
+		want  map[string]any
+	}{
+		{"default: in-cluster address and the cluster's own CA", authority.CAPublicStore{},
+			map[string]any{"caProvider": kubeRootCA}},
+		{"a URL for a controller outside the cluster keeps the cluster's CA",
+			authority.CAPublicStore{ServerURL: "https://127.0.0.1:26443"},
+			map[string]any{"url": "https://127.0.0.1:26443", "caProvider": kubeRootCA}},
+		{"a CA bundle replaces the ConfigMap",
+			authority.CAPublicStore{ServerURL: "https://api.global.example.com:6443/", CABundle: bundle},
+			map[string]any{"url": "https://api.global.example.com:6443/", "caBundle": base64.StdEncoding.EncodeToString([]byte(bundle))}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := run(t, authority.Args{CAPublicStore: tc.store})
+			require.NoError(t, err)
+			k8s := spec(t, m, "kubernetes:external-secrets.io/v1:SecretStore", "mtls-ca-store")["provider"].(map[string]any)["kubernetes"].(map[string]any)
+			require.Equal(t, tc.want, k8s["server"])
+			require.Equal(t, "nautobot", k8s["remoteNamespace"])
+			require.Equal(t, map[string]any{"serviceAccount": map[string]any{"name": "mtls-ca-cert-reader"}}, k8s["auth"])
+		})
+	}
+}
+
 func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
 	cases := []struct {
 		name string
@@ -145,6 +208,21 @@ func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
 			[]string{`config authority.namespace: "Nautobot" is not a valid DNS label`, `config authority.issuer: "mtls_ca" is not a valid Kubernetes object name`}},
 		{"public secret equals CA secret", authority.Args{CAPublicSecret: "mtls-ca-key-pair"},
 			[]string{`config authority.caPublicSecret: must differ from caSecret ("mtls-ca-key-pair")`}},
+		{"store server URL without https", authority.Args{CAPublicStore: authority.CAPublicStore{ServerURL: "http://127.0.0.1:6443"}},
+			[]string{`config authority.caPublicStore.serverUrl: "http://127.0.0.1:6443" is not an API server URL; use https://<host>[:<port>]`}},
+		{"store server URL that is a bare host", authority.Args{CAPublicStore: authority.CAPublicStore{ServerURL: "kubernetes.default"}},
+			[]string{`config authority.caPublicStore.serverUrl: "kubernetes.default" is not an API server URL`}},
+		{"store server URL with a path", authority.Args{CAPublicStore: authority.CAPublicStore{ServerURL: "https://api.example.com/api/v1"}},
+			[]string{`config authority.caPublicStore.serverUrl: "https://api.example.com/api/v1" is not an API server URL`}},
+		{"store CA bundle that is not PEM", authority.Args{CAPublicStore: authority.CAPublicStore{CABundle: "LS0tLS1CRUdJTi..."}},
+			[]string{"config authority.caPublicStore.caBundle: is not a PEM bundle of CA certificates (text outside PEM blocks)"}},
+		{"store CA bundle of blank lines", authority.Args{CAPublicStore: authority.CAPublicStore{CABundle: "\n \n"}},
+			[]string{"config authority.caPublicStore.caBundle: is not a PEM bundle of CA certificates (no CERTIFICATE block)"}},
+		{"store CA bundle holding a key", authority.Args{CAPublicStore: authority.CAPublicStore{CABundle: caPEM(t) + keyPEM(t)}},
+			[]string{"config authority.caPublicStore.caBundle: is not a PEM bundle of CA certificates (it holds a EC PRIVATE KEY block)"}},
+		{"store CA bundle with a corrupt certificate", authority.Args{CAPublicStore: authority.CAPublicStore{
+			CABundle: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}},
+			[]string{"config authority.caPublicStore.caBundle: is not a PEM bundle of CA certificates (certificate 1: x509: "}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

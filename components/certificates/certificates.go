@@ -109,6 +109,39 @@ func (a Args) PEMKeyType() string {
 	return "EC PRIVATE KEY"
 }
 
+// Role says to whom a certificate's key is presented, which decides its extended key usages.
+type Role struct{ Server, Client bool }
+
+var (
+	// PostgresServerRole: CNPG presents it to every client; replicas log in with the replication
+	// certificate, never with this one.
+	PostgresServerRole = Role{Server: true}
+	// RedisServerRole: Redis presents it to its clients, and presents it back to Redis as a client too:
+	// the Bitnami chart's probes run redis-cli with the server's own tls.crt, and tls-replication makes a
+	// replica connect to its master with it. Redis with tls-auth-clients refuses a client certificate
+	// whose only extended key usage is serverAuth, so without clientAuth the pod never becomes Ready.
+	RedisServerRole = Role{Server: true, Client: true}
+	// ClientRole: the global pods' and every site's certificate, and CNPG's streaming_replica
+	// certificate, are only ever presented to PostgreSQL and Redis.
+	ClientRole = Role{Client: true}
+)
+
+// Usages are the cert-manager usages of a leaf in role r. A digital signature is what every TLS 1.3
+// key does; key encipherment only means something for RSA keys (TLS 1.2 RSA key exchange).
+func (a Args) Usages(r Role) []string {
+	u := []string{"digital signature"}
+	if a.KeyAlgorithm == "RSA" {
+		u = append(u, "key encipherment")
+	}
+	if r.Server {
+		u = append(u, "server auth")
+	}
+	if r.Client {
+		u = append(u, "client auth")
+	}
+	return u
+}
+
 // Validate checks the plain values; errors name the config key under ConfigKey.
 func (a Args) Validate() error {
 	p := validate.New(ConfigKey)
@@ -205,13 +238,14 @@ func NewMTLSCertificates(ctx *pulumi.Context, name string, args *Args, opts ...p
 	for _, s := range []struct {
 		suffix string
 		cert   ServerCert
-	}{{"postgres-server", a.Postgres}, {"redis-server", a.Redis}} {
+		role   Role
+	}{{"postgres-server", a.Postgres, PostgresServerRole}, {"redis-server", a.Redis, RedisServerRole}} {
 		if err := add(s.suffix, s.cert.SecretName, map[string]any{
 			"commonName":  s.cert.CommonName,
 			"dnsNames":    toAny(a.dnsNames(s.cert)),
 			"duration":    a.ServerDuration,
 			"renewBefore": a.ServerRenewBefore,
-			"usages":      []any{"server auth", "digital signature", "key encipherment"},
+			"usages":      toAny(a.Usages(s.role)),
 		}); err != nil {
 			return nil, err
 		}
@@ -221,7 +255,7 @@ func NewMTLSCertificates(ctx *pulumi.Context, name string, args *Args, opts ...p
 			"commonName":  cn,
 			"duration":    a.ClientDuration,
 			"renewBefore": a.ClientRenewBefore,
-			"usages":      []any{"client auth", "digital signature", "key encipherment"},
+			"usages":      toAny(a.Usages(ClientRole)),
 		}
 	}
 	// CNPG connects replicas as streaming_replica; pg_hba cert maps the CN to that role.

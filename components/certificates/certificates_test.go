@@ -61,6 +61,41 @@ func TestPKCS8EncodingChangesTheSitePEMType(t *testing.T) {
 	require.Equal(t, "PKCS8", r.Plain()["spec"].(map[string]any)["privateKey"].(map[string]any)["encoding"])
 }
 
+// Usages follow who presents each key to whom (README "Certificate usages"): the Redis server's key is
+// also a Redis client (the chart's probes, tls-replication), so it needs clientAuth as well.
+func TestUsagesFollowWhoPresentsTheKey(t *testing.T) {
+	ecdsa := map[string][]any{
+		"c-postgres-server": {"digital signature", "server auth"},
+		"c-redis-server":    {"digital signature", "server auth", "client auth"},
+		"c-replication":     {"digital signature", "client auth"},
+		"c-global-client":   {"digital signature", "client auth"},
+		"c-site-dfw1":       {"digital signature", "client auth"},
+	}
+	rsa := map[string][]any{}
+	for name, u := range ecdsa {
+		rsa[name] = append([]any{"digital signature", "key encipherment"}, u[1:]...)
+	}
+	for _, tc := range []struct {
+		algorithm string
+		want      map[string][]any
+	}{{"ECDSA", ecdsa}, {"RSA", rsa}, {"Ed25519", ecdsa}} {
+		t.Run(tc.algorithm, func(t *testing.T) {
+			a := base()
+			a.KeyAlgorithm = tc.algorithm
+			if tc.algorithm == "Ed25519" {
+				a.KeyEncoding = "PKCS8"
+			}
+			m, err := run(t, map[string]certificates.Args{"c": a})
+			require.NoError(t, err)
+			got := map[string][]any{}
+			for _, r := range m.OfType("kubernetes:cert-manager.io/v1:Certificate") {
+				got[r.Name] = r.Plain()["spec"].(map[string]any)["usages"].([]any)
+			}
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
 func TestValidation(t *testing.T) {
 	cases := []struct {
 		name string

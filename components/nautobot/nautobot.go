@@ -97,7 +97,8 @@ func (a Args) Values() (map[string]any, error) {
 	}
 	volumes := []any{podtls.Volume(a.ClientSecret)}
 	mounts := []any{podtls.Mount()}
-	// The chart stopped writing NAUTOBOT_DB_USER into its env ConfigMap in 3.x.
+	// Upstream's fix for 3.x no longer writing NAUTOBOT_DB_USER into the env ConfigMap. Chart 3.1.1 also sets
+	// it on every container from the DB secret's username key, which wins over the ConfigMap; both say app.
 	env := []any{map[string]any{"name": "NAUTOBOT_DB_USER", "value": a.DBUser}}
 	for _, kv := range podtls.Env() {
 		env = append(env, map[string]any{"name": kv[0], "value": kv[1]})
@@ -206,7 +207,8 @@ func NewGlobalNautobot(ctx *pulumi.Context, name string, args *Args, opts ...pul
 	chartArgs.Namespace = pulumi.StringPtr(a.Namespace)
 	chartArgs.SkipAwait = pulumi.BoolPtr(a.SkipAwait)
 	chartArgs.Values = pulumi.ToMap(values)
-	c.Chart, err = helmv4.NewChart(ctx, name, &chartArgs, append(k8s, pulumi.DependsOn(deps))...)
+	c.Chart, err = helmv4.NewChart(ctx, name, &chartArgs, append(k8s, pulumi.DependsOn(deps),
+		pulumi.Transforms([]pulumi.ResourceTransform{chart.DropEmptySecretData}))...)
 	if err != nil {
 		return nil, err
 	}

@@ -326,9 +326,12 @@ func (a Args) mtlsClient() externalSecret {
 			"engineVersion": "v2",
 			"type":          "kubernetes.io/tls",
 			"data": map[string]any{
-				TLSCertKey:       pemTemplate(clientPrefix+m.ClientCertProperty, "CERTIFICATE"),
-				TLSPrivateKeyKey: pemTemplate(clientPrefix+m.ClientKeyProperty, m.PrivateKeyType),
-				TLSCAKey:         pemTemplate(caPrefix+m.CACertProperty, "CERTIFICATE"),
+				TLSCertKey: pemTemplate(clientPrefix+m.ClientCertProperty, "CERTIFICATE",
+					fmt.Sprintf("field %q of remote key %q (secrets.mtls.clientKey) holds no CERTIFICATE block", m.ClientCertProperty, m.ClientKey)),
+				TLSPrivateKeyKey: pemTemplate(clientPrefix+m.ClientKeyProperty, m.PrivateKeyType,
+					fmt.Sprintf("field %q of remote key %q (secrets.mtls.clientKey) holds no %s block; secrets.mtls.privateKeyType must name the key's PEM type", m.ClientKeyProperty, m.ClientKey, m.PrivateKeyType)),
+				TLSCAKey: pemTemplate(caPrefix+m.CACertProperty, "CERTIFICATE",
+					fmt.Sprintf("field %q of remote key %q (secrets.mtls.caKey) holds no CERTIFICATE block", m.CACertProperty, m.CAKey)),
 			},
 		},
 		dataFrom: []any{extract(m.ClientKey, clientPrefix), extract(m.CAKey, caPrefix)},
@@ -337,13 +340,17 @@ func (a Args) mtlsClient() externalSecret {
 
 var templateField = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// pemTemplate selects one PEM block type from a fetched key. Keys such as client_tls.crt are not template
-// field names, so they are looked up with index.
-func pemTemplate(key, blockType string) string {
+// pemTemplate selects one PEM block type from a fetched key, and fails the sync with missing when there is
+// none: filterPEM returns an empty string then, and External Secrets would report SecretSynced for a
+// kubernetes.io/tls secret whose tls.key is empty (measured with the real controller), e.g. after an item
+// was re-encoded to PKCS#8 while the site still selects EC PRIVATE KEY. Keys such as client_tls.crt are not
+// template field names, so they are looked up with index.
+func pemTemplate(key, blockType, missing string) string {
+	value := fmt.Sprintf(`index . %q`, key)
 	if templateField.MatchString(key) {
-		return fmt.Sprintf(`{{ .%s | filterPEM %q }}`, key, blockType)
+		value = "." + key
 	}
-	return fmt.Sprintf(`{{ index . %q | filterPEM %q }}`, key, blockType)
+	return fmt.Sprintf(`{{ $pem := %s | filterPEM %q }}{{ if not $pem }}{{ fail %q }}{{ end }}{{ $pem }}`, value, blockType, missing)
 }
 
 func (a Args) spec(es externalSecret) map[string]any {

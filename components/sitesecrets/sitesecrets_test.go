@@ -1,8 +1,15 @@
 package sitesecrets_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
+	"text/template"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -100,9 +107,9 @@ func TestDefaultsMatchTheSeedExternalSecrets(t *testing.T) {
 				"engineVersion": "v2",
 				"type":          "kubernetes.io/tls",
 				"data": map[string]any{
-					"tls.crt": `{{ .client_password | filterPEM "CERTIFICATE" }}`,
-					"tls.key": `{{ .client_password | filterPEM "EC PRIVATE KEY" }}`,
-					"ca.crt":  `{{ .ca_password | filterPEM "CERTIFICATE" }}`,
+					"tls.crt": `{{ $pem := .client_password | filterPEM "CERTIFICATE" }}{{ if not $pem }}{{ fail "field \"password\" of remote key \"mtls/client-dfw1\" (secrets.mtls.clientKey) holds no CERTIFICATE block" }}{{ end }}{{ $pem }}`,
+					"tls.key": `{{ $pem := .client_password | filterPEM "EC PRIVATE KEY" }}{{ if not $pem }}{{ fail "field \"password\" of remote key \"mtls/client-dfw1\" (secrets.mtls.clientKey) holds no EC PRIVATE KEY block; secrets.mtls.privateKeyType must name the key's PEM type" }}{{ end }}{{ $pem }}`,
+					"ca.crt":  `{{ $pem := .ca_password | filterPEM "CERTIFICATE" }}{{ if not $pem }}{{ fail "field \"password\" of remote key \"mtls/ca\" (secrets.mtls.caKey) holds no CERTIFICATE block" }}{{ end }}{{ $pem }}`,
 				},
 			}),
 			"dataFrom": []any{
@@ -134,11 +141,12 @@ func TestProviderFieldNamesAndKeyEncodingAreConfigurable(t *testing.T) {
 	_, spec := external(t, m, "secrets-mtls-client")
 	target := spec["target"].(map[string]any)
 	require.Equal(t, "worker-mtls", target["name"])
-	require.Equal(t, map[string]any{
-		"tls.crt": `{{ index . "client_tls.crt" | filterPEM "CERTIFICATE" }}`,
-		"tls.key": `{{ index . "client_tls.key" | filterPEM "PRIVATE KEY" }}`,
-		"ca.crt":  `{{ index . "ca_ca.crt" | filterPEM "CERTIFICATE" }}`,
-	}, target["template"].(map[string]any)["data"])
+	data := target["template"].(map[string]any)["data"].(map[string]any)
+	require.Equal(t, []string{"ca.crt", "tls.crt", "tls.key"}, slices.Sorted(maps.Keys(data)))
+	require.True(t, strings.HasPrefix(data["tls.crt"].(string), `{{ $pem := index . "client_tls.crt" | filterPEM "CERTIFICATE" }}`), data["tls.crt"])
+	require.True(t, strings.HasPrefix(data["tls.key"].(string), `{{ $pem := index . "client_tls.key" | filterPEM "PRIVATE KEY" }}`), data["tls.key"])
+	require.Contains(t, data["tls.key"], `holds no PRIVATE KEY block`)
+	require.True(t, strings.HasPrefix(data["ca.crt"].(string), `{{ $pem := index . "ca_ca.crt" | filterPEM "CERTIFICATE" }}`), data["ca.crt"])
 	require.Equal(t, map[string]any{"kind": "SecretStore", "name": "local-vault"}, spec["secretStoreRef"])
 	require.Equal(t, "15m", spec["refreshInterval"])
 
@@ -233,6 +241,74 @@ func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
 				require.Contains(t, err.Error(), w)
 			}
 			m.RequireNothingRegistered(t)
+		})
+	}
+}
+
+// filterPEM behaves as External Secrets' template function of that name (pkg/template/v2/pem.go): the
+// blocks of one type re-encoded, an empty string when there is none. The real controller runs these
+// templates in tests/integration (TestControllers).
+func filterPEM(blockType, input string) (string, error) {
+	var out bytes.Buffer
+	for rest := []byte(input); ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return out.String(), nil
+		}
+		if b.Type == blockType {
+			if err := pem.Encode(&out, b); err != nil {
+				return "", err
+			}
+		}
+	}
+}
+
+func TestMTLSTemplatesFailOnAMissingBlockInsteadOfWritingAnEmptyFile(t *testing.T) {
+	args := minimal()
+	args.MTLS.ClientCertProperty, args.MTLS.ClientKeyProperty = "tls.crt", "tls.key"
+	m, err := run(t, args)
+	require.NoError(t, err)
+	_, spec := external(t, m, "secrets-mtls-client")
+	data := spec["target"].(map[string]any)["template"].(map[string]any)["data"].(map[string]any)
+
+	cert := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("leaf")}))
+	ecKey := string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: []byte("ec")}))
+	pkcs8Key := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("pkcs8")}))
+	execute := func(file string, fetched map[string]string) (string, error) {
+		tpl, err := template.New(file).Funcs(template.FuncMap{
+			"filterPEM": filterPEM, "fail": func(msg string) (string, error) { return "", errors.New(msg) },
+		}).Parse(data[file].(string))
+		require.NoError(t, err, "%s is not a valid template", file)
+		var out bytes.Buffer
+		err = tpl.Execute(&out, fetched)
+		return out.String(), err
+	}
+	cases := []struct {
+		name, file string
+		fetched    map[string]string
+		want       string
+		wantErr    string
+	}{
+		{"the key block is selected", "tls.key", map[string]string{"client_tls.key": cert + ecKey}, ecKey, ""},
+		{"a missing key fails", "tls.key", map[string]string{"client_tls.key": cert}, "",
+			`field "tls.key" of remote key "mtls/client-dfw1" (secrets.mtls.clientKey) holds no EC PRIVATE KEY block; secrets.mtls.privateKeyType must name the key's PEM type`},
+		{"a key of another type fails", "tls.key", map[string]string{"client_tls.key": pkcs8Key}, "", "holds no EC PRIVATE KEY block"},
+		{"the certificate block is selected", "tls.crt", map[string]string{"client_tls.crt": ecKey + cert}, cert, ""},
+		{"a missing certificate fails", "tls.crt", map[string]string{"client_tls.crt": ecKey},
+			"", `field "tls.crt" of remote key "mtls/client-dfw1" (secrets.mtls.clientKey) holds no CERTIFICATE block`},
+		{"a missing CA fails", "ca.crt", map[string]string{"ca_password": ""},
+			"", `field "password" of remote key "mtls/ca" (secrets.mtls.caKey) holds no CERTIFICATE block`},
+		{"the CA is selected", "ca.crt", map[string]string{"ca_password": cert}, cert, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := execute(tc.file, tc.fetched)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, out)
 		})
 	}
 }

@@ -350,7 +350,9 @@ func (a Args) values(config string) (map[string]any, []string) {
 				"existingSecretPasswordKey": sitesecrets.RedisPasswordKey,
 			},
 		},
-		"nautobots": map[string]any{"default": map[string]any{"enabled": false}},
+		// initNautobot: false as well, because chart 3.1.1 renders the web server's nginx ConfigMap for every
+		// nautobots entry that has it, enabled or not.
+		"nautobots": map[string]any{"default": map[string]any{"enabled": false, "initNautobot": false}},
 		"celery":    celery,
 		"workers": map[string]any{
 			"default": map[string]any{"enabled": false},
@@ -363,7 +365,8 @@ func (a Args) values(config string) (map[string]any, []string) {
 	}
 	var conflicts []string
 	owned := []string{"fullnameOverride", "nameOverride", "nautobots", "celery.enabled", "celery.command",
-		"celery.args", "celery.taskQueues", "workers." + a.Site + ".command", "workers." + a.Site + ".args"}
+		"celery.args", "celery.taskQueues", "celery.type", "workers." + a.Site + ".command", "workers." + a.Site + ".args",
+		"workers." + a.Site + ".type"}
 	if extra, ok := a.Values["workers"].(map[string]any); ok {
 		for _, key := range sortedKeys(extra) {
 			if _, known := ours["workers"].(map[string]any)[key]; !known {
@@ -372,7 +375,8 @@ func (a Args) values(config string) (map[string]any, []string) {
 		}
 	}
 	// Paths worker.values may not even add: another worker (possibly on the global default queue), a web
-	// server, or a command, args or queues that change what the site's worker consumes.
+	// server, or a command, args, queues or type that change what the site's worker consumes (chart 3.1.1
+	// turns a worker of type kubernetes into Job manifests for beat, with no Deployment at all).
 	for _, path := range owned {
 		if has(a.Values, path) {
 			conflicts = append(conflicts, path)
@@ -520,7 +524,8 @@ func NewCeleryWorker(ctx *pulumi.Context, name string, args *Args, opts ...pulum
 	if a.SecretValues {
 		chartArgs.Values = pulumi.ToSecret(pulumi.ToMap(values)).(pulumi.MapOutput)
 	}
-	c.Chart, err = helmv4.NewChart(ctx, name, &chartArgs, append(k8s, pulumi.DependsOn([]pulumi.Resource{clusterData}))...)
+	c.Chart, err = helmv4.NewChart(ctx, name, &chartArgs, append(k8s, pulumi.DependsOn([]pulumi.Resource{clusterData}),
+		pulumi.Transforms([]pulumi.ResourceTransform{chart.DropEmptySecretData}))...)
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func defaultValues() map[string]any {
 				"existingSecret": "nautobot-worker-redis", "existingSecretPasswordKey": "redis-password",
 			},
 		},
-		"nautobots": map[string]any{"default": map[string]any{"enabled": false}},
+		"nautobots": map[string]any{"default": map[string]any{"enabled": false, "initNautobot": false}},
 		"celery": map[string]any{
 			"concurrency":        2.0,
 			"replicaCount":       1.0,
@@ -167,16 +167,16 @@ func TestConfigurationReachesTheChart(t *testing.T) {
 	dir := t.TempDir()
 	configFile := filepath.Join(dir, "nautobot_config.py")
 	require.NoError(t, os.WriteFile(configFile, []byte("# deploy config\nPLUGINS = []\n"), 0o644))
-	standin := filepath.Join(dir, "chart")
-	require.NoError(t, os.MkdirAll(standin, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(standin, "Chart.yaml"), []byte("apiVersion: v2\nname: nautobot\nversion: 1.0.0\n"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(standin, "values.schema.json"), []byte(`{"$ref": "https://example.com/s.json"}`), 0o644))
+	localChart := filepath.Join(dir, "chart")
+	require.NoError(t, os.MkdirAll(localChart, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(localChart, "Chart.yaml"), []byte("apiVersion: v2\nname: nautobot\nversion: 1.0.0\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(localChart, "values.schema.json"), []byte(`{"$ref": "https://example.com/s.json"}`), 0o644))
 	cache := t.TempDir()
 
 	a := base()
 	a.ChartCacheDir = cache
 	a.ReleaseName = "site-worker"
-	a.Chart = chart.Source{Path: standin, SkipSchemaValidation: true}
+	a.Chart = chart.Source{Path: localChart, SkipSchemaValidation: true}
 	a.SkipAwait = true
 	a.NautobotConfig = configFile
 	a.Image = worker.Image{Registry: "ghcr.io", Repository: "acme/nautobot", Tag: "v3.0.1", PullPolicy: "IfNotPresent"}
@@ -199,7 +199,7 @@ func TestConfigurationReachesTheChart(t *testing.T) {
 	require.NoError(t, err)
 
 	plain := chartOf(t, m, "worker").Plain()
-	copied, err := chart.WithoutSchemas(standin, cache)
+	copied, err := chart.WithoutSchemas(localChart, cache)
 	require.NoError(t, err)
 	require.Equal(t, copied, plain["chart"], "a schema-less copy of the local chart is rendered")
 	require.NoFileExists(t, filepath.Join(copied, "values.schema.json"))
@@ -291,6 +291,9 @@ func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
 		{"a different worker command", with(func(a *worker.Args) {
 			a.Values = map[string]any{"celery": map[string]any{"command": []any{"celery", "worker", "-Q", "default"}}}
 		}), []string{"config worker.values.celery.command: is owned by the stack"}},
+		{"a worker that runs no Deployment", with(func(a *worker.Args) {
+			a.Values = map[string]any{"workers": map[string]any{"dfw1": map[string]any{"type": "kubernetes"}}, "celery": map[string]any{"type": "kubernetes"}}
+		}), []string{"config worker.values.celery.type: is owned by the stack", "config worker.values.workers.dfw1.type: is owned by the stack"}},
 		{"scalar over a map", with(func(a *worker.Args) { a.Values = map[string]any{"workers": "none"} }),
 			[]string{"config worker.values.workers: is owned by the stack"}},
 		{"renaming the release objects", with(func(a *worker.Args) { a.Values = map[string]any{"fullnameOverride": "x"} }),

@@ -16,6 +16,7 @@ import (
 
 	"nautobot-worker/internal/chart"
 	"nautobot-worker/internal/mocks"
+	"nautobot-worker/internal/realchart"
 	"nautobot-worker/internal/validate"
 )
 
@@ -133,6 +134,67 @@ func TestWithoutSchemasFromADirectoryMatchesThePackagedChart(t *testing.T) {
 	require.Equal(t, "nautobot: {changed: true}\n", listFiles(t, changed)["values.yaml"])
 }
 
+// archiveFiles lists a packaged chart's entries (below its top directory) with their content.
+func archiveFiles(t *testing.T, data []byte) map[string]string {
+	t.Helper()
+	gz, err := gzip.NewReader(bytes.NewReader(data))
+	require.NoError(t, err)
+	tr := tar.NewReader(gz)
+	out := map[string]string{}
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		if h.Typeflag == tar.TypeReg {
+			var body bytes.Buffer
+			_, err := body.ReadFrom(tr)
+			require.NoError(t, err)
+			_, rest, _ := strings.Cut(h.Name, "/")
+			out[rest] = body.String()
+		}
+	}
+	return out
+}
+
+// The real Nautobot chart 3.1.1: its schemas $ref documents on the internet, and its Bitnami subcharts are
+// packaged archives, one of which carries its own subchart.
+func TestWithoutSchemasOnTheRealNautobotChart(t *testing.T) {
+	src, err := realchart.Path(filepath.Join("..", ".."))
+	if err != nil {
+		t.Skipf("skipped: %v", err)
+	}
+	data, err := os.ReadFile(src)
+	require.NoError(t, err)
+	archive := archiveFiles(t, data)
+	require.Contains(t, archive["values.schema.json"], "https://raw.githubusercontent.com/", "the schema this copy exists to drop")
+
+	dir, err := chart.WithoutSchemas(src, t.TempDir())
+	require.NoError(t, err)
+	copied := listFiles(t, dir)
+	for name := range copied {
+		require.NotEqual(t, "values.schema.json", filepath.Base(name), name)
+		require.False(t, strings.HasSuffix(name, ".tgz"), "%s: packaged subcharts are unpacked", name)
+	}
+	for name, body := range archive {
+		if name == "values.schema.json" || strings.HasPrefix(name, "charts/") {
+			continue
+		}
+		require.Equal(t, body, copied[name], "%s differs from the archive", name)
+	}
+	for _, sub := range []string{"charts/redis/Chart.yaml", "charts/postgresql/Chart.yaml", "charts/common/Chart.yaml",
+		"charts/redis/charts/common/Chart.yaml", "charts/redis/templates/master/application.yaml", "charts/redis/templates/scripts-configmap.yaml"} {
+		require.Contains(t, copied, sub)
+	}
+	redis := archiveFiles(t, []byte(archive["charts/redis-18.19.4.tgz"]))
+	require.Contains(t, redis, "values.schema.json")
+	for name, body := range redis {
+		if filepath.Base(name) != "values.schema.json" && !strings.HasPrefix(name, "charts/") {
+			require.Equal(t, body, copied["charts/redis/"+name], "charts/redis/%s differs from the packaged subchart", name)
+		}
+	}
+}
+
 func TestWithoutSchemasRejectsBrokenArchives(t *testing.T) {
 	cases := map[string]struct {
 		data []byte
@@ -239,7 +301,7 @@ func TestLocate(t *testing.T) {
 	}{
 		{"https repo", chart.Source{}.Defaults(), chart.Location{Chart: "nautobot", Version: "3.1.2", Repo: "https://nautobot.github.io/helm-charts/"}},
 		{"oci", chart.Source{Repo: "oci://ghcr.io/acme/charts/", Name: "nautobot", Version: "3.1.2"}, chart.Location{Chart: "oci://ghcr.io/acme/charts/nautobot", Version: "3.1.2"}},
-		{"local", chart.Source{Path: "tests/testdata/charts/nautobot-standin"}, chart.Location{Chart: "tests/testdata/charts/nautobot-standin"}},
+		{"local", chart.Source{Path: realchart.DemoPath}, chart.Location{Chart: realchart.DemoPath}},
 		{"local without schemas", chart.Source{Path: src, SkipSchemaValidation: true}, chart.Location{Chart: filepath.Join(cache, filepath.Base(copied))}},
 	}
 	for _, tc := range cases {

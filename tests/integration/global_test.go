@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"nautobot-worker/assets"
 )
 
 func addSite(name string) func(string) string {
@@ -42,7 +44,10 @@ func TestGlobalStack(t *testing.T) {
 		}, names)
 		site := e.object("certificates.cert-manager.io", "nautobot", "nautobot-mtls-client-iad1")
 		require.Equal(t, "app", dig(site, "spec", "commonName"))
-		require.Equal(t, []any{"client auth", "digital signature", "key encipherment"}, dig(site, "spec", "usages"))
+		require.Equal(t, []any{"digital signature", "client auth"}, dig(site, "spec", "usages"))
+		require.Equal(t, []any{"digital signature", "server auth", "client auth"},
+			dig(e.object("certificates.cert-manager.io", "nautobot", "nautobot-redis-server-tls"), "spec", "usages"),
+			"the Redis pod is a client of itself: the chart's probes present the server certificate")
 		require.Contains(t, dig(e.object("certificates.cert-manager.io", "nautobot", "nautobot-cluster-server-tls"), "spec", "dnsNames"),
 			"nautobot-db.demo.example.com")
 	})
@@ -65,6 +70,89 @@ func TestGlobalStack(t *testing.T) {
 		require.Equal(t, []any{"nautobot-redis.demo.example.com"}, dig(route, "spec", "hostnames"))
 		policy := e.object("clienttrafficpolicies.gateway.envoyproxy.io", "envoy-gateway", "nautobot-db-client-traffic")
 		require.Equal(t, float64(3), dig(policy, "spec", "tcpKeepalive", "probes"))
+	})
+
+	t.Run("the real chart: web, Celery and beat carry the client certificate and TLS settings", func(t *testing.T) {
+		r := e.release(global, "nautobot")
+		require.Equal(t, []string{
+			"ConfigMap nautobot-config", "ConfigMap nautobot-env", "ConfigMap nautobot-nginx-config",
+			"ConfigMap nautobot-redis-configuration", "ConfigMap nautobot-redis-health", "ConfigMap nautobot-redis-scripts",
+			"Deployment nautobot-celery-beat", "Deployment nautobot-celery-default", "Deployment nautobot-default",
+			"NetworkPolicy nautobot-redis", "Secret nautobot-env", "Service nautobot-default", "Service nautobot-redis-headless",
+			"Service nautobot-redis-master", "ServiceAccount nautobot", "ServiceAccount nautobot-redis-master",
+			"StatefulSet nautobot-redis-master",
+		}, r.objects, "no bundled PostgreSQL, no ingress, no init Job, no PVC")
+		// From the archive the chart's `helm test` pod is a hook; the schema-less copy is a directory, so its
+		// .helmignore applies, whose tests/ also drops templates/tests/.
+		require.Empty(t, e.renderOffline(r), "no hook that Chart v4 would drop")
+
+		env := dig(e.object("configmaps", "nautobot", "nautobot-env"), "data").(map[string]any)
+		for k, v := range map[string]string{
+			"NAUTOBOT_CONFIG": "/opt/nautobot/nautobot_config.py", "NAUTOBOT_DB_HOST": "nautobot-cluster-rw", "NAUTOBOT_DB_NAME": "app",
+			"NAUTOBOT_DB_SSLMODE": "verify-ca", "NAUTOBOT_REDIS_HOST": "nautobot-redis-master", "NAUTOBOT_REDIS_PORT": "6379",
+			"NAUTOBOT_REDIS_SSL": "True", "NAUTOBOT_REDIS_SSL_CERT_REQS": "required",
+			"NAUTOBOT_REDIS_SSL_CA_CERTS": "/etc/nautobot/mtls/ca.crt", "NAUTOBOT_REDIS_SSL_CERTFILE": "/etc/nautobot/mtls/tls.crt",
+			"NAUTOBOT_REDIS_SSL_KEYFILE": "/etc/nautobot/mtls/tls.key", "NAUTOBOT_CREATE_SUPERUSER": "false",
+		} {
+			require.Equal(t, v, env[k], k)
+		}
+		require.Equal(t, assets.NautobotConfig, dig(e.object("configmaps", "nautobot", "nautobot-config"), "data", "nautobot_config.py"))
+
+		for _, name := range []string{"nautobot-default", "nautobot-celery-default", "nautobot-celery-beat"} {
+			d := e.object("deployments.apps", "nautobot", name)
+			require.Equal(t, map[string]any{"name": "mtls-certs", "secret": map[string]any{"secretName": "nautobot-mtls-client", "defaultMode": float64(256)}},
+				volume(d, "mtls-certs"), name)
+			for _, c := range allContainers(d) {
+				where := name + "/" + c["name"].(string)
+				require.Equal(t, "mtls-certs:ro", mounts(c)["/etc/nautobot/mtls"], where)
+				require.Equal(t, "nautobot-config", mounts(c)["/opt/nautobot/nautobot_config.py"], where)
+				require.Contains(t, envFromOf(c), "configMap:nautobot-env", where)
+				vars := envOf(c)
+				require.Equal(t, "secret:nautobot-cluster-app/username", vars["NAUTOBOT_DB_USER"], where)
+				require.Equal(t, "secret:nautobot-cluster-app/password", vars["NAUTOBOT_DB_PASSWORD"], where)
+				require.Equal(t, "secret:nautobot-redis/NAUTOBOT_REDIS_PASSWORD", vars["NAUTOBOT_REDIS_PASSWORD"], where)
+			}
+		}
+		web := container(e.object("deployments.apps", "nautobot", "nautobot-default"), "nautobot")
+		require.Equal(t, "secret:nautobot-django/NAUTOBOT_SECRET_KEY", envOf(web)["NAUTOBOT_SECRET_KEY"])
+		worker := container(e.object("deployments.apps", "nautobot", "nautobot-celery-default"), "nautobot-celery")
+		require.Equal(t, "default", envOf(worker)["CELERY_TASK_QUEUES"])
+		beat := container(e.object("deployments.apps", "nautobot", "nautobot-celery-beat"), "nautobot-celery")
+		require.Equal(t, []any{"nautobot-server", "celery", "beat", "--loglevel", "$(NAUTOBOT_LOG_LEVEL)"}, beat["command"])
+		for _, c := range []map[string]any{worker, beat} {
+			require.Contains(t, envFromOf(c), "secret:nautobot-django", "the celery template reads no django.existingSecret")
+		}
+	})
+
+	t.Run("the real chart's Redis: TLS only, client certificates required", func(t *testing.T) {
+		sts := e.object("statefulsets.apps", "nautobot", "nautobot-redis-master")
+		redis := container(sts, "redis")
+		env := envOf(redis)
+		for k, v := range map[string]string{
+			"REDIS_TLS_ENABLED": "yes", "REDIS_TLS_PORT": "6379", "REDIS_TLS_AUTH_CLIENTS": "yes",
+			"REDIS_TLS_CERT_FILE": "/opt/bitnami/redis/certs/tls.crt", "REDIS_TLS_KEY_FILE": "/opt/bitnami/redis/certs/tls.key",
+			"REDIS_TLS_CA_FILE": "/opt/bitnami/redis/certs/ca.crt", "REDIS_PASSWORD": "secret:nautobot-redis/NAUTOBOT_REDIS_PASSWORD",
+		} {
+			require.Equal(t, v, env[k], k)
+		}
+		require.Equal(t, []any{"-c", "/opt/bitnami/scripts/start-scripts/start-master.sh"}, redis["args"])
+		require.Len(t, redis["ports"], 1)
+		require.Equal(t, float64(6379), dig(redis["ports"].([]any)[0].(map[string]any), "containerPort"))
+		require.Equal(t, map[string]any{"secretName": "nautobot-redis-server-tls", "defaultMode": float64(256)}, volume(sts, "redis-certificates")["secret"])
+		require.Equal(t, "redis-certificates:ro", mounts(redis)["/opt/bitnami/redis/certs"])
+		require.Equal(t, "nautobot-redis-scripts", dig(volume(sts, "start-scripts"), "configMap", "name"))
+
+		// The subchart passes the TLS settings as variables; its start script turns them into the flags.
+		script := dig(e.object("configmaps", "nautobot", "nautobot-redis-scripts"), "data", "start-master.sh").(string)
+		for _, arg := range []string{`ARGS=("--port" "0")`, `ARGS+=("--tls-port" "${REDIS_TLS_PORT}")`,
+			`ARGS+=("--tls-auth-clients" "${REDIS_TLS_AUTH_CLIENTS}")`, `ARGS+=("--tls-ca-cert-file" "${REDIS_TLS_CA_FILE}")`} {
+			require.Contains(t, script, arg)
+		}
+		// Its probes authenticate with the server's own certificate, so that one needs client auth too.
+		probe := dig(e.object("configmaps", "nautobot", "nautobot-redis-health"), "data", "ping_readiness_local.sh").(string)
+		require.Contains(t, probe, "--cert /opt/bitnami/redis/certs/tls.crt")
+		svc := e.object("services", "nautobot", "nautobot-redis-master")
+		require.Equal(t, []any{map[string]any{"name": "tcp-redis", "port": float64(6379), "protocol": "TCP", "targetPort": "redis"}}, dig(svc, "spec", "ports"))
 	})
 
 	t.Run("outputs for sites", func(t *testing.T) {

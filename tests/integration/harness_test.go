@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"nautobot-worker/internal/realchart"
 )
 
 var saltLine = regexp.MustCompile(`(?m)^encryptionsalt: .*\n`)
@@ -113,8 +115,17 @@ func (e *env) stack(name, from string, edits ...func(string) string) string {
 	text, err := os.ReadFile(filepath.Join(root, "Pulumi."+from+".yaml"))
 	require.NoError(e.t, err)
 	config := strings.ReplaceAll(string(text), "kubeconfig: .cluster/kubeconfig", "kubeconfig: "+e.kubeconfig)
+	if url := e.serverURL(); url != "" {
+		config = strings.ReplaceAll(config, demoServerURL, url)
+	}
 	// The demo files carry the salt of the demo passphrase; each test stack gets its own at `stack init`.
 	config = saltLine.ReplaceAllString(config, "")
+	// They render the real chart from ../shared, or from $NAUTOBOT_CHART_TGZ where ../shared is absent.
+	if strings.Contains(config, realchart.DemoPath) {
+		_, err := realchart.Path(root)
+		require.NoError(e.t, err)
+		config = realchart.Rewrite(config)
+	}
 	for _, edit := range edits {
 		config = edit(config)
 	}
@@ -124,6 +135,22 @@ func (e *env) stack(name, from string, edits ...func(string) string) string {
 	e.t.Cleanup(func() { _ = os.Remove(file) })
 	e.mustRun("pulumi", "stack", "init", "organization/nautobot-worker/"+stack, "--no-select")
 	return stack
+}
+
+// demoServerURL is the demo cluster's API server (scripts/cluster.sh's fixed port), which the committed
+// Pulumi.global.yaml names for External Secrets; a test's own cluster listens elsewhere.
+const demoServerURL = "https://127.0.0.1:26443"
+
+// serverURL is the API server of this env's cluster, or "" before (or without) one.
+func (e *env) serverURL() string {
+	text, err := os.ReadFile(e.kubeconfig)
+	if err != nil {
+		return ""
+	}
+	if m := regexp.MustCompile(`(?m)^\s+server: (\S+)$`).FindSubmatch(text); m != nil {
+		return string(m[1])
+	}
+	return ""
 }
 
 // rewrite replaces the config file of an existing stack, keeping the salt `stack init` wrote.

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"nautobot-worker/internal/realchart"
 )
 
 // TestSiteStacks runs the global demo stack and the two demo site stacks (dfw1, iad1) against one real API
@@ -22,6 +24,8 @@ func TestSiteStacks(t *testing.T) {
 		e.up(sites[site])
 	}
 
+	// Pulumi.site-iad1.yaml sets worker.concurrency; dfw1 keeps the default.
+	concurrency := map[string]any{"dfw1": "2", "iad1": "4"}
 	for site, stack := range sites {
 		ns := "nautobot-" + site
 		t.Run(site+": ExternalSecrets accepted by the ESO v1 schema", func(t *testing.T) {
@@ -36,33 +40,53 @@ func TestSiteStacks(t *testing.T) {
 			require.Contains(t, data["tls.key"], `filterPEM "EC PRIVATE KEY"`)
 			require.Contains(t, data["ca.crt"], `ca_`)
 			from := dig(mtls, "spec", "dataFrom").([]any)
-			require.Equal(t, "nautobot/mtls-client-"+site, dig(from[0].(map[string]any), "extract", "key"))
+			require.Equal(t, "nautobot-mtls-client-"+site, dig(from[0].(map[string]any), "extract", "key"))
 		})
-		t.Run(site+": worker only, on the site's queue, with the mTLS wiring", func(t *testing.T) {
+		t.Run(site+": the real chart renders one worker on the site's queue, with the mTLS wiring", func(t *testing.T) {
+			r := e.release(stack, "worker")
+			require.Equal(t, []string{
+				"ConfigMap nautobot-worker-config", "ConfigMap nautobot-worker-env", "Deployment nautobot-worker-celery-" + site,
+				"Secret nautobot-worker-env", "ServiceAccount nautobot-worker",
+			}, r.objects, "no web Deployment or Service, no default worker, no beat, no nginx config")
+			require.Empty(t, e.renderOffline(r), "no Job or other hook that Chart v4 would silently drop")
+			require.Equal(t, []string{"nautobot-worker-celery-" + site}, e.names("deployments.apps", ns))
+			require.Empty(t, e.names("services", ns))
+			require.Empty(t, e.names("jobs.batch", ns))
+
 			d := e.object("deployments.apps", ns, "nautobot-worker-celery-"+site)
-			pod := dig(d, "spec", "template", "spec").(map[string]any)
-			c := pod["containers"].([]any)[0].(map[string]any)
-			env := map[string]any{}
-			for _, v := range c["env"].([]any) {
-				kv := v.(map[string]any)
-				env[kv["name"].(string)] = kv["value"]
+			require.Equal(t, "nautobot-celery-"+site, dig(d, "spec", "template", "metadata", "labels", "app.kubernetes.io/component"))
+			require.Equal(t, []any{map[string]any{"name": "dockerconfigjson-github-com"}}, dig(d, "spec", "template", "spec", "imagePullSecrets"))
+			require.Len(t, allContainers(d), 1)
+			c := container(d, "nautobot-celery")
+			command := c["command"].([]any)
+			require.Equal(t, []any{"--queues", "$(CELERY_TASK_QUEUES)"}, command[5:7])
+			require.Equal(t, []any{"--concurrency", concurrency[site]}, command[len(command)-2:])
+			vars := envOf(c)
+			for k, v := range map[string]string{
+				"CELERY_TASK_QUEUES": site, "NAUTOBOT_K8S_COMPONENT": "nautobot-celery-" + site,
+				"NAUTOBOT_CONFIG": "/opt/nautobot/nautobot_config.py", "NAUTOBOT_DB_SSLMODE": "verify-ca", "NAUTOBOT_DB_SSLNEGOTIATION": "direct",
+				"NAUTOBOT_REDIS_SSL_CERT_REQS": "required", "NAUTOBOT_REDIS_SSL_CA_CERTS": "/etc/nautobot/mtls/ca.crt",
+				"NAUTOBOT_REDIS_SSL_CERTFILE": "/etc/nautobot/mtls/tls.crt", "NAUTOBOT_REDIS_SSL_KEYFILE": "/etc/nautobot/mtls/tls.key",
+				"NAUTOBOT_DB_USER": "secret:nautobot-db/username", "NAUTOBOT_DB_PASSWORD": "secret:nautobot-db/password",
+				"NAUTOBOT_REDIS_PASSWORD": "secret:nautobot-worker-redis/redis-password",
+			} {
+				require.Equal(t, v, vars[k], k)
 			}
-			require.Equal(t, site, env["CELERY_TASK_QUEUES"])
-			require.Equal(t, "verify-ca", env["NAUTOBOT_DB_SSLMODE"])
-			require.Equal(t, "direct", env["NAUTOBOT_DB_SSLNEGOTIATION"])
-			require.Equal(t, "/etc/nautobot/mtls/ca.crt", env["NAUTOBOT_REDIS_SSL_CA_CERTS"])
-			var mtlsMode any
-			for _, v := range pod["volumes"].([]any) {
-				if dig(v.(map[string]any), "secret", "secretName") == "nautobot-mtls-client" {
-					mtlsMode = dig(v.(map[string]any), "secret", "defaultMode")
-				}
+			require.Equal(t, []string{"configMap:nautobot-worker-env", "secret:nautobot-worker-env", "configMap:cluster-data",
+				"secret:nautobot-django", "secret:nautobot-custom-env"}, envFromOf(c))
+			require.Equal(t, map[string]any{"name": "mtls-certs", "secret": map[string]any{"secretName": "nautobot-mtls-client", "defaultMode": float64(256)}},
+				volume(d, "mtls-certs"))
+			require.Equal(t, "mtls-certs:ro", mounts(c)["/etc/nautobot/mtls"])
+			require.Equal(t, "nautobot-config", mounts(c)["/opt/nautobot/nautobot_config.py"])
+
+			require.Equal(t, site, dig(e.object("configmaps", ns, "cluster-data"), "data", "UNDERSTACK_SITE"))
+			envCM := dig(e.object("configmaps", ns, "nautobot-worker-env"), "data").(map[string]any)
+			for k, v := range map[string]string{
+				"NAUTOBOT_DB_HOST": "nautobot-db.demo.example.com", "NAUTOBOT_DB_PORT": "5432", "NAUTOBOT_DB_NAME": "app",
+				"NAUTOBOT_REDIS_HOST": "nautobot-redis.demo.example.com", "NAUTOBOT_REDIS_PORT": "6379", "NAUTOBOT_REDIS_SSL": "True",
+			} {
+				require.Equal(t, v, envCM[k], k)
 			}
-			require.Equal(t, float64(256), mtlsMode)
-			require.Equal(t, []string{"nautobot-worker-celery-" + site}, e.names("deployments.apps", ns), "no web server, no default worker, no beat")
-			cm := e.object("configmaps", ns, "cluster-data")
-			require.Equal(t, site, dig(cm, "data", "UNDERSTACK_SITE"))
-			envCM := e.object("configmaps", ns, "nautobot-worker-env")
-			require.Equal(t, "nautobot-db.demo.example.com", dig(envCM, "data", "NAUTOBOT_DB_HOST"))
 		})
 		t.Run(site+": strict validation and a second preview with no changes", func(t *testing.T) {
 			e.strictDryRun(stack)
@@ -88,8 +112,10 @@ func TestSiteStacks(t *testing.T) {
 	})
 
 	t.Run("a newcomer's site from Pulumi.site-example.yaml", func(t *testing.T) {
-		// Every placeholder filled in, the chart pointed at the stand-in (the public chart cannot be
-		// downloaded here), lon1 being one of the global stack's sites.
+		// Every placeholder filled in, the chart switched to the air-gapped path the template documents (the
+		// public chart cannot be downloaded here), lon1 being one of the global stack's sites.
+		chartPath, err := realchart.Path(root)
+		require.NoError(t, err)
 		stack := e.stack("site-lon1", "site-example", func(config string) string {
 			config = strings.NewReplacer(
 				"kubeconfig: REPLACE/path/to/site-kubeconfig", "kubeconfig: "+e.kubeconfig,
@@ -97,10 +123,10 @@ func TestSiteStacks(t *testing.T) {
 				"nautobot-worker:namespace: nautobot\n", "nautobot-worker:namespace: nautobot-lon1\n",
 				"globalStack: organization/nautobot-worker/global", "globalStack: organization/nautobot-worker/"+global,
 				"      repo: https://nautobot.github.io/helm-charts/\n      name: nautobot\n      version: 3.1.2\n",
-				"      path: tests/testdata/charts/nautobot-standin\n",
+				"      path: "+chartPath+"\n      skipSchemaValidation: true\n",
 				"skipAwait: false", "skipAwait: true",
 			).Replace(config)
-			require.Contains(t, config, "path: tests/testdata/charts/nautobot-standin")
+			require.Contains(t, config, "path: "+chartPath)
 			return strings.ReplaceAll(config, "REPLACE", "lon1")
 		})
 		e.up(stack)

@@ -141,7 +141,7 @@ func TestPostgres15(t *testing.T) {
 		check(t, psqlResult(t, tlsOverIPv6, appPassword), "OK: t|TLSv1.3|")
 	})
 	t.Run("plaintext with the app password refused by a hostnossl reject rule", func(t *testing.T) {
-		pg.setUserRules(t, userRulesHardened)
+		pg.setUserRules(t, userRulesHardened(t))
 		check(t, psqlResult(t, plaintext, appPassword), failed(
 			`FATAL:  pg_hba.conf rejects connection for host "127.0.0.1", user "app", database "app", no encryption`))
 		// ...while the mTLS client is unaffected.
@@ -159,12 +159,12 @@ func TestPostgres15(t *testing.T) {
 // NAUTOBOT_DB_SSLMODE=verify-ca and NAUTOBOT_DB_SSLNEGOTIATION=direct; the host is the gateway FQDN, so the
 // ClientHello's SNI carries it, and every name resolves to 127.0.0.1.
 func TestPostgres17(t *testing.T) {
-	pg := startPostgres(t, "pg17", pg17BinDir(t), userRulesAsDocumented)
+	pg := startPostgres(t, "pg17", pg17BinDir(t), userRulesHardened(t))
 	r := startRouter(t, map[string]int{dbFQDN: pg.port})
 	failed := func(host, msg string) string {
 		return fmt.Sprintf("ERROR: failed to connect to `user=app database=app`: 127.0.0.1:PORT (%s): %s", host, msg)
 	}
-	const (
+	var (
 		routed   = `127.0.0.1 sni="` + dbFQDN + `" alpn="postgresql" upstream="127.0.0.1:PORT"`
 		noSNI    = `127.0.0.1 sni="-" alpn="-" upstream="unix:TMP"`
 		wrongSNI = `127.0.0.1 sni="` + wrongFQDN + `" alpn="postgresql" upstream="unix:TMP"`
@@ -183,10 +183,12 @@ func TestPostgres17(t *testing.T) {
 		{name: "no client cert", set: setApp, override: map[string]string{"sslcert": "", "sslkey": ""},
 			want:      failed(dbFQDN, "server error: FATAL: connection requires a valid client certificate (SQLSTATE 28000)"),
 			serverLog: "FATAL:  connection requires a valid client certificate", access: routed},
-		// PostgreSQL names its CA in the CertificateRequest; Go's TLS client then sends no certificate at all.
+		// The other CA has the stack CA's name, so it matches the CA list PostgreSQL sends in its
+		// CertificateRequest and Go's TLS client presents the certificate (a CA of another name would make
+		// it send none); the server's chain check then refuses it.
 		{name: "cert from another CA", set: setOtherCA,
-			want:      failed(dbFQDN, "server error: FATAL: connection requires a valid client certificate (SQLSTATE 28000)"),
-			serverLog: "FATAL:  connection requires a valid client certificate", access: routed},
+			want:      failed(dbFQDN, "failed to receive message: remote error: tls: unknown certificate authority"),
+			serverLog: "Client certificate verification failed at depth 0: unable to get local issuer certificate.", access: routed},
 		{name: "CN other than app", set: setCNOther,
 			want:      failed(dbFQDN, `server error: FATAL: certificate authentication failed for user "app" (SQLSTATE 28000)`),
 			serverLog: "provided user name (app) and authenticated user name (other) do not match", access: routed},

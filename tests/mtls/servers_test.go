@@ -19,9 +19,10 @@ const appPassword = "leaked-app-password"
 // userRulesAsDocumented is the single pg_hba rule the seed documents for the CNPG cluster.
 var userRulesAsDocumented = []string{"hostssl all all 0.0.0.0/0 cert"}
 
-// userRulesHardened are the rules the global stack sets (components/database HBA): the certificate rule for
-// IPv4 and IPv6, and the reject CNPG needs for plaintext to be refused (see cnpgHBA).
-var userRulesHardened = []string{"hostssl all all all cert", "hostnossl all all all reject"}
+// userRulesHardened are the rules the global stack sets in the CNPG Cluster's spec.postgresql.pg_hba (read
+// from its registration): the certificate rule for IPv4 and IPv6, and the reject CNPG needs for plaintext
+// to be refused (see cnpgHBA).
+func userRulesHardened(t testing.TB) []string { return getPKI(t).pgHBA }
 
 // cnpgHBA renders pg_hba.conf the way CNPG does: its fixed rules, then spec.postgresql.pg_hba, then its
 // catch-all password rule. Only the first line differs: CNPG maps local peers (`peer map=local`); here the
@@ -61,7 +62,7 @@ func startPostgres(t *testing.T, label, binDir string, userRules []string) *pgSe
 			binDir, err, out, depsHint)
 	}
 	dir := tempDir(t, "mtls-"+label+"-")
-	p.writeServerFiles(t, dir)
+	p.writeServerFiles(t, dir, p.postgresServer)
 	chownTree(t, cred, dir)
 	env := []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=" + dir}
 
@@ -161,7 +162,7 @@ func startRedis(t *testing.T) *redisServer {
 	bin := requireCommand(t, "redis-server")
 	p := getPKI(t)
 	dir := tempDir(t, "mtls-redis-")
-	p.writeServerFiles(t, dir)
+	p.writeServerFiles(t, dir, p.redisServer)
 	port := freePort(t)
 	conf := fmt.Sprintf(`bind 127.0.0.1
 protected-mode yes
@@ -197,6 +198,12 @@ type router struct {
 // the Envoy Gateway TLS listener in Passthrough mode. Unknown or missing SNI goes nowhere and is closed.
 func startRouter(t *testing.T, backends map[string]int) *router {
 	t.Helper()
+	return startRouterIn(t, nil, backends)
+}
+
+// startRouterIn starts the router inside a pod sandbox (nil: on this machine's loopback).
+func startRouterIn(t *testing.T, sb *podSandbox, backends map[string]int) *router {
+	t.Helper()
 	bin := requireCommand(t, "nginx")
 	requireFile(t, nginxStreamModule)
 	dir := tempDir(t, "mtls-router-")
@@ -228,9 +235,15 @@ stream {
 }
 `, nginxStreamModule, dir, accessLog, routes.String(), port)
 	writeFile(t, filepath.Join(dir, "nginx.conf"), conf)
-	srv := startServer(t, "nginx", nil, syscall.SIGTERM, filepath.Join(dir, "nginx.out"), []string{"PATH=/usr/sbin:/usr/bin:/bin"},
-		bin, "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
-	waitForTCP(t, srv, port)
+	args := []string{"-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", filepath.Join(dir, "nginx.conf")}
+	var srv *server
+	if sb == nil {
+		srv = startServer(t, "nginx", nil, syscall.SIGTERM, filepath.Join(dir, "nginx.out"), []string{"PATH=/usr/sbin:/usr/bin:/bin"}, bin, args...)
+		waitForTCP(t, srv, port)
+	} else {
+		srv = sb.start(t, "nginx", nil, append([]string{bin}, args...)...)
+		sb.waitForTCP(t, srv, port)
+	}
 	rt := &router{server: srv, port: port, accessLog: accessLog}
 	rt.accessAfter(t, 0) // the readiness probe's line, so that later counts are stable
 	return rt
