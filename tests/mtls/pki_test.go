@@ -190,7 +190,6 @@ type stackRun struct {
 	issuers map[string]map[string]any     // Issuer spec by name
 	cluster map[string]any                // the CNPG Cluster's spec
 	release release
-	values  map[string]any // the global Nautobot release's values
 	outputs map[string]any
 }
 
@@ -247,8 +246,8 @@ func runGlobalStack(t testing.TB, root string) (*stackRun, error) {
 	}
 	run.cluster = clusters[0].Plain()["spec"].(map[string]any)
 	chart := charts[0].Plain()
-	run.values = chart["values"].(map[string]any)
-	run.release = release{chart: chart["chart"].(string), name: chart["name"].(string), namespace: chart["namespace"].(string), values: run.values}
+	run.release = release{chart: chart["chart"].(string), name: chart["name"].(string), namespace: chart["namespace"].(string),
+		values: chart["values"].(map[string]any)}
 	if !filepath.IsAbs(run.release.chart) {
 		run.release.chart = filepath.Join(root, run.release.chart)
 	}
@@ -368,7 +367,7 @@ func mintPKI(t testing.TB, root string) (*stackPKI, error) {
 		p.secrets[name] = issued[name].secretFiles
 	}
 	certs := run.cluster["certificates"].(map[string]any)
-	tlsValues := run.values["redis"].(map[string]any)["tls"].(map[string]any)
+	tlsValues := run.release.values["redis"].(map[string]any)["tls"].(map[string]any)
 	siteSecrets := run.outputs["siteClientSecrets"].(map[string]string)
 	sites := slices.Sorted(maps.Keys(siteSecrets))
 	secretOf := func(what, name string) (*issuedKeyPair, error) {
@@ -393,7 +392,7 @@ func mintPKI(t testing.TB, root string) (*stackPKI, error) {
 	if err != nil {
 		return nil, err
 	}
-	globalClient, err := secretOf("global client secret", globalClientSecret(run.values))
+	globalClient, err := secretOf("global client secret", globalClientSecret(run.release.values))
 	if err != nil {
 		return nil, err
 	}
