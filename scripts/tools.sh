@@ -16,6 +16,8 @@ k8s_version=4.25.0
 bin="$root/.tools/bin"
 pulumi_home="${PULUMI_HOME:-$root/.tools/pulumi-home}"
 cache_root="${NAUTOBOT_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nautobot-worker-pulumi}"
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 log() { printf 'tools: %s\n' "$*" >&2; }
 
@@ -24,7 +26,7 @@ cache="$cache_root/$stamp"
 mkdir -p "$bin" "$cache_root"
 
 export GOFLAGS="${GOFLAGS:-} -mod=readonly" CGO_ENABLED=0 GOTOOLCHAIN=local
-release_flags=(-trimpath -tags osusergo,grpcnotrace)
+release_flags=(-trimpath -tags "osusergo,grpcnotrace")
 
 build_cli() {
   log "building pulumi $cli_version (cold: ~4 min)"
@@ -63,12 +65,32 @@ build_kubernetes_provider() {
 }
 
 system_pulumi() {
-  local p dir
+  local p dir version
   p=$(PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$bin" | paste -sd:) command -v pulumi 2>/dev/null) || return 1
   dir=$(dirname "$(readlink -f "$p")")
   [ -x "$dir/pulumi-language-go" ] || return 1
-  "$p" version 2>/dev/null | grep -Eq '^v3\.(1[5-9][0-9]|[2-9][0-9]{2})\.' || return 1
+  version=$("$p" version 2>/dev/null) || return 1
+  [[ $version =~ ^v3\.(1[5-9][0-9]|[2-9][0-9]{2})\. ]] || return 1
   printf '%s\n' "$p"
+}
+
+# build_missing NAME...: build the cached binaries that are not there yet. The check is repeated under the
+# lock, so a run that waited for another one's build reuses it instead of writing the same files again.
+build_missing() {
+  local name missing=()
+  for name in "$@"; do [ -x "$cache/$name" ] || missing+=("$name"); done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  build_lock "$cache_root"
+  mkdir -p "$cache"
+  for name in "${missing[@]}"; do
+    [ -x "$cache/$name" ] && continue
+    case "$name" in
+      pulumi) build_cli ;;
+      pulumi-language-go) build_language_host ;;
+      pulumi-resource-kubernetes) build_kubernetes_provider ;;
+    esac
+  done
+  build_unlock
 }
 
 mkdir -p "$cache"
@@ -76,14 +98,13 @@ if sys=$(system_pulumi); then
   log "using $sys ($("$sys" version)) from PATH"
   ln -sfn "$sys" "$bin/pulumi"
   rm -f "$bin/pulumi-language-go"
+  build_missing pulumi-resource-kubernetes
 else
-  [ -x "$cache/pulumi" ] || build_cli
-  [ -x "$cache/pulumi-language-go" ] || build_language_host
+  build_missing pulumi pulumi-language-go pulumi-resource-kubernetes
   # The CLI finds its language host beside its own (symlink-resolved) executable.
   ln -sfn "$cache/pulumi" "$bin/pulumi"
   ln -sfn "$cache/pulumi-language-go" "$bin/pulumi-language-go"
 fi
-[ -x "$cache/pulumi-resource-kubernetes" ] || build_kubernetes_provider
 ln -sfn "$cache/pulumi-resource-kubernetes" "$bin/pulumi-resource-kubernetes"
 
 # Install the provider into the project-local plugin cache so Pulumi.yaml stays free of local paths and

@@ -18,7 +18,9 @@ import (
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"nautobot-worker/internal/component"
 	"nautobot-worker/internal/kube"
+	"nautobot-worker/internal/nautobotpod"
 	"nautobot-worker/internal/validate"
 )
 
@@ -93,9 +95,9 @@ func (a Args) Defaults() Args {
 	return a
 }
 
-// Validate checks the plain values (not the provider); errors name the config key under ConfigKey.
+// Validate checks the plain values (not the provider); problems name keys relative to Args.
 func (a Args) Validate() error {
-	p := validate.New(ConfigKey)
+	p := validate.New("")
 	p.DNSLabel("namespace", a.Namespace)
 	for key, name := range map[string]string{
 		"selfSignedIssuer": a.SelfSignedIssuer, "caCertificate": a.CACertificate, "caSecret": a.CASecret,
@@ -187,87 +189,77 @@ func (s CAPublicStore) server() map[string]any {
 // plus a Secret holding only the CA's public certificate.
 type MTLSAuthority struct {
 	pulumi.ResourceState
+	component.WithArgs[Args]
+
+	// Issuer is the CA Issuer and CAPublic the ca.crt-only ExternalSecret, for dependencies: a DependsOn
+	// on the component itself does not wait for them (see mocks.Monitor.DependsOn).
+	Issuer, CAPublic pulumi.Resource
 
 	// Namespace of the issuers and secrets.
 	Namespace pulumi.StringOutput `pulumi:"namespace"`
 	// IssuerName is the namespaced CA Issuer that signs leaf certificates.
 	IssuerName pulumi.StringOutput `pulumi:"issuerName"`
-	// CASecretName holds the CA key pair (global cluster only).
-	CASecretName pulumi.StringOutput `pulumi:"caSecretName"`
 	// CAPublicSecretName holds only ca.crt.
 	CAPublicSecretName pulumi.StringOutput `pulumi:"caPublicSecretName"`
-
-	// Args are the effective arguments after defaults.
-	Args Args
 }
 
-const caPublicKey = "ca.crt"
+// Cluster returns the provider of the global cluster.
+func (a Args) Cluster() (*kubernetes.Provider, error) {
+	if a.Provider == nil {
+		return nil, errors.New("authority: Args.Provider is required (the global cluster's Kubernetes provider)")
+	}
+	return a.Provider, nil
+}
 
 // NewMTLSAuthority registers the CA hierarchy. The root CA Certificate and the public-cert ExternalSecret
 // are protected and retained on delete: losing them would invalidate every client certificate of the fleet.
 func NewMTLSAuthority(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*MTLSAuthority, error) {
-	if args == nil {
-		args = &Args{}
-	}
-	a := args.Defaults()
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
-	if a.Provider == nil {
-		return nil, errors.New("authority: Args.Provider is required (the global cluster's Kubernetes provider)")
-	}
-	c := &MTLSAuthority{Args: a}
-	if err := ctx.RegisterComponentResource("nautobot:authority:MTLSAuthority", name, c, opts...); err != nil {
-		return nil, err
-	}
-	k8s := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(a.Provider)}
-	stateful := append(append([]pulumi.ResourceOption{}, k8s...), pulumi.Protect(true), pulumi.RetainOnDelete(true))
-	obj := func(n string) kube.Object { return kube.Object{Namespace: a.Namespace, Name: n} }
+	return component.New(ctx, "nautobot:authority:MTLSAuthority", name, args, &MTLSAuthority{}, opts,
+		func(c *MTLSAuthority, k8s []pulumi.ResourceOption) (pulumi.Map, error) {
+			a := c.Args
+			stateful := append(append([]pulumi.ResourceOption{}, k8s...), pulumi.Protect(true), pulumi.RetainOnDelete(true))
+			obj := func(n string) kube.Object { return kube.Object{Namespace: a.Namespace, Name: n} }
 
-	selfSigned, err := kube.NewCustomResource(ctx, name+"-selfsigned", "cert-manager.io/v1", "Issuer", obj(a.SelfSignedIssuer),
-		map[string]any{"spec": map[string]any{"selfSigned": map[string]any{}}}, k8s...)
-	if err != nil {
-		return nil, err
-	}
-	privateKey := map[string]any{"algorithm": a.KeyAlgorithm, "rotationPolicy": "Never"}
-	if a.KeyAlgorithm != "Ed25519" {
-		privateKey["size"] = a.KeySize
-	}
-	caCert, err := kube.NewCustomResource(ctx, name+"-ca", "cert-manager.io/v1", "Certificate", obj(a.CACertificate),
-		map[string]any{"spec": map[string]any{
-			"isCA":        true,
-			"commonName":  a.CommonName,
-			"secretName":  a.CASecret,
-			"duration":    a.Duration,
-			"renewBefore": a.RenewBefore,
-			// A renewed CA keeps its key, so certificates it already signed stay valid during rollover.
-			"privateKey": privateKey,
-			"usages":     []any{"cert sign", "crl sign"},
-			"issuerRef":  map[string]any{"name": a.SelfSignedIssuer, "kind": "Issuer", "group": "cert-manager.io"},
-		}}, append(stateful, pulumi.DependsOn([]pulumi.Resource{selfSigned}))...)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := kube.NewCustomResource(ctx, name+"-issuer", "cert-manager.io/v1", "Issuer", obj(a.Issuer),
-		map[string]any{"spec": map[string]any{"ca": map[string]any{"secretName": a.CASecret}}},
-		append(k8s, pulumi.DependsOn([]pulumi.Resource{caCert}))...); err != nil {
-		return nil, err
-	}
-	if err := c.publicCertSecret(ctx, name, a, k8s, stateful); err != nil {
-		return nil, err
-	}
+			selfSigned, err := kube.NewCustomResource(ctx, name+"-selfsigned", "cert-manager.io/v1", "Issuer", obj(a.SelfSignedIssuer),
+				map[string]any{"spec": map[string]any{"selfSigned": map[string]any{}}}, k8s...)
+			if err != nil {
+				return nil, err
+			}
+			privateKey := map[string]any{"algorithm": a.KeyAlgorithm, "rotationPolicy": "Never"}
+			if a.KeyAlgorithm != "Ed25519" {
+				privateKey["size"] = a.KeySize
+			}
+			caCert, err := kube.NewCustomResource(ctx, name+"-ca", "cert-manager.io/v1", "Certificate", obj(a.CACertificate),
+				map[string]any{"spec": map[string]any{
+					"isCA":        true,
+					"commonName":  a.CommonName,
+					"secretName":  a.CASecret,
+					"duration":    a.Duration,
+					"renewBefore": a.RenewBefore,
+					// A renewed CA keeps its key, so certificates it already signed stay valid during rollover.
+					"privateKey": privateKey,
+					"usages":     []any{"cert sign", "crl sign"},
+					"issuerRef":  map[string]any{"name": a.SelfSignedIssuer, "kind": "Issuer", "group": "cert-manager.io"},
+				}}, append(stateful, pulumi.DependsOn([]pulumi.Resource{selfSigned}))...)
+			if err != nil {
+				return nil, err
+			}
+			if c.Issuer, err = kube.NewCustomResource(ctx, name+"-issuer", "cert-manager.io/v1", "Issuer", obj(a.Issuer),
+				map[string]any{"spec": map[string]any{"ca": map[string]any{"secretName": a.CASecret}}},
+				append(k8s, pulumi.DependsOn([]pulumi.Resource{caCert}))...); err != nil {
+				return nil, err
+			}
+			if err := c.publicCertSecret(ctx, name, a, k8s, stateful); err != nil {
+				return nil, err
+			}
 
-	c.Namespace = pulumi.String(a.Namespace).ToStringOutput()
-	c.IssuerName = pulumi.String(a.Issuer).ToStringOutput()
-	c.CASecretName = pulumi.String(a.CASecret).ToStringOutput()
-	c.CAPublicSecretName = pulumi.String(a.CAPublicSecret).ToStringOutput()
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"namespace": c.Namespace, "issuerName": c.IssuerName,
-		"caSecretName": c.CASecretName, "caPublicSecretName": c.CAPublicSecretName,
-	}); err != nil {
-		return nil, err
-	}
-	return c, nil
+			c.Namespace = pulumi.String(a.Namespace).ToStringOutput()
+			c.IssuerName = pulumi.String(a.Issuer).ToStringOutput()
+			c.CAPublicSecretName = pulumi.String(a.CAPublicSecret).ToStringOutput()
+			return pulumi.Map{
+				"namespace": c.Namespace, "issuerName": c.IssuerName, "caPublicSecretName": c.CAPublicSecretName,
+			}, nil
+		})
 }
 
 // publicCertSecret keeps a Secret with only ca.crt in sync with the CA secret. cert-manager cannot write
@@ -316,7 +308,7 @@ func (c *MTLSAuthority) publicCertSecret(ctx *pulumi.Context, name string, a Arg
 	if err != nil {
 		return err
 	}
-	_, err = kube.NewCustomResource(ctx, name+"-ca-public", "external-secrets.io/v1", "ExternalSecret",
+	c.CAPublic, err = kube.NewCustomResource(ctx, name+"-ca-public", "external-secrets.io/v1", "ExternalSecret",
 		kube.Object{Namespace: a.Namespace, Name: a.CAPublicSecret},
 		map[string]any{"spec": map[string]any{
 			"refreshInterval": a.CAPublicRefreshInterval,
@@ -329,13 +321,13 @@ func (c *MTLSAuthority) publicCertSecret(ctx *pulumi.Context, name string, a Arg
 					"engineVersion": "v2",
 					"type":          "Opaque",
 					"metadata":      map[string]any{"labels": map[string]any{"cnpg.io/reload": "true"}},
-					"data":          map[string]any{caPublicKey: `{{ .cacert | filterPEM "CERTIFICATE" }}`},
+					"data":          map[string]any{nautobotpod.CAFile: `{{ .cacert | filterPEM "CERTIFICATE" }}`},
 				},
 			},
 			// tls.crt of a self-signed root is the CA certificate itself; the key is never copied.
 			"data": []any{map[string]any{
 				"secretKey": "cacert",
-				"remoteRef": map[string]any{"key": a.CASecret, "property": "tls.crt"},
+				"remoteRef": map[string]any{"key": a.CASecret, "property": nautobotpod.CertFile},
 			}},
 		}}, append(stateful, pulumi.DependsOn([]pulumi.Resource{store}))...)
 	if err != nil {

@@ -23,13 +23,7 @@ import (
 
 func run(t *testing.T, args authority.Args) (*mocks.Monitor, error) {
 	t.Helper()
-	m := &mocks.Monitor{}
-	err := mocks.RunWithProvider("global", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
-		args.Provider = p
-		_, err := authority.NewMTLSAuthority(ctx, "mtls", &args)
-		return err
-	})
-	return m, err
+	return mocks.Component("global", "mtls", args, authority.NewMTLSAuthority)
 }
 
 func spec(t *testing.T, m *mocks.Monitor, typ, name string) map[string]any {
@@ -89,7 +83,16 @@ func mustFind(t *testing.T, m *mocks.Monitor, typ, name string) mocks.Resource {
 func TestEveryKubernetesResourceHasTheExplicitProviderAndAParent(t *testing.T) {
 	m, err := run(t, authority.Args{})
 	require.NoError(t, err)
-	require.Len(t, m.RequireComponentChildren(t, "nautobot:authority:MTLSAuthority", "mtls"), 8)
+	require.Equal(t, []string{
+		"kubernetes:cert-manager.io/v1:Certificate mtls-ca",
+		"kubernetes:cert-manager.io/v1:Issuer mtls-issuer",
+		"kubernetes:cert-manager.io/v1:Issuer mtls-selfsigned",
+		"kubernetes:core/v1:ServiceAccount mtls-ca-reader",
+		"kubernetes:external-secrets.io/v1:ExternalSecret mtls-ca-public",
+		"kubernetes:external-secrets.io/v1:SecretStore mtls-ca-store",
+		"kubernetes:rbac.authorization.k8s.io/v1:Role mtls-ca-reader",
+		"kubernetes:rbac.authorization.k8s.io/v1:RoleBinding mtls-ca-reader",
+	}, mocks.Refs(m.RequireComponentChildren(t, "nautobot:authority:MTLSAuthority", "mtls")))
 }
 
 func TestStatefulResourcesAreProtectedAndRetained(t *testing.T) {
@@ -131,7 +134,25 @@ func TestTwoAuthoritiesDoNotCollide(t *testing.T) {
 		return err
 	})
 	require.NoError(t, err)
-	require.Len(t, m.OfType("kubernetes:cert-manager.io/v1:Certificate"), 2)
+	// Each instance's objects carry its own Pulumi names and land in its own namespace.
+	got := map[string]string{}
+	for _, r := range m.Resources() {
+		if strings.HasPrefix(r.Type, "kubernetes:") {
+			got[r.Type+" "+r.Name] = r.Namespace()
+		}
+	}
+	want := map[string]string{}
+	for instance, namespace := range map[string]string{"a": "one", "b": "two"} {
+		for _, child := range []string{
+			"cert-manager.io/v1:Certificate -ca", "cert-manager.io/v1:Issuer -issuer", "cert-manager.io/v1:Issuer -selfsigned",
+			"core/v1:ServiceAccount -ca-reader", "external-secrets.io/v1:ExternalSecret -ca-public",
+			"external-secrets.io/v1:SecretStore -ca-store", "rbac.authorization.k8s.io/v1:Role -ca-reader",
+			"rbac.authorization.k8s.io/v1:RoleBinding -ca-reader",
+		} {
+			want["kubernetes:"+strings.Replace(child, " -", " "+instance+"-", 1)] = namespace
+		}
+	}
+	require.Equal(t, want, got)
 }
 
 // keyPEM is a key block, which must never pass as a CA bundle.
@@ -195,43 +216,39 @@ func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
 		want []string
 	}{
 		{"duration in years", authority.Args{Duration: "10y"},
-			[]string{`config authority.duration: "10y" is not a valid duration; use hours, minutes or seconds such as 87600h`}},
+			[]string{`duration: "10y" is not a valid duration; use hours, minutes or seconds such as 87600h`}},
 		{"renewBefore longer than duration", authority.Args{Duration: "8760h", RenewBefore: "9000h"},
-			[]string{"config authority.renewBefore: 9000h must be shorter than duration 8760h"}},
+			[]string{"renewBefore: 9000h must be shorter than duration 8760h"}},
 		{"unknown key algorithm", authority.Args{KeyAlgorithm: "DSA"},
-			[]string{`config authority.keyAlgorithm: "DSA" is not supported; use one of ECDSA, RSA, Ed25519`}},
+			[]string{`keyAlgorithm: "DSA" is not supported; use one of ECDSA, RSA, Ed25519`}},
 		{"bad ECDSA size", authority.Args{KeySize: 2048},
-			[]string{"config authority.keySize: 2048 is not an ECDSA curve size; use 256, 384 or 521"}},
+			[]string{"keySize: 2048 is not an ECDSA curve size; use 256, 384 or 521"}},
 		{"empty common name", authority.Args{CommonName: " "},
-			[]string{"config authority.commonName: must not be empty"}},
+			[]string{"commonName: must not be empty"}},
 		{"invalid names", authority.Args{Namespace: "Nautobot", Issuer: "mtls_ca"},
-			[]string{`config authority.namespace: "Nautobot" is not a valid DNS label`, `config authority.issuer: "mtls_ca" is not a valid Kubernetes object name`}},
+			[]string{`namespace: "Nautobot" is not a valid DNS label`, `issuer: "mtls_ca" is not a valid Kubernetes object name`}},
 		{"public secret equals CA secret", authority.Args{CAPublicSecret: "mtls-ca-key-pair"},
-			[]string{`config authority.caPublicSecret: must differ from caSecret ("mtls-ca-key-pair")`}},
+			[]string{`caPublicSecret: must differ from caSecret ("mtls-ca-key-pair")`}},
 		{"store server URL without https", authority.Args{CAPublicStore: authority.CAPublicStore{ServerURL: "http://127.0.0.1:6443"}},
-			[]string{`config authority.caPublicStore.serverUrl: "http://127.0.0.1:6443" is not an API server URL; use https://<host>[:<port>]`}},
+			[]string{`caPublicStore.serverUrl: "http://127.0.0.1:6443" is not an API server URL; use https://<host>[:<port>]`}},
 		{"store server URL that is a bare host", authority.Args{CAPublicStore: authority.CAPublicStore{ServerURL: "kubernetes.default"}},
-			[]string{`config authority.caPublicStore.serverUrl: "kubernetes.default" is not an API server URL`}},
+			[]string{`caPublicStore.serverUrl: "kubernetes.default" is not an API server URL`}},
 		{"store server URL with a path", authority.Args{CAPublicStore: authority.CAPublicStore{ServerURL: "https://api.example.com/api/v1"}},
-			[]string{`config authority.caPublicStore.serverUrl: "https://api.example.com/api/v1" is not an API server URL`}},
+			[]string{`caPublicStore.serverUrl: "https://api.example.com/api/v1" is not an API server URL`}},
 		{"store CA bundle that is not PEM", authority.Args{CAPublicStore: authority.CAPublicStore{CABundle: "LS0tLS1CRUdJTi..."}},
-			[]string{"config authority.caPublicStore.caBundle: is not a PEM bundle of CA certificates (text outside PEM blocks)"}},
+			[]string{"caPublicStore.caBundle: is not a PEM bundle of CA certificates (text outside PEM blocks)"}},
 		{"store CA bundle of blank lines", authority.Args{CAPublicStore: authority.CAPublicStore{CABundle: "\n \n"}},
-			[]string{"config authority.caPublicStore.caBundle: is not a PEM bundle of CA certificates (no CERTIFICATE block)"}},
+			[]string{"caPublicStore.caBundle: is not a PEM bundle of CA certificates (no CERTIFICATE block)"}},
 		{"store CA bundle holding a key", authority.Args{CAPublicStore: authority.CAPublicStore{CABundle: caPEM(t) + keyPEM(t)}},
-			[]string{"config authority.caPublicStore.caBundle: is not a PEM bundle of CA certificates (it holds a EC PRIVATE KEY block)"}},
+			[]string{"caPublicStore.caBundle: is not a PEM bundle of CA certificates (it holds a EC PRIVATE KEY block)"}},
 		{"store CA bundle with a corrupt certificate", authority.Args{CAPublicStore: authority.CAPublicStore{
 			CABundle: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}},
-			[]string{"config authority.caPublicStore.caBundle: is not a PEM bundle of CA certificates (certificate 1: x509: "}},
+			[]string{"caPublicStore.caBundle: is not a PEM bundle of CA certificates (certificate 1: x509: "}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := run(t, tc.args)
-			require.Error(t, err)
-			for _, w := range tc.want {
-				require.Contains(t, err.Error(), w)
-			}
-			m.RequireNothingRegistered(t)
+			m.RequireRejected(t, err, tc.want...)
 		})
 	}
 }

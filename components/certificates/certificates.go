@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"nautobot-worker/internal/component"
 	"nautobot-worker/internal/kube"
 	"nautobot-worker/internal/validate"
 )
@@ -142,9 +143,9 @@ func (a Args) Usages(r Role) []string {
 	return u
 }
 
-// Validate checks the plain values; errors name the config key under ConfigKey.
+// Validate checks the plain values; problems name keys relative to Args.
 func (a Args) Validate() error {
-	p := validate.New(ConfigKey)
+	p := validate.New("")
 	p.NonEmpty("clientCommonName", a.ClientCommonName)
 	names := map[string]string{
 		"postgres.secretName": a.Postgres.SecretName, "redis.secretName": a.Redis.SecretName,
@@ -155,14 +156,14 @@ func (a Args) Validate() error {
 	for _, key := range slices.Sorted(maps.Keys(names)) {
 		if p.ObjectName(key, names[key]) {
 			if other, dup := seen[names[key]]; dup {
-				p.Addf(key, "%q is also used by %s.%s; every certificate needs its own secret", names[key], ConfigKey, other)
+				p.Addf(key, "%q is also used by %s; every certificate needs its own secret", names[key], other)
 			}
 			seen[names[key]] = key
 		}
 	}
 	for _, site := range a.Sites {
 		if other, dup := seen[a.SiteSecretName(site)]; dup {
-			p.Addf("siteClientSecretPrefix", "site %q's secret %q collides with %s.%s", site, a.SiteSecretName(site), ConfigKey, other)
+			p.Addf("siteClientSecretPrefix", "site %q's secret %q collides with %s", site, a.SiteSecretName(site), other)
 		}
 	}
 	for key, s := range map[string]ServerCert{"postgres": a.Postgres, "redis": a.Redis} {
@@ -193,90 +194,83 @@ func (a Args) Validate() error {
 	return p.Err()
 }
 
+// Cluster returns the provider, once the stack has wired in the namespace and the issuer.
+func (a Args) Cluster() (*kubernetes.Provider, error) {
+	if a.Provider == nil || a.Namespace == "" || a.Issuer == "" {
+		return nil, errors.New("certificates: Args.Provider, Namespace and Issuer are required")
+	}
+	return a.Provider, nil
+}
+
 // MTLSCertificates holds the leaf certificates of the global cluster.
 type MTLSCertificates struct {
 	pulumi.ResourceState
+	component.WithArgs[Args]
 
 	// SiteClientSecrets maps each site to the global secret holding its client certificate.
 	SiteClientSecrets pulumi.StringMapOutput `pulumi:"siteClientSecrets"`
 	// Certificates are the registered Certificate resources, for dependencies.
 	Certificates []pulumi.Resource
-
-	Args Args
 }
 
 // NewMTLSCertificates registers the certificates.
 func NewMTLSCertificates(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*MTLSCertificates, error) {
-	if args == nil {
-		args = &Args{}
-	}
-	a := args.Defaults()
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
-	if a.Provider == nil || a.Namespace == "" || a.Issuer == "" {
-		return nil, errors.New("certificates: Args.Provider, Namespace and Issuer are required")
-	}
-	c := &MTLSCertificates{Args: a}
-	if err := ctx.RegisterComponentResource("nautobot:certificates:MTLSCertificates", name, c, opts...); err != nil {
-		return nil, err
-	}
-	k8s := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(a.Provider)}
+	return component.New(ctx, "nautobot:certificates:MTLSCertificates", name, args, &MTLSCertificates{}, opts,
+		func(c *MTLSCertificates, k8s []pulumi.ResourceOption) (pulumi.Map, error) {
+			a := c.Args
 
-	add := func(suffix, secret string, spec map[string]any) error {
-		spec["secretName"] = secret
-		spec["privateKey"] = a.privateKey()
-		spec["issuerRef"] = map[string]any{"name": a.Issuer, "kind": "Issuer", "group": "cert-manager.io"}
-		r, err := kube.NewCustomResource(ctx, name+"-"+suffix, "cert-manager.io/v1", "Certificate",
-			kube.Object{Namespace: a.Namespace, Name: secret}, map[string]any{"spec": spec}, k8s...)
-		if err != nil {
-			return err
-		}
-		c.Certificates = append(c.Certificates, r)
-		return nil
-	}
-	for _, s := range []struct {
-		suffix string
-		cert   ServerCert
-		role   Role
-	}{{"postgres-server", a.Postgres, PostgresServerRole}, {"redis-server", a.Redis, RedisServerRole}} {
-		if err := add(s.suffix, s.cert.SecretName, map[string]any{
-			"commonName":  s.cert.CommonName,
-			"dnsNames":    toAny(a.dnsNames(s.cert)),
-			"duration":    a.ServerDuration,
-			"renewBefore": a.ServerRenewBefore,
-			"usages":      toAny(a.Usages(s.role)),
-		}); err != nil {
-			return nil, err
-		}
-	}
-	client := func(cn string) map[string]any {
-		return map[string]any{
-			"commonName":  cn,
-			"duration":    a.ClientDuration,
-			"renewBefore": a.ClientRenewBefore,
-			"usages":      toAny(a.Usages(ClientRole)),
-		}
-	}
-	// CNPG connects replicas as streaming_replica; pg_hba cert maps the CN to that role.
-	if err := add("replication", a.ReplicationSecret, client("streaming_replica")); err != nil {
-		return nil, err
-	}
-	if err := add("global-client", a.GlobalClientSecret, client(a.ClientCommonName)); err != nil {
-		return nil, err
-	}
-	siteSecrets := pulumi.StringMap{}
-	for _, site := range a.Sites {
-		if err := add("site-"+site, a.SiteSecretName(site), client(a.ClientCommonName)); err != nil {
-			return nil, err
-		}
-		siteSecrets[site] = pulumi.String(a.SiteSecretName(site))
-	}
-	c.SiteClientSecrets = siteSecrets.ToStringMapOutput()
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"siteClientSecrets": c.SiteClientSecrets}); err != nil {
-		return nil, err
-	}
-	return c, nil
+			add := func(suffix, secret string, spec map[string]any) error {
+				spec["secretName"] = secret
+				spec["privateKey"] = a.privateKey()
+				spec["issuerRef"] = map[string]any{"name": a.Issuer, "kind": "Issuer", "group": "cert-manager.io"}
+				r, err := kube.NewCustomResource(ctx, name+"-"+suffix, "cert-manager.io/v1", "Certificate",
+					kube.Object{Namespace: a.Namespace, Name: secret}, map[string]any{"spec": spec}, k8s...)
+				if err != nil {
+					return err
+				}
+				c.Certificates = append(c.Certificates, r)
+				return nil
+			}
+			for _, s := range []struct {
+				suffix string
+				cert   ServerCert
+				role   Role
+			}{{"postgres-server", a.Postgres, PostgresServerRole}, {"redis-server", a.Redis, RedisServerRole}} {
+				if err := add(s.suffix, s.cert.SecretName, map[string]any{
+					"commonName":  s.cert.CommonName,
+					"dnsNames":    toAny(a.dnsNames(s.cert)),
+					"duration":    a.ServerDuration,
+					"renewBefore": a.ServerRenewBefore,
+					"usages":      toAny(a.Usages(s.role)),
+				}); err != nil {
+					return nil, err
+				}
+			}
+			client := func(cn string) map[string]any {
+				return map[string]any{
+					"commonName":  cn,
+					"duration":    a.ClientDuration,
+					"renewBefore": a.ClientRenewBefore,
+					"usages":      toAny(a.Usages(ClientRole)),
+				}
+			}
+			// CNPG connects replicas as streaming_replica; pg_hba cert maps the CN to that role.
+			if err := add("replication", a.ReplicationSecret, client("streaming_replica")); err != nil {
+				return nil, err
+			}
+			if err := add("global-client", a.GlobalClientSecret, client(a.ClientCommonName)); err != nil {
+				return nil, err
+			}
+			siteSecrets := pulumi.StringMap{}
+			for _, site := range a.Sites {
+				if err := add("site-"+site, a.SiteSecretName(site), client(a.ClientCommonName)); err != nil {
+					return nil, err
+				}
+				siteSecrets[site] = pulumi.String(a.SiteSecretName(site))
+			}
+			c.SiteClientSecrets = siteSecrets.ToStringMapOutput()
+			return pulumi.Map{"siteClientSecrets": c.SiteClientSecrets}, nil
+		})
 }
 
 func (a Args) privateKey() map[string]any {

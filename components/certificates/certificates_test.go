@@ -41,7 +41,15 @@ func TestChildrenHaveProviderParentAndDistinctNames(t *testing.T) {
 	m, err := run(t, map[string]certificates.Args{"one": a, "two": b})
 	require.NoError(t, err)
 	certs := m.OfType("kubernetes:cert-manager.io/v1:Certificate")
-	require.Len(t, certs, 2*5)
+	// Five certificates per instance, named from the instance, each in the instance's namespace.
+	got := map[string]string{}
+	for _, c := range certs {
+		got[c.Name] = c.Namespace()
+	}
+	require.Equal(t, map[string]string{
+		"one-postgres-server": "nautobot", "one-redis-server": "nautobot", "one-replication": "nautobot", "one-global-client": "nautobot", "one-site-dfw1": "nautobot",
+		"two-postgres-server": "other", "two-redis-server": "other", "two-replication": "other", "two-global-client": "other", "two-site-dfw1": "other",
+	}, got)
 	for _, c := range certs {
 		require.Contains(t, c.Provider, "pulumi:providers:kubernetes::k8s::")
 		require.Contains(t, c.Parent, "nautobot:certificates:MTLSCertificates::")
@@ -103,19 +111,19 @@ func TestValidation(t *testing.T) {
 		want string
 	}{
 		{"secret reused", func(a *certificates.Args) { a.Redis.SecretName = "nautobot-cluster-server-tls" },
-			`config certificates.redis.secretName: "nautobot-cluster-server-tls" is also used by certificates.postgres.secretName`},
+			`redis.secretName: "nautobot-cluster-server-tls" is also used by postgres.secretName`},
 		{"site secret collides", func(a *certificates.Args) { a.GlobalClientSecret = "nautobot-mtls-client-dfw1" },
-			`config certificates.siteClientSecretPrefix: site "dfw1"'s secret "nautobot-mtls-client-dfw1" collides with certificates.globalClientSecret`},
+			`siteClientSecretPrefix: site "dfw1"'s secret "nautobot-mtls-client-dfw1" collides with globalClientSecret`},
 		{"renew after expiry", func(a *certificates.Args) { a.ClientRenewBefore = "30000h" },
-			"config certificates.clientRenewBefore: 30000h must be shorter than clientDuration 26280h"},
+			"clientRenewBefore: 30000h must be shorter than clientDuration 26280h"},
 		{"days are not durations", func(a *certificates.Args) { a.ServerDuration = "365d" },
-			`config certificates.serverDuration: "365d" is not a valid duration`},
+			`serverDuration: "365d" is not a valid duration`},
 		{"unknown encoding", func(a *certificates.Args) { a.KeyEncoding = "DER" },
-			`config certificates.keyEncoding: "DER" is not supported; use one of PKCS1, PKCS8`},
+			`keyEncoding: "DER" is not supported; use one of PKCS1, PKCS8`},
 		{"Ed25519 needs PKCS8", func(a *certificates.Args) { a.KeyAlgorithm = "Ed25519" },
-			"config certificates.keyEncoding: Ed25519 keys are always PKCS8"},
+			"keyEncoding: Ed25519 keys are always PKCS8"},
 		{"bad extra SAN", func(a *certificates.Args) { a.Postgres.ExtraDNSNames = []string{"Bad_Name"} },
-			`config certificates.postgres.extraDnsNames[0]: "Bad_Name" is not a valid Kubernetes object name`},
+			`postgres.extraDnsNames[0]: "Bad_Name" is not a valid Kubernetes object name`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

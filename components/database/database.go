@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"nautobot-worker/internal/component"
 	"nautobot-worker/internal/kube"
 	"nautobot-worker/internal/validate"
 )
@@ -68,8 +69,11 @@ func (a Args) Defaults() Args {
 	return a
 }
 
-// RWService is the Service CNPG creates for the primary.
+// RWService is the Service CNPG creates for the primary: the gateway's backend and the global pods' host.
 func (a Args) RWService() string { return a.Name + "-rw" }
+
+// AppSecret is the Secret CNPG writes the application role's credentials (username, password) to.
+func (a Args) AppSecret() string { return a.Name + "-app" }
 
 // Services are the Services CNPG creates; the server certificate covers all of them.
 func (a Args) Services() []string { return []string{a.Name + "-rw", a.Name + "-ro", a.Name + "-r"} }
@@ -92,9 +96,9 @@ func (a Args) Major() int {
 	return 0
 }
 
-// Validate checks the plain values; errors name the config key under ConfigKey.
+// Validate checks the plain values; problems name keys relative to Args.
 func (a Args) Validate() error {
-	p := validate.New(ConfigKey)
+	p := validate.New("")
 	if p.DNSLabel("name", a.Name) && len(a.Name) > 50 {
 		p.Addf("name", "%q is too long; CNPG appends suffixes, keep it at most 50 characters", a.Name)
 	}
@@ -123,14 +127,18 @@ func (a Args) Validate() error {
 	return p.Err()
 }
 
+// Cluster returns the provider, once the stack has wired in the namespace and the certificate secrets.
+func (a Args) Cluster() (*kubernetes.Provider, error) {
+	if a.Provider == nil || a.Namespace == "" || a.ServerTLSSecret == "" || a.CASecret == "" || a.ReplicationTLSSecret == "" {
+		return nil, errors.New("database: Args.Provider, Namespace and the three certificate secrets are required")
+	}
+	return a.Provider, nil
+}
+
 // PostgresCluster is the CNPG Cluster with the mTLS CA as its client CA and cert-only pg_hba.
 type PostgresCluster struct {
 	pulumi.ResourceState
-
-	// RWService is the Service of the primary, the gateway's backend.
-	RWService pulumi.StringOutput `pulumi:"rwService"`
-
-	Args Args
+	component.WithArgs[Args]
 }
 
 // HBA are the user pg_hba rules: TLS with a client certificate whose CN is the role, from any IPv4 or
@@ -142,52 +150,42 @@ var HBA = []string{"hostssl all all all cert", "hostnossl all all all reject"}
 
 // NewPostgresCluster registers the CNPG Cluster, protected and retained on delete.
 func NewPostgresCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*PostgresCluster, error) {
-	if args == nil {
-		args = &Args{}
-	}
-	a := args.Defaults()
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
-	if a.Provider == nil || a.Namespace == "" || a.ServerTLSSecret == "" || a.CASecret == "" || a.ReplicationTLSSecret == "" {
-		return nil, errors.New("database: Args.Provider, Namespace and the three certificate secrets are required")
-	}
-	c := &PostgresCluster{Args: a}
-	if err := ctx.RegisterComponentResource("nautobot:database:PostgresCluster", name, c, opts...); err != nil {
-		return nil, err
-	}
-	storage := map[string]any{"size": a.StorageSize}
-	if a.StorageClass != "" {
-		storage["storageClass"] = a.StorageClass
-	}
-	_, err := kube.NewCustomResource(ctx, name+"-cluster", "postgresql.cnpg.io/v1", "Cluster",
-		kube.Object{Namespace: a.Namespace, Name: a.Name},
-		map[string]any{"spec": map[string]any{
-			"instances": a.Instances,
-			"imageName": a.ImageName,
-			"storage":   storage,
-			"bootstrap": map[string]any{"initdb": map[string]any{"database": a.Database, "owner": a.User}},
-			"affinity": map[string]any{
-				"podAntiAffinityType": a.PodAntiAffinity,
-				"topologyKey":         "kubernetes.io/hostname",
-			},
-			"certificates": map[string]any{
-				"serverTLSSecret": a.ServerTLSSecret,
-				"serverCASecret":  a.CASecret,
-				// clientCASecret becomes ssl_ca_file, which verifies client certificates; with
-				// replicationTLSSecret set CNPG needs no ca.key, so the secret holds ca.crt only.
-				"clientCASecret":       a.CASecret,
-				"replicationTLSSecret": a.ReplicationTLSSecret,
-			},
-			"postgresql": map[string]any{"pg_hba": []any{HBA[0], HBA[1]}},
-		}},
-		pulumi.Parent(c), pulumi.Provider(a.Provider), pulumi.Protect(true), pulumi.RetainOnDelete(true))
-	if err != nil {
-		return nil, err
-	}
-	c.RWService = pulumi.String(a.RWService()).ToStringOutput()
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"rwService": c.RWService}); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return component.New(ctx, "nautobot:database:PostgresCluster", name, args, &PostgresCluster{}, opts,
+		func(c *PostgresCluster, children []pulumi.ResourceOption) (pulumi.Map, error) {
+			a := c.Args
+			storage := map[string]any{"size": a.StorageSize}
+			if a.StorageClass != "" {
+				storage["storageClass"] = a.StorageClass
+			}
+			hba := make([]any, len(HBA))
+			for i, rule := range HBA {
+				hba[i] = rule
+			}
+			_, err := kube.NewCustomResource(ctx, name+"-cluster", "postgresql.cnpg.io/v1", "Cluster",
+				kube.Object{Namespace: a.Namespace, Name: a.Name},
+				map[string]any{"spec": map[string]any{
+					"instances": a.Instances,
+					"imageName": a.ImageName,
+					"storage":   storage,
+					"bootstrap": map[string]any{"initdb": map[string]any{"database": a.Database, "owner": a.User}},
+					"affinity": map[string]any{
+						"podAntiAffinityType": a.PodAntiAffinity,
+						"topologyKey":         "kubernetes.io/hostname",
+					},
+					"certificates": map[string]any{
+						"serverTLSSecret": a.ServerTLSSecret,
+						"serverCASecret":  a.CASecret,
+						// clientCASecret becomes ssl_ca_file, which verifies client certificates; with
+						// replicationTLSSecret set CNPG needs no ca.key, so the secret holds ca.crt only.
+						"clientCASecret":       a.CASecret,
+						"replicationTLSSecret": a.ReplicationTLSSecret,
+					},
+					"postgresql": map[string]any{"pg_hba": hba},
+				}},
+				append(children, pulumi.Protect(true), pulumi.RetainOnDelete(true))...)
+			if err != nil {
+				return nil, err
+			}
+			return pulumi.Map{}, nil
+		})
 }

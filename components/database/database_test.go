@@ -3,8 +3,6 @@ package database_test
 import (
 	"testing"
 
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
 	"nautobot-worker/components/database"
@@ -17,13 +15,7 @@ func base() database.Args {
 
 func run(t *testing.T, a database.Args) (*mocks.Monitor, error) {
 	t.Helper()
-	m := &mocks.Monitor{}
-	err := mocks.RunWithProvider("global", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
-		a.Provider = p
-		_, err := database.NewPostgresCluster(ctx, "db", &a)
-		return err
-	})
-	return m, err
+	return mocks.Component("global", "db", a, database.NewPostgresCluster)
 }
 
 func TestClusterIsProtectedRetainedAndUsesTheExplicitProvider(t *testing.T) {
@@ -62,11 +54,11 @@ func TestValidation(t *testing.T) {
 		{"PostgreSQL 15 with direct TLS", func(a *database.Args) { a.ImageName = "ghcr.io/cloudnative-pg/postgresql:15.8" },
 			"is PostgreSQL 15; direct TLS through the passthrough gateway (sslnegotiation=direct) needs PostgreSQL 17 or newer"},
 		{"digest without major version", func(a *database.Args) { a.ImageName = "ghcr.io/cloudnative-pg/postgresql@sha256:abcd" },
-			"config database.majorVersion: cannot read the PostgreSQL major version"},
-		{"bad storage", func(a *database.Args) { a.StorageSize = "20 GB" }, `config database.storageSize: "20 GB" is not a Kubernetes quantity`},
-		{"zero instances", func(a *database.Args) { a.Instances = -1 }, "config database.instances: -1 must be at least 1"},
-		{"bad user", func(a *database.Args) { a.User = "App-User" }, `config database.user: "App-User" is not a plain PostgreSQL identifier`},
-		{"bad affinity", func(a *database.Args) { a.PodAntiAffinity = "always" }, `config database.podAntiAffinity: "always" is not supported`},
+			"majorVersion: cannot read the PostgreSQL major version"},
+		{"bad storage", func(a *database.Args) { a.StorageSize = "20 GB" }, `storageSize: "20 GB" is not a Kubernetes quantity`},
+		{"zero instances", func(a *database.Args) { a.Instances = -1 }, "instances: -1 must be at least 1"},
+		{"bad user", func(a *database.Args) { a.User = "App-User" }, `user: "App-User" is not a plain PostgreSQL identifier`},
+		{"bad affinity", func(a *database.Args) { a.PodAntiAffinity = "always" }, `podAntiAffinity: "always" is not supported`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,4 +75,18 @@ func TestValidation(t *testing.T) {
 		_, err := run(t, a)
 		require.NoError(t, err)
 	})
+}
+
+// The Cluster's pg_hba is every rule of HBA, in order; the mTLS tests read it from the Cluster, so a rule
+// the stack dropped would be untested and undeployed alike.
+func TestPgHBAIsEveryRuleInOrder(t *testing.T) {
+	saved := database.HBA
+	t.Cleanup(func() { database.HBA = saved })
+	database.HBA = append(append([]string{}, saved...), "hostssl app app 10.0.0.0/8 cert")
+	m, err := run(t, base())
+	require.NoError(t, err)
+	c, ok := m.Find("kubernetes:postgresql.cnpg.io/v1:Cluster", "db-cluster")
+	require.True(t, ok)
+	require.Equal(t, []any{"hostssl all all all cert", "hostnossl all all all reject", "hostssl app app 10.0.0.0/8 cert"},
+		c.Plain()["spec"].(map[string]any)["postgresql"].(map[string]any)["pg_hba"])
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"nautobot-worker/internal/component"
 	"nautobot-worker/internal/kube"
 	"nautobot-worker/internal/validate"
 )
@@ -78,9 +79,9 @@ func (a Args) Defaults() Args {
 	return a
 }
 
-// Validate checks the plain values; errors name the config key under ConfigKey.
+// Validate checks the plain values; problems name keys relative to Args.
 func (a Args) Validate() error {
-	p := validate.New(ConfigKey)
+	p := validate.New("")
 	p.ObjectName("name", a.Name)
 	p.DNSLabel("namespace", a.Namespace)
 	p.ObjectName("className", a.ClassName)
@@ -112,105 +113,98 @@ func (a Args) Validate() error {
 	return p.Err()
 }
 
+// Cluster returns the provider, once the stack has set the routes.
+func (a Args) Cluster() (*kubernetes.Provider, error) {
+	if a.Provider == nil || len(a.Routes) == 0 {
+		return nil, errors.New("gateway: Args.Provider and at least one route are required")
+	}
+	return a.Provider, nil
+}
+
 // PassthroughGateway is the Gateway, its TLSRoutes, ReferenceGrants and keepalive policies.
 type PassthroughGateway struct {
 	pulumi.ResourceState
+	component.WithArgs[Args]
 
 	// Address is the first address in the Gateway status (empty until a controller assigns one).
 	Address pulumi.StringOutput `pulumi:"address"`
-
-	Args Args
 }
 
 // NewPassthroughGateway registers the gateway objects.
 func NewPassthroughGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*PassthroughGateway, error) {
-	if args == nil {
-		args = &Args{}
-	}
-	a := args.Defaults()
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
-	if a.Provider == nil || len(a.Routes) == 0 {
-		return nil, errors.New("gateway: Args.Provider and at least one route are required")
-	}
-	c := &PassthroughGateway{Args: a}
-	if err := ctx.RegisterComponentResource("nautobot:gateway:PassthroughGateway", name, c, opts...); err != nil {
-		return nil, err
-	}
-	k8s := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(a.Provider)}
+	return component.New(ctx, "nautobot:gateway:PassthroughGateway", name, args, &PassthroughGateway{}, opts,
+		func(c *PassthroughGateway, k8s []pulumi.ResourceOption) (pulumi.Map, error) {
+			a := c.Args
 
-	allowed := map[string]any{"from": "Same"}
-	if a.RouteNamespace != a.Namespace {
-		// Only the route namespace may attach, not every namespace of the cluster.
-		allowed = map[string]any{"from": "Selector", "selector": map[string]any{
-			"matchLabels": map[string]any{"kubernetes.io/metadata.name": a.RouteNamespace},
-		}}
-	}
-	var listeners []any
-	for _, r := range a.Routes {
-		listeners = append(listeners, map[string]any{
-			"name":          r.Name,
-			"protocol":      "TLS",
-			"port":          r.Port,
-			"hostname":      r.FQDN,
-			"tls":           map[string]any{"mode": "Passthrough"},
-			"allowedRoutes": map[string]any{"namespaces": allowed, "kinds": []any{map[string]any{"kind": "TLSRoute"}}},
-		})
-	}
-	gw, err := kube.NewCustomResource(ctx, name+"-gateway", "gateway.networking.k8s.io/v1", "Gateway",
-		kube.Object{Namespace: a.Namespace, Name: a.Name},
-		map[string]any{"spec": map[string]any{"gatewayClassName": a.ClassName, "listeners": listeners}}, k8s...)
-	if err != nil {
-		return nil, err
-	}
-	afterGateway := append(k8s, pulumi.DependsOn([]pulumi.Resource{gw}))
-	grants := map[string]bool{}
-	for _, r := range a.Routes {
-		backend := map[string]any{"name": r.Service, "port": r.ServicePort}
-		if r.ServiceNamespace != a.RouteNamespace {
-			backend["namespace"] = r.ServiceNamespace
-			grants[r.ServiceNamespace] = true
-		}
-		if _, err := kube.NewCustomResource(ctx, name+"-route-"+r.Name, "gateway.networking.k8s.io/v1alpha2", "TLSRoute",
-			kube.Object{Namespace: a.RouteNamespace, Name: r.Name},
-			map[string]any{"spec": map[string]any{
-				"parentRefs": []any{map[string]any{"name": a.Name, "namespace": a.Namespace, "sectionName": r.Name}},
-				"hostnames":  []any{r.FQDN},
-				"rules":      []any{map[string]any{"backendRefs": []any{backend}}},
-			}}, afterGateway...); err != nil {
-			return nil, err
-		}
-		if *a.Keepalive.Enabled {
-			if _, err := kube.NewCustomResource(ctx, name+"-keepalive-"+r.Name, "gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy",
-				kube.Object{Namespace: a.Namespace, Name: r.Name + "-client-traffic"},
-				map[string]any{"spec": map[string]any{
-					"targetRefs": []any{map[string]any{
-						"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": a.Name, "sectionName": r.Name,
-					}},
-					"tcpKeepalive": map[string]any{
-						"probes": a.Keepalive.Probes, "idleTime": a.Keepalive.IdleTime, "interval": a.Keepalive.Interval,
-					},
-				}}, afterGateway...); err != nil {
+			allowed := map[string]any{"from": "Same"}
+			if a.RouteNamespace != a.Namespace {
+				// Only the route namespace may attach, not every namespace of the cluster.
+				allowed = map[string]any{"from": "Selector", "selector": map[string]any{
+					"matchLabels": map[string]any{"kubernetes.io/metadata.name": a.RouteNamespace},
+				}}
+			}
+			var listeners []any
+			for _, r := range a.Routes {
+				listeners = append(listeners, map[string]any{
+					"name":          r.Name,
+					"protocol":      "TLS",
+					"port":          r.Port,
+					"hostname":      r.FQDN,
+					"tls":           map[string]any{"mode": "Passthrough"},
+					"allowedRoutes": map[string]any{"namespaces": allowed, "kinds": []any{map[string]any{"kind": "TLSRoute"}}},
+				})
+			}
+			gw, err := kube.NewCustomResource(ctx, name+"-gateway", "gateway.networking.k8s.io/v1", "Gateway",
+				kube.Object{Namespace: a.Namespace, Name: a.Name},
+				map[string]any{"spec": map[string]any{"gatewayClassName": a.ClassName, "listeners": listeners}}, k8s...)
+			if err != nil {
 				return nil, err
 			}
-		}
-	}
-	for _, ns := range slices.Sorted(maps.Keys(grants)) {
-		if _, err := kube.NewCustomResource(ctx, fmt.Sprintf("%s-grant-%s", name, ns), "gateway.networking.k8s.io/v1beta1", "ReferenceGrant",
-			kube.Object{Namespace: ns, Name: "tlsroutes-from-" + a.RouteNamespace},
-			map[string]any{"spec": map[string]any{
-				"from": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "TLSRoute", "namespace": a.RouteNamespace}},
-				"to":   []any{map[string]any{"group": "", "kind": "Service"}},
-			}}, k8s...); err != nil {
-			return nil, err
-		}
-	}
-	c.Address = gw.OtherFields.ApplyT(firstAddress).(pulumi.StringOutput)
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"address": c.Address}); err != nil {
-		return nil, err
-	}
-	return c, nil
+			afterGateway := append(k8s, pulumi.DependsOn([]pulumi.Resource{gw}))
+			grants := map[string]bool{}
+			for _, r := range a.Routes {
+				backend := map[string]any{"name": r.Service, "port": r.ServicePort}
+				if r.ServiceNamespace != a.RouteNamespace {
+					backend["namespace"] = r.ServiceNamespace
+					grants[r.ServiceNamespace] = true
+				}
+				if _, err := kube.NewCustomResource(ctx, name+"-route-"+r.Name, "gateway.networking.k8s.io/v1alpha2", "TLSRoute",
+					kube.Object{Namespace: a.RouteNamespace, Name: r.Name},
+					map[string]any{"spec": map[string]any{
+						"parentRefs": []any{map[string]any{"name": a.Name, "namespace": a.Namespace, "sectionName": r.Name}},
+						"hostnames":  []any{r.FQDN},
+						"rules":      []any{map[string]any{"backendRefs": []any{backend}}},
+					}}, afterGateway...); err != nil {
+					return nil, err
+				}
+				if *a.Keepalive.Enabled {
+					if _, err := kube.NewCustomResource(ctx, name+"-keepalive-"+r.Name, "gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy",
+						kube.Object{Namespace: a.Namespace, Name: r.Name + "-client-traffic"},
+						map[string]any{"spec": map[string]any{
+							"targetRefs": []any{map[string]any{
+								"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": a.Name, "sectionName": r.Name,
+							}},
+							"tcpKeepalive": map[string]any{
+								"probes": a.Keepalive.Probes, "idleTime": a.Keepalive.IdleTime, "interval": a.Keepalive.Interval,
+							},
+						}}, afterGateway...); err != nil {
+						return nil, err
+					}
+				}
+			}
+			for _, ns := range slices.Sorted(maps.Keys(grants)) {
+				if _, err := kube.NewCustomResource(ctx, fmt.Sprintf("%s-grant-%s", name, ns), "gateway.networking.k8s.io/v1beta1", "ReferenceGrant",
+					kube.Object{Namespace: ns, Name: "tlsroutes-from-" + a.RouteNamespace},
+					map[string]any{"spec": map[string]any{
+						"from": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "TLSRoute", "namespace": a.RouteNamespace}},
+						"to":   []any{map[string]any{"group": "", "kind": "Service"}},
+					}}, k8s...); err != nil {
+					return nil, err
+				}
+			}
+			c.Address = gw.OtherFields.ApplyT(firstAddress).(pulumi.StringOutput)
+			return pulumi.Map{"address": c.Address}, nil
+		})
 }
 
 func firstAddress(fields map[string]any) string {

@@ -3,7 +3,6 @@ package nautobot_test
 import (
 	"testing"
 
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
@@ -21,18 +20,14 @@ func base() nautobot.Args {
 
 func run(t *testing.T, a nautobot.Args, withSecrets bool) (*mocks.Monitor, error) {
 	t.Helper()
-	m := &mocks.Monitor{}
-	err := mocks.RunWithProvider("global", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
-		a.Provider = p
-		if withSecrets {
-			a.CreateSecrets = true
-			a.DjangoSecretKey = pulumi.ToSecret(pulumi.String("django-key")).(pulumi.StringOutput)
-			a.RedisPasswordValue = pulumi.ToSecret(pulumi.String("redis-pass")).(pulumi.StringOutput)
-		}
-		_, err := nautobot.NewGlobalNautobot(ctx, "nautobot", &a)
-		return err
+	if !withSecrets {
+		return mocks.Component("global", "nautobot", a, nautobot.NewGlobalNautobot)
+	}
+	return mocks.Component("global", "nautobot", a, nautobot.NewGlobalNautobot, func(_ *pulumi.Context, a *nautobot.Args) {
+		a.CreateSecrets = true
+		a.DjangoSecretKey = pulumi.ToSecret(pulumi.String("django-key")).(pulumi.StringOutput)
+		a.RedisPasswordValue = pulumi.ToSecret(pulumi.String("redis-pass")).(pulumi.StringOutput)
 	})
-	return m, err
 }
 
 func TestChartValues(t *testing.T) {
@@ -60,7 +55,7 @@ func TestChartValues(t *testing.T) {
 	require.Equal(t, map[string]any{"ssl": true}, nb["redis"])
 	require.Equal(t, map[string]any{
 		"engine": "django.db.backends.postgresql", "host": "nautobot-cluster-rw", "port": float64(5432), "name": "app", "user": "app",
-		"existingSecret": "nautobot-cluster-app", "existingSecretPasswordKey": "password",
+		"existingSecret": "nautobot-cluster-app", "existingSecretUsernameKey": "username", "existingSecretPasswordKey": "password",
 	}, nb["db"])
 	volume := []any{map[string]any{"name": "mtls-certs", "secret": map[string]any{"secretName": "nautobot-mtls-client", "defaultMode": float64(256)}}}
 	mount := []any{map[string]any{"name": "mtls-certs", "mountPath": "/etc/nautobot/mtls", "readOnly": true}}
@@ -77,14 +72,26 @@ func TestChartValues(t *testing.T) {
 }
 
 func TestSecretsFromConfigStaySecret(t *testing.T) {
-	m, err := run(t, base(), true)
+	a := base()
+	a.Namespace = "nautobot-eu"
+	m, err := run(t, a, true)
 	require.NoError(t, err)
-	for name, key := range map[string]string{"nautobot-django": "NAUTOBOT_SECRET_KEY", "nautobot-redis": "NAUTOBOT_REDIS_PASSWORD"} {
-		s, ok := m.Find("kubernetes:core/v1:Secret", name)
-		require.True(t, ok, name)
-		require.True(t, s.IsSecret("stringData."+key), "%s must be a Pulumi secret", name)
+	// Each value sits under the key the chart reads, in the Secret the chart names, in the release's namespace.
+	for name, kv := range map[string][2]string{
+		"nautobot-django": {"NAUTOBOT_SECRET_KEY", "django-key"},
+		"nautobot-redis":  {"NAUTOBOT_REDIS_PASSWORD", "redis-pass"},
+	} {
+		s := m.MustFind(t, "kubernetes:core/v1:Secret", name)
+		require.Equal(t, map[string]any{
+			"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+			"metadata":   map[string]any{"name": name, "namespace": "nautobot-eu"},
+			"stringData": map[string]any{kv[0]: kv[1]},
+		}, s.Plain())
+		require.True(t, s.IsSecret("stringData."+kv[0]), "%s must be a Pulumi secret", name)
+		require.False(t, s.IsSecret("metadata"), "%s: its name stays readable in a preview", name)
 		require.Contains(t, s.Provider, "pulumi:providers:kubernetes::k8s::")
 	}
+	require.Equal(t, []string{"nautobot-django", "nautobot-redis"}, mocks.Names(m.OfType("kubernetes:core/v1:Secret")))
 }
 
 func TestValidation(t *testing.T) {
@@ -92,7 +99,7 @@ func TestValidation(t *testing.T) {
 	a.Chart.Path, a.Chart.Repo = "tests/charts", "https://example.com/charts"
 	a.ReleaseName = "Nautobot"
 	m, err := run(t, a, false)
-	require.ErrorContains(t, err, `config nautobot.releaseName: "Nautobot" is not a valid DNS label`)
-	require.ErrorContains(t, err, "config nautobot.chart: sets both repo")
+	require.ErrorContains(t, err, `releaseName: "Nautobot" is not a valid DNS label`)
+	require.ErrorContains(t, err, "chart: sets both repo")
 	require.Empty(t, m.OfType("nautobot:nautobot:GlobalNautobot"))
 }

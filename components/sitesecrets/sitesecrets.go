@@ -12,23 +12,18 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"nautobot-worker/internal/component"
 	"nautobot-worker/internal/kube"
+	"nautobot-worker/internal/nautobotpod"
 	"nautobot-worker/internal/validate"
 )
 
 // ConfigKey is the stack config key these arguments are read from.
 const ConfigKey = "secrets"
 
-// Keys the chart and the worker read from the target secrets.
+// The keys the chart and the pods read from the target secrets are nautobotpod's.
 const (
-	DjangoSecretKey   = "NAUTOBOT_SECRET_KEY"
-	DBUsernameKey     = "username"
-	DBPasswordKey     = "password"
-	RedisPasswordKey  = "redis-password"
-	DockerConfigKey   = ".dockerconfigjson"
-	TLSCertKey        = "tls.crt"
-	TLSPrivateKeyKey  = "tls.key"
-	TLSCAKey          = "ca.crt"
+	dockerConfigKey   = ".dockerconfigjson"
 	clientPrefix      = "client_"
 	caPrefix          = "ca_"
 	defaultProperty   = "password"
@@ -128,7 +123,7 @@ func (a Args) Defaults() Args {
 		it.item.Property = cmp.Or(it.item.Property, defaultProperty)
 		it.item.Target = cmp.Or(it.item.Target, it.target)
 	}
-	a.DB.UsernameProperty = cmp.Or(a.DB.UsernameProperty, DBUsernameKey)
+	a.DB.UsernameProperty = cmp.Or(a.DB.UsernameProperty, nautobotpod.DBUsernameKey)
 	a.DB.PasswordProperty = cmp.Or(a.DB.PasswordProperty, defaultProperty)
 	a.DB.Target = cmp.Or(a.DB.Target, "nautobot-db")
 	a.CustomEnv.Target = cmp.Or(a.CustomEnv.Target, "nautobot-custom-env")
@@ -156,12 +151,10 @@ type field struct{ key, value string }
 // secretKey is the ESO rule for keys of fetched data (extracted properties become such keys).
 var secretKey = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 
-// Validate checks the plain values (not the provider); errors name the config key under ConfigKey.
+// Validate checks the plain values (not the provider); problems name keys relative to Args.
 func (a Args) Validate() error {
-	// The namespace is the stack's own config key, not one under ConfigKey.
-	top := validate.New("")
-	top.DNSLabel("namespace", a.Namespace)
-	p := validate.New(ConfigKey)
+	p := validate.New("")
+	p.DNSLabel("namespace", a.Namespace)
 	p.OneOf("store.kind", a.Store.Kind, "SecretStore", "ClusterSecretStore")
 	if a.Store.Name == "" {
 		p.Addf("store.name", "is required: the name of the %s that reaches this site's secrets provider", a.Store.Kind)
@@ -203,7 +196,15 @@ func (a Args) Validate() error {
 	}
 	p.OneOf("mtls.privateKeyType", a.MTLS.PrivateKeyType, "EC PRIVATE KEY", "PRIVATE KEY", "RSA PRIVATE KEY")
 	a.validateTargets(p)
-	return errors.Join(top.Err(), p.Err())
+	return p.Err()
+}
+
+// Cluster returns the provider of the site cluster.
+func (a Args) Cluster() (*kubernetes.Provider, error) {
+	if a.Provider == nil {
+		return nil, errors.New("sitesecrets: Args.Provider is required (the site cluster's Kubernetes provider)")
+	}
+	return a.Provider, nil
 }
 
 func (a Args) validateTargets(p *validate.Problems) {
@@ -224,6 +225,11 @@ func (a Args) validateTargets(p *validate.Problems) {
 // SiteSecrets is the set of ExternalSecrets a site worker needs.
 type SiteSecrets struct {
 	pulumi.ResourceState
+	component.WithArgs[Args]
+
+	// ExternalSecrets are the six ExternalSecrets, for dependencies: a DependsOn on the component itself
+	// does not wait for them (see mocks.Monitor.DependsOn).
+	ExternalSecrets []pulumi.Resource
 
 	// Secret names in the site namespace.
 	Django    pulumi.StringOutput `pulumi:"django"`
@@ -232,50 +238,35 @@ type SiteSecrets struct {
 	Registry  pulumi.StringOutput `pulumi:"registry"`
 	CustomEnv pulumi.StringOutput `pulumi:"customEnv"`
 	MTLS      pulumi.StringOutput `pulumi:"mtls"`
-
-	// Args are the effective arguments after defaults.
-	Args Args
 }
 
 // NewSiteSecrets registers the six ExternalSecrets. None is protected: a site is disposable, and every
 // target secret is re-created from the provider. deletionPolicy Retain keeps a target secret when its
 // provider item disappears, so a provider outage does not take the worker's credentials with it.
 func NewSiteSecrets(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*SiteSecrets, error) {
-	if args == nil {
-		args = &Args{}
-	}
-	a := args.Defaults()
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
-	if a.Provider == nil {
-		return nil, errors.New("sitesecrets: Args.Provider is required (the site cluster's Kubernetes provider)")
-	}
-	c := &SiteSecrets{Args: a}
-	if err := ctx.RegisterComponentResource("nautobot:sitesecrets:SiteSecrets", name, c, opts...); err != nil {
-		return nil, err
-	}
-	k8s := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(a.Provider)}
-	for _, es := range a.externalSecrets() {
-		if _, err := kube.NewCustomResource(ctx, name+"-"+es.suffix, "external-secrets.io/v1", "ExternalSecret",
-			kube.Object{Namespace: a.Namespace, Name: es.target}, map[string]any{"spec": a.spec(es)}, k8s...); err != nil {
-			return nil, fmt.Errorf("ExternalSecret %s: %w", es.target, err)
-		}
-	}
+	return component.New(ctx, "nautobot:sitesecrets:SiteSecrets", name, args, &SiteSecrets{}, opts,
+		func(c *SiteSecrets, k8s []pulumi.ResourceOption) (pulumi.Map, error) {
+			a := c.Args
+			for _, es := range a.externalSecrets() {
+				r, err := kube.NewCustomResource(ctx, name+"-"+es.suffix, "external-secrets.io/v1", "ExternalSecret",
+					kube.Object{Namespace: a.Namespace, Name: es.target}, map[string]any{"spec": a.spec(es)}, k8s...)
+				if err != nil {
+					return nil, fmt.Errorf("ExternalSecret %s: %w", es.target, err)
+				}
+				c.ExternalSecrets = append(c.ExternalSecrets, r)
+			}
 
-	t := a.Targets()
-	c.Django = pulumi.String(t.Django).ToStringOutput()
-	c.DB = pulumi.String(t.DB).ToStringOutput()
-	c.Redis = pulumi.String(t.Redis).ToStringOutput()
-	c.Registry = pulumi.String(t.Registry).ToStringOutput()
-	c.CustomEnv = pulumi.String(t.CustomEnv).ToStringOutput()
-	c.MTLS = pulumi.String(t.MTLS).ToStringOutput()
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"django": c.Django, "db": c.DB, "redis": c.Redis, "registry": c.Registry, "customEnv": c.CustomEnv, "mtls": c.MTLS,
-	}); err != nil {
-		return nil, err
-	}
-	return c, nil
+			t := a.Targets()
+			c.Django = pulumi.String(t.Django).ToStringOutput()
+			c.DB = pulumi.String(t.DB).ToStringOutput()
+			c.Redis = pulumi.String(t.Redis).ToStringOutput()
+			c.Registry = pulumi.String(t.Registry).ToStringOutput()
+			c.CustomEnv = pulumi.String(t.CustomEnv).ToStringOutput()
+			c.MTLS = pulumi.String(t.MTLS).ToStringOutput()
+			return pulumi.Map{
+				"django": c.Django, "db": c.DB, "redis": c.Redis, "registry": c.Registry, "customEnv": c.CustomEnv, "mtls": c.MTLS,
+			}, nil
+		})
 }
 
 type externalSecret struct {
@@ -293,16 +284,16 @@ func remoteRef(secretKey, key, property string) map[string]any {
 func (a Args) externalSecrets() []externalSecret {
 	return []externalSecret{
 		{suffix: "django", target: a.Django.Target,
-			data: []any{remoteRef(DjangoSecretKey, a.Django.Key, a.Django.Property)}},
+			data: []any{remoteRef(nautobotpod.DjangoSecretKey, a.Django.Key, a.Django.Property)}},
 		{suffix: "db", target: a.DB.Target, data: []any{
-			remoteRef(DBUsernameKey, a.DB.Key, a.DB.UsernameProperty),
-			remoteRef(DBPasswordKey, a.DB.Key, a.DB.PasswordProperty),
+			remoteRef(nautobotpod.DBUsernameKey, a.DB.Key, a.DB.UsernameProperty),
+			remoteRef(nautobotpod.DBPasswordKey, a.DB.Key, a.DB.PasswordProperty),
 		}},
 		{suffix: "redis", target: a.Redis.Target,
-			data: []any{remoteRef(RedisPasswordKey, a.Redis.Key, a.Redis.Property)}},
+			data: []any{remoteRef(nautobotpod.SiteRedisPasswordKey, a.Redis.Key, a.Redis.Property)}},
 		{suffix: "registry", target: a.Registry.Target,
 			template: map[string]any{"engineVersion": "v2", "type": "kubernetes.io/dockerconfigjson"},
-			data:     []any{remoteRef(DockerConfigKey, a.Registry.Key, a.Registry.Property)}},
+			data:     []any{remoteRef(dockerConfigKey, a.Registry.Key, a.Registry.Property)}},
 		{suffix: "custom-env", target: a.CustomEnv.Target,
 			dataFrom: []any{map[string]any{"extract": map[string]any{"key": a.CustomEnv.Key}}}},
 		a.mtlsClient(),
@@ -326,11 +317,11 @@ func (a Args) mtlsClient() externalSecret {
 			"engineVersion": "v2",
 			"type":          "kubernetes.io/tls",
 			"data": map[string]any{
-				TLSCertKey: pemTemplate(clientPrefix+m.ClientCertProperty, "CERTIFICATE",
+				nautobotpod.CertFile: pemTemplate(clientPrefix+m.ClientCertProperty, "CERTIFICATE",
 					fmt.Sprintf("field %q of remote key %q (secrets.mtls.clientKey) holds no CERTIFICATE block", m.ClientCertProperty, m.ClientKey)),
-				TLSPrivateKeyKey: pemTemplate(clientPrefix+m.ClientKeyProperty, m.PrivateKeyType,
+				nautobotpod.KeyFile: pemTemplate(clientPrefix+m.ClientKeyProperty, m.PrivateKeyType,
 					fmt.Sprintf("field %q of remote key %q (secrets.mtls.clientKey) holds no %s block; secrets.mtls.privateKeyType must name the key's PEM type", m.ClientKeyProperty, m.ClientKey, m.PrivateKeyType)),
-				TLSCAKey: pemTemplate(caPrefix+m.CACertProperty, "CERTIFICATE",
+				nautobotpod.CAFile: pemTemplate(caPrefix+m.CACertProperty, "CERTIFICATE",
 					fmt.Sprintf("field %q of remote key %q (secrets.mtls.caKey) holds no CERTIFICATE block", m.CACertProperty, m.CAKey)),
 			},
 		},

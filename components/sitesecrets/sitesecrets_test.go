@@ -37,13 +37,7 @@ func minimal() sitesecrets.Args {
 
 func run(t *testing.T, args sitesecrets.Args) (*mocks.Monitor, error) {
 	t.Helper()
-	m := &mocks.Monitor{}
-	err := mocks.RunWithProvider("site-dfw1", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
-		args.Provider = p
-		_, err := sitesecrets.NewSiteSecrets(ctx, "secrets", &args)
-		return err
-	})
-	return m, err
+	return mocks.Component("site-dfw1", "secrets", args, sitesecrets.NewSiteSecrets)
 }
 
 func external(t *testing.T, m *mocks.Monitor, name string) (metadata, spec map[string]any) {
@@ -63,7 +57,6 @@ func ref(secretKey, key, property string) map[string]any {
 func TestDefaultsMatchTheSeedExternalSecrets(t *testing.T) {
 	m, err := run(t, minimal())
 	require.NoError(t, err)
-	require.Len(t, m.OfType(esType), 6)
 
 	store := map[string]any{"kind": "ClusterSecretStore", "name": "vault"}
 	target := func(name string, template map[string]any) map[string]any {
@@ -118,6 +111,7 @@ func TestDefaultsMatchTheSeedExternalSecrets(t *testing.T) {
 			},
 		}},
 	}
+	require.ElementsMatch(t, slices.Collect(maps.Keys(want)), mocks.Names(m.OfType(esType)), "exactly these six")
 	for name, w := range want {
 		metadata, spec := external(t, m, name)
 		require.Equal(t, map[string]any{"name": w.target, "namespace": "nautobot"}, metadata, name)
@@ -161,7 +155,8 @@ func TestEveryKubernetesResourceHasTheExplicitProviderAndAParent(t *testing.T) {
 	m, err := run(t, minimal())
 	require.NoError(t, err)
 	children := m.RequireComponentChildren(t, "nautobot:sitesecrets:SiteSecrets", "secrets")
-	require.Len(t, children, 6)
+	require.Equal(t, []string{"secrets-custom-env", "secrets-db", "secrets-django", "secrets-mtls-client", "secrets-redis", "secrets-registry"},
+		mocks.Names(children))
 	for _, r := range children {
 		require.False(t, r.Protect, "a site is disposable: %s must not be protected", r.Name)
 	}
@@ -180,7 +175,19 @@ func TestTwoInstancesDoNotCollide(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	require.Len(t, m.OfType(esType), 12)
+	// Each instance's six carry its own Pulumi names and land in its own namespace, under the same targets.
+	got := map[string]string{}
+	for _, r := range m.OfType(esType) {
+		got[r.Name] = r.Namespace() + "/" + r.Plain()["metadata"].(map[string]any)["name"].(string)
+	}
+	want := map[string]string{}
+	for _, ns := range []string{"one", "two"} {
+		for suffix, target := range map[string]string{"django": "nautobot-django", "db": "nautobot-db", "redis": "nautobot-worker-redis",
+			"registry": "dockerconfigjson-github-com", "custom-env": "nautobot-custom-env", "mtls-client": "nautobot-mtls-client"} {
+			want[ns+"-"+suffix] = ns + "/" + target
+		}
+	}
+	require.Equal(t, want, got)
 }
 
 func TestNothingIsSecretOrCarriesKeyMaterial(t *testing.T) {
@@ -206,41 +213,37 @@ func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
 		want []string
 	}{
 		{"bad store kind", with(func(a *sitesecrets.Args) { a.Store.Kind = "VaultStore" }),
-			[]string{`config secrets.store.kind: "VaultStore" is not supported; use one of SecretStore, ClusterSecretStore`}},
+			[]string{`store.kind: "VaultStore" is not supported; use one of SecretStore, ClusterSecretStore`}},
 		{"missing store name", with(func(a *sitesecrets.Args) { a.Store.Name = "" }),
-			[]string{"config secrets.store.name: is required: the name of the ClusterSecretStore"}},
+			[]string{"store.name: is required: the name of the ClusterSecretStore"}},
 		{"bad store name", with(func(a *sitesecrets.Args) { a.Store.Name = "Vault_1" }),
-			[]string{`config secrets.store.name: "Vault_1" is not a valid Kubernetes object name`}},
+			[]string{`store.name: "Vault_1" is not a valid Kubernetes object name`}},
 		{"missing keys", sitesecrets.Args{Namespace: "nautobot", Store: sitesecrets.Store{Name: "vault"}}, []string{
-			"config secrets.django.key: is required", "config secrets.db.key: is required", "config secrets.redis.key: is required",
-			"config secrets.registry.key: is required", "config secrets.customEnv.key: is required",
-			"config secrets.mtls.clientKey: is required", "config secrets.mtls.caKey: is required",
+			"django.key: is required", "db.key: is required", "redis.key: is required",
+			"registry.key: is required", "customEnv.key: is required",
+			"mtls.clientKey: is required", "mtls.caKey: is required",
 		}},
 		{"bad filterPEM type", with(func(a *sitesecrets.Args) { a.MTLS.PrivateKeyType = "CERTIFICATE" }),
-			[]string{`config secrets.mtls.privateKeyType: "CERTIFICATE" is not supported; use one of EC PRIVATE KEY, PRIVATE KEY, RSA PRIVATE KEY`}},
+			[]string{`mtls.privateKeyType: "CERTIFICATE" is not supported; use one of EC PRIVATE KEY, PRIVATE KEY, RSA PRIVATE KEY`}},
 		{"bad field name", with(func(a *sitesecrets.Args) { a.MTLS.ClientCertProperty = "tls crt" }),
-			[]string{`config secrets.mtls.clientCertProperty: "tls crt" is not a field name External Secrets can extract`}},
+			[]string{`mtls.clientCertProperty: "tls crt" is not a field name External Secrets can extract`}},
 		{"ca.crt from the client item", with(func(a *sitesecrets.Args) { a.MTLS.CAKey = a.MTLS.ClientKey }),
-			[]string{"config secrets.mtls.caKey: reads the same field as the client certificate", "ca.crt would hold the client certificate"}},
+			[]string{"mtls.caKey: reads the same field as the client certificate", "ca.crt would hold the client certificate"}},
 		{"refresh too short", with(func(a *sitesecrets.Args) { a.RefreshInterval = "10s" }),
-			[]string{`config secrets.refreshInterval: "10s" is not a refresh interval of at least 1m`}},
+			[]string{`refreshInterval: "10s" is not a refresh interval of at least 1m`}},
 		{"refresh in days", with(func(a *sitesecrets.Args) { a.RefreshInterval = "1d" }),
-			[]string{`config secrets.refreshInterval: "1d" is not a refresh interval`}},
+			[]string{`refreshInterval: "1d" is not a refresh interval`}},
 		{"duplicate targets", with(func(a *sitesecrets.Args) { a.Redis.Target = "nautobot-db" }),
-			[]string{`config secrets.redis.target: "nautobot-db" is also the target of db.target`}},
+			[]string{`redis.target: "nautobot-db" is also the target of db.target`}},
 		{"bad target", with(func(a *sitesecrets.Args) { a.Django.Target = "Nautobot" }),
-			[]string{`config secrets.django.target: "Nautobot" is not a valid Kubernetes object name`}},
+			[]string{`django.target: "Nautobot" is not a valid Kubernetes object name`}},
 		{"bad namespace", with(func(a *sitesecrets.Args) { a.Namespace = "Nautobot" }),
-			[]string{`config namespace: "Nautobot" is not a valid DNS label`}},
+			[]string{`namespace: "Nautobot" is not a valid DNS label`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := run(t, tc.args)
-			require.Error(t, err)
-			for _, w := range tc.want {
-				require.Contains(t, err.Error(), w)
-			}
-			m.RequireNothingRegistered(t)
+			m.RequireRejected(t, err, tc.want...)
 		})
 	}
 }

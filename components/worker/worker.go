@@ -15,10 +15,10 @@ import (
 	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"nautobot-worker/components/sitesecrets"
 	"nautobot-worker/internal/chart"
+	"nautobot-worker/internal/component"
 	"nautobot-worker/internal/kube"
-	"nautobot-worker/internal/podtls"
+	"nautobot-worker/internal/nautobotpod"
 	"nautobot-worker/internal/validate"
 )
 
@@ -28,25 +28,9 @@ const ConfigKey = "worker"
 const (
 	// DefaultReleaseName is the Helm release name understack uses for site workers.
 	DefaultReleaseName = "nautobot-worker"
-	// ClusterData is the ConfigMap holding UNDERSTACK_PARTITION and UNDERSTACK_SITE.
-	ClusterData = "cluster-data"
 	// The chart's label is nautobot-celery-<site>, so a site name longer than this breaks the 63-character limit.
 	maxSiteLength = 63 - len("nautobot-celery-")
 )
-
-// Database is the global PostgreSQL as a site reaches it (the global stack's outputs).
-type Database struct {
-	Host string
-	Port int
-	Name string
-	User string
-}
-
-// Redis is the global Redis as a site reaches it (the global stack's outputs).
-type Redis struct {
-	Host string
-	Port int
-}
 
 // SecretNames are the site secrets the worker reads (SiteSecrets' targets, with SiteSecrets' keys).
 type SecretNames struct {
@@ -68,12 +52,6 @@ type Image struct {
 	PullPolicy string `json:"pullPolicy"`
 }
 
-// EnvVar is an extra environment variable of the worker container.
-type EnvVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
 // Args configures the worker.
 type Args struct {
 	// Provider is the site cluster's Kubernetes provider (required).
@@ -84,9 +62,10 @@ type Args struct {
 	Site string `json:"-"`
 	// Partition is UNDERSTACK_PARTITION (config site.partition).
 	Partition string `json:"-"`
-	// DB and Redis come from the global stack.
-	DB    Database `json:"-"`
-	Redis Redis    `json:"-"`
+	// DB and Redis are the global PostgreSQL and Redis as the site reaches them (the global stack's
+	// outputs); their secrets are the site's, from Secrets.
+	DB    nautobotpod.Database `json:"-"`
+	Redis nautobotpod.Redis    `json:"-"`
 	// SecretValues says a global output used in the chart values is a Pulumi secret, so the values stay secret.
 	SecretValues bool `json:"-"`
 	// Secrets are the site secrets' names.
@@ -113,7 +92,7 @@ type Args struct {
 	LivenessProbe  Probe          `json:"livenessProbe"`
 	ReadinessProbe Probe          `json:"readinessProbe"`
 	// ExtraEnvVars are appended to the stack's own variables (names must differ from them).
-	ExtraEnvVars []EnvVar `json:"extraEnvVars"`
+	ExtraEnvVars []nautobotpod.EnvVar `json:"extraEnvVars"`
 	// ExtraVolumes and ExtraVolumeMounts are appended to the mTLS volume and its mount.
 	ExtraVolumes      []map[string]any `json:"extraVolumes"`
 	ExtraVolumeMounts []map[string]any `json:"extraVolumeMounts"`
@@ -173,23 +152,34 @@ var (
 	}
 )
 
+// SiteName checks a site name at key: it names the worker Deployment, its label and the Celery queue, and
+// the global stack's client certificate of the site, so both stacks hold site names to this one rule.
+func SiteName(p *validate.Problems, key, site string) bool {
+	switch {
+	case site == "":
+		p.Addf(key, "is required: it names the worker and its Celery queue, and there is no fallback to the global default queue; set it to this site's entry in the global stack's sites")
+	case len(site) > maxSiteLength || !validate.IsDNSLabel(site):
+		p.Addf(key, "%q is not a site name: it must be a DNS label of at most %d characters (it names the worker Deployment, its label and the Celery queue)", site, maxSiteLength)
+	case site == "default" || site == "beat":
+		p.Addf(key, "%q is reserved: the chart's %s worker is disabled on sites; name the site after its location", site, site)
+	default:
+		return true
+	}
+	return false
+}
+
 // Validate checks defaulted args' plain values (not the provider), reads the selected nautobot_config.py
 // and checks that a local chart exists, so a bad value fails the preview before anything is registered.
+// Problems name keys relative to Args.
 func (a Args) Validate() error {
-	top := validate.New("")
-	if len(a.Site) > maxSiteLength || !validate.IsDNSLabel(a.Site) {
-		top.Addf("site.name", "%q is not a site name: it must be a DNS label of at most %d characters (it names the worker Deployment, its label and the Celery queue)", a.Site, maxSiteLength)
-	} else if a.Site == "default" || a.Site == "beat" {
-		top.Addf("site.name", "%q is reserved: the chart's %s worker is disabled on sites; name the site after its location", a.Site, a.Site)
-	}
-	top.DNSLabel("namespace", a.Namespace)
-
-	p := validate.New(ConfigKey)
+	p := validate.New("")
+	SiteName(p, "site", a.Site)
+	p.DNSLabel("namespace", a.Namespace)
 	if len(a.ReleaseName) > 53 || !validate.IsDNSLabel(a.ReleaseName) {
 		p.Addf("releaseName", "%q is not a Helm release name (a DNS label of at most 53 characters)", a.ReleaseName)
 	}
 	a.Chart.Validate(p, "chart")
-	text, err := podtls.NautobotConfig(a.NautobotConfig)
+	text, err := nautobotpod.NautobotConfig(a.NautobotConfig)
 	if err != nil {
 		p.Addf("nautobotConfig", "%v", err)
 	}
@@ -222,7 +212,15 @@ func (a Args) Validate() error {
 			p.Addf("values."+c, "is owned by the stack; worker.values cannot set or override it; %s", hint(c))
 		}
 	}
-	return errors.Join(top.Err(), p.Err())
+	return p.Err()
+}
+
+// Cluster returns the provider of the site cluster.
+func (a Args) Cluster() (*kubernetes.Provider, error) {
+	if a.Provider == nil {
+		return nil, errors.New("worker: Args.Provider is required (the site cluster's Kubernetes provider)")
+	}
+	return a.Provider, nil
 }
 
 func hint(path string) string {
@@ -240,7 +238,7 @@ func hint(path string) string {
 
 func (a Args) validateExtras(p *validate.Problems) {
 	reserved := map[string]bool{"CELERY_TASK_QUEUES": true, "NAUTOBOT_DB_USER": true, "NAUTOBOT_DB_PASSWORD": true, "NAUTOBOT_REDIS_PASSWORD": true}
-	for _, e := range mtlsEnv() {
+	for _, e := range nautobotpod.Env(true) {
 		reserved[e.Name] = true
 	}
 	seen := map[string]bool{}
@@ -257,32 +255,19 @@ func (a Args) validateExtras(p *validate.Problems) {
 		seen[e.Name] = true
 	}
 	for i, v := range a.ExtraVolumes {
-		if name, _ := v["name"].(string); !validate.IsDNSLabel(name) || name == podtls.VolumeName {
-			p.Addf(fmt.Sprintf("extraVolumes[%d].name", i), "%q must be a DNS label other than %s (the stack's mTLS volume)", name, podtls.VolumeName)
+		if name, _ := v["name"].(string); !validate.IsDNSLabel(name) || name == nautobotpod.VolumeName {
+			p.Addf(fmt.Sprintf("extraVolumes[%d].name", i), "%q must be a DNS label other than %s (the stack's mTLS volume)", name, nautobotpod.VolumeName)
 		}
 	}
 	for i, m := range a.ExtraVolumeMounts {
 		name, _ := m["name"].(string)
 		path, _ := m["mountPath"].(string)
-		if name == "" || name == podtls.VolumeName || !strings.HasPrefix(path, "/") {
-			p.Addf(fmt.Sprintf("extraVolumeMounts[%d]", i), "needs a name other than %s and an absolute mountPath", podtls.VolumeName)
-		} else if path == podtls.MountPath || strings.HasPrefix(path, podtls.MountPath+"/") {
+		if name == "" || name == nautobotpod.VolumeName || !strings.HasPrefix(path, "/") {
+			p.Addf(fmt.Sprintf("extraVolumeMounts[%d]", i), "needs a name other than %s and an absolute mountPath", nautobotpod.VolumeName)
+		} else if path == nautobotpod.MountPath || strings.HasPrefix(path, nautobotpod.MountPath+"/") {
 			p.Addf(fmt.Sprintf("extraVolumeMounts[%d].mountPath", i), "%s would hide or change the mTLS certificate mount; use another path", path)
 		}
 	}
-}
-
-// mtlsEnv is what nautobot_config.py needs for PostgreSQL and Redis mTLS through the gateway. Direct TLS
-// negotiation is what lets the TLS-passthrough listener route PostgreSQL by SNI (PostgreSQL/libpq 17+).
-func mtlsEnv() []EnvVar {
-	var env []EnvVar
-	for _, kv := range podtls.Env() {
-		env = append(env, EnvVar{kv[0], kv[1]})
-		if kv[0] == "NAUTOBOT_DB_SSLMODE" {
-			env = append(env, EnvVar{"NAUTOBOT_DB_SSLNEGOTIATION", "direct"})
-		}
-	}
-	return env
 }
 
 // values returns the chart values (the stack's, plus Args.Values where they add keys) and the paths of
@@ -296,24 +281,24 @@ func (a Args) values(config string) (map[string]any, []string) {
 			image[key] = v
 		}
 	}
-	env := []any{}
-	for _, e := range append(mtlsEnv(), a.ExtraEnvVars...) {
-		env = append(env, map[string]any{"name": e.Name, "value": e.Value})
-	}
-	volumes := []any{podtls.Volume(a.Secrets.MTLS)}
-	mounts := []any{podtls.Mount()}
+	env := nautobotpod.EnvValues(append(nautobotpod.Env(true), a.ExtraEnvVars...))
+	volumes := []any{nautobotpod.Volume(a.Secrets.MTLS)}
+	mounts := []any{nautobotpod.Mount()}
 	for _, v := range a.ExtraVolumes {
 		volumes = append(volumes, v)
 	}
 	for _, m := range a.ExtraVolumeMounts {
 		mounts = append(mounts, m)
 	}
+	db, redis := a.DB, a.Redis
+	db.Secret = a.Secrets.DB
+	redis.Secret, redis.PasswordKey = a.Secrets.Redis, nautobotpod.SiteRedisPasswordKey
 	celery := map[string]any{
 		"concurrency":        *a.Concurrency,
 		"replicaCount":       *a.Replicas,
 		"livenessProbe":      a.LivenessProbe.values(),
 		"readinessProbe":     a.ReadinessProbe.values(),
-		"extraEnvVarsCM":     []any{ClusterData},
+		"extraEnvVarsCM":     []any{nautobotpod.ClusterData},
 		"extraEnvVarsSecret": []any{a.Secrets.Django, a.Secrets.CustomEnv},
 		"extraEnvVars":       env,
 		"extraVolumes":       volumes,
@@ -331,24 +316,9 @@ func (a Args) values(config string) (map[string]any, []string) {
 			"superUser":  map[string]any{"enabled": false},
 			"config":     config,
 			"image":      image,
-			"db": map[string]any{
-				"engine":                    "django.db.backends.postgresql",
-				"host":                      a.DB.Host,
-				"port":                      a.DB.Port,
-				"name":                      a.DB.Name,
-				"user":                      a.DB.User,
-				"existingSecret":            a.Secrets.DB,
-				"existingSecretUsernameKey": sitesecrets.DBUsernameKey,
-				"existingSecretPasswordKey": sitesecrets.DBPasswordKey,
-			},
-			"django": map[string]any{"existingSecret": a.Secrets.Django},
-			"redis": map[string]any{
-				"host":                      a.Redis.Host,
-				"port":                      a.Redis.Port,
-				"ssl":                       true,
-				"existingSecret":            a.Secrets.Redis,
-				"existingSecretPasswordKey": sitesecrets.RedisPasswordKey,
-			},
+			"db":         db.Values(),
+			"django":     nautobotpod.Django(a.Secrets.Django),
+			"redis":      redis.Values(),
 		},
 		// initNautobot: false as well, because chart 3.1.1 renders the web server's nginx ConfigMap for every
 		// nautobots entry that has it, enabled or not.
@@ -457,6 +427,7 @@ func clone(v any) any {
 // CeleryWorker is one site's worker release and the ConfigMap it reads.
 type CeleryWorker struct {
 	pulumi.ResourceState
+	component.WithArgs[Args]
 
 	// ReleaseName is the Helm release.
 	ReleaseName pulumi.StringOutput `pulumi:"releaseName"`
@@ -467,8 +438,6 @@ type CeleryWorker struct {
 
 	// Chart is the helm/v4 Chart.
 	Chart *helmv4.Chart
-	// Args are the effective arguments after defaults.
-	Args Args
 }
 
 // DeploymentName is the chart's worker Deployment name: the chart's fullname (the release name when it
@@ -484,59 +453,36 @@ func (a Args) DeploymentName() string {
 // NewCeleryWorker registers the cluster-data ConfigMap and the chart. The chart values are plain values
 // known at preview, so a preview shows the real diff of every rendered object.
 func NewCeleryWorker(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*CeleryWorker, error) {
-	if args == nil {
-		args = &Args{}
-	}
-	a := args.Defaults()
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
-	if a.Provider == nil {
-		return nil, errors.New("worker: Args.Provider is required (the site cluster's Kubernetes provider)")
-	}
-	config, err := podtls.NautobotConfig(a.NautobotConfig)
-	if err != nil {
-		return nil, fmt.Errorf("config worker.nautobotConfig: %w", err)
-	}
-	location, err := a.Chart.Locate(a.ChartCacheDir)
-	if err != nil {
-		return nil, fmt.Errorf("config worker.chart: %w", err)
-	}
-	values, _ := a.values(config)
+	return component.New(ctx, "nautobot:worker:CeleryWorker", name, args, &CeleryWorker{}, opts,
+		func(c *CeleryWorker, k8s []pulumi.ResourceOption) (pulumi.Map, error) {
+			a := c.Args
+			config, err := nautobotpod.NautobotConfig(a.NautobotConfig)
+			if err != nil {
+				return nil, fmt.Errorf("config %s.nautobotConfig: %w", ConfigKey, err)
+			}
+			values, _ := a.values(config)
+			clusterData, err := corev1.NewConfigMap(ctx, name+"-cluster-data", &corev1.ConfigMapArgs{
+				Metadata: kube.Metadata(kube.Object{Namespace: a.Namespace, Name: nautobotpod.ClusterData}),
+				Data: pulumi.StringMap{
+					nautobotpod.PartitionVar: pulumi.String(a.Partition), nautobotpod.SiteVar: pulumi.String(a.Site),
+				},
+			}, k8s...)
+			if err != nil {
+				return nil, err
+			}
+			c.Chart, err = nautobotpod.NewRelease(ctx, name, nautobotpod.Release{
+				Chart: a.Chart, ChartKey: ConfigKey + ".chart", CacheDir: a.ChartCacheDir,
+				Name: a.ReleaseName, Namespace: a.Namespace, SkipAwait: a.SkipAwait, Values: values, SecretValues: a.SecretValues,
+			}, append(k8s, pulumi.DependsOn([]pulumi.Resource{clusterData}))...)
+			if err != nil {
+				return nil, err
+			}
 
-	c := &CeleryWorker{Args: a}
-	if err := ctx.RegisterComponentResource("nautobot:worker:CeleryWorker", name, c, opts...); err != nil {
-		return nil, err
-	}
-	k8s := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(a.Provider)}
-	clusterData, err := corev1.NewConfigMap(ctx, name+"-cluster-data", &corev1.ConfigMapArgs{
-		Metadata: kube.Metadata(kube.Object{Namespace: a.Namespace, Name: ClusterData}),
-		Data:     pulumi.StringMap{"UNDERSTACK_PARTITION": pulumi.String(a.Partition), "UNDERSTACK_SITE": pulumi.String(a.Site)},
-	}, k8s...)
-	if err != nil {
-		return nil, err
-	}
-	chartArgs := location.ChartArgs()
-	chartArgs.Name = pulumi.StringPtr(a.ReleaseName)
-	chartArgs.Namespace = pulumi.StringPtr(a.Namespace)
-	chartArgs.SkipAwait = pulumi.BoolPtr(a.SkipAwait)
-	chartArgs.Values = pulumi.ToMap(values)
-	if a.SecretValues {
-		chartArgs.Values = pulumi.ToSecret(pulumi.ToMap(values)).(pulumi.MapOutput)
-	}
-	c.Chart, err = helmv4.NewChart(ctx, name, &chartArgs, append(k8s, pulumi.DependsOn([]pulumi.Resource{clusterData}),
-		pulumi.Transforms([]pulumi.ResourceTransform{chart.DropEmptySecretData}))...)
-	if err != nil {
-		return nil, err
-	}
-
-	c.ReleaseName = pulumi.String(a.ReleaseName).ToStringOutput()
-	c.Deployment = pulumi.String(a.DeploymentName()).ToStringOutput()
-	c.Queue = pulumi.String(a.Site).ToStringOutput()
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"releaseName": c.ReleaseName, "deployment": c.Deployment, "queue": c.Queue,
-	}); err != nil {
-		return nil, err
-	}
-	return c, nil
+			c.ReleaseName = pulumi.String(a.ReleaseName).ToStringOutput()
+			c.Deployment = pulumi.String(a.DeploymentName()).ToStringOutput()
+			c.Queue = pulumi.String(a.Site).ToStringOutput()
+			return pulumi.Map{
+				"releaseName": c.ReleaseName, "deployment": c.Deployment, "queue": c.Queue,
+			}, nil
+		})
 }

@@ -14,6 +14,7 @@ import (
 	"nautobot-worker/components/worker"
 	"nautobot-worker/internal/chart"
 	"nautobot-worker/internal/mocks"
+	"nautobot-worker/internal/nautobotpod"
 )
 
 const (
@@ -24,8 +25,8 @@ const (
 func base() worker.Args {
 	return worker.Args{
 		Namespace: "nautobot", Site: "dfw1", Partition: "dfw",
-		DB:    worker.Database{Host: "nautobot-db.example.com", Port: 5432, Name: "app", User: "app"},
-		Redis: worker.Redis{Host: "nautobot-redis.example.com", Port: 6379},
+		DB:    nautobotpod.Database{Host: "nautobot-db.example.com", Port: 5432, Name: "app", User: "app"},
+		Redis: nautobotpod.Redis{Host: "nautobot-redis.example.com", Port: 6379},
 		Secrets: worker.SecretNames{
 			Django: "nautobot-django", DB: "nautobot-db", Redis: "nautobot-worker-redis",
 			Registry: "dockerconfigjson-github-com", CustomEnv: "nautobot-custom-env", MTLS: "nautobot-mtls-client",
@@ -35,13 +36,7 @@ func base() worker.Args {
 
 func run(t *testing.T, args worker.Args) (*mocks.Monitor, error) {
 	t.Helper()
-	m := &mocks.Monitor{}
-	err := mocks.RunWithProvider("site-dfw1", m, func(ctx *pulumi.Context, p *kubernetes.Provider) error {
-		args.Provider = p
-		_, err := worker.NewCeleryWorker(ctx, "worker", &args)
-		return err
-	})
-	return m, err
+	return mocks.Component("site-dfw1", "worker", args, worker.NewCeleryWorker)
 }
 
 func chartOf(t *testing.T, m *mocks.Monitor, name string) mocks.Resource {
@@ -68,7 +63,7 @@ func defaultValues() map[string]any {
 				"name": "app", "user": "app", "existingSecret": "nautobot-db",
 				"existingSecretUsernameKey": "username", "existingSecretPasswordKey": "password",
 			},
-			"django": map[string]any{"existingSecret": "nautobot-django"},
+			"django": map[string]any{"existingSecret": "nautobot-django", "existingSecretSecretKeyKey": "NAUTOBOT_SECRET_KEY"},
 			"redis": map[string]any{
 				"host": "nautobot-redis.example.com", "port": 6379.0, "ssl": true,
 				"existingSecret": "nautobot-worker-redis", "existingSecretPasswordKey": "redis-password",
@@ -140,7 +135,7 @@ func TestEveryKubernetesResourceHasTheExplicitProviderAndAParent(t *testing.T) {
 	m, err := run(t, base())
 	require.NoError(t, err)
 	children := m.RequireComponentChildren(t, "nautobot:worker:CeleryWorker", "worker")
-	require.Len(t, children, 2)
+	require.Equal(t, []string{"kubernetes:core/v1:ConfigMap worker-cluster-data", "kubernetes:helm.sh/v4:Chart worker"}, mocks.Refs(children))
 	for _, r := range children {
 		require.False(t, r.Protect, "a site is disposable: %s must not be protected", r.Name)
 	}
@@ -159,8 +154,21 @@ func TestTwoInstancesDoNotCollide(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	require.Len(t, m.OfType(chartType), 2)
-	require.Len(t, m.OfType(cmType), 2)
+	// Each instance's objects carry its own Pulumi names, in its own namespace; the release is the same.
+	got := map[string]string{}
+	for _, r := range append(m.OfType(chartType), m.OfType(cmType)...) {
+		name, _ := r.Plain()["name"].(string)
+		if meta, ok := r.Plain()["metadata"].(map[string]any); ok {
+			name = meta["name"].(string)
+		}
+		got[r.Type+" "+r.Name] = r.Namespace() + "/" + name
+	}
+	require.Equal(t, map[string]string{
+		chartType + " dfw1":           "nautobot-dfw1/nautobot-worker",
+		chartType + " iad1":           "nautobot-iad1/nautobot-worker",
+		cmType + " dfw1-cluster-data": "nautobot-dfw1/cluster-data",
+		cmType + " iad1-cluster-data": "nautobot-iad1/cluster-data",
+	}, got)
 }
 
 func TestConfigurationReachesTheChart(t *testing.T) {
@@ -185,7 +193,7 @@ func TestConfigurationReachesTheChart(t *testing.T) {
 	*a.Replicas = 3
 	a.Resources = map[string]any{"requests": map[string]any{"cpu": "500m"}}
 	a.LivenessProbe = worker.Probe{InitialDelaySeconds: 30}
-	a.ExtraEnvVars = []worker.EnvVar{{Name: "REQUESTS_CA_BUNDLE", Value: "/etc/ssl/bundle/ca.pem"}}
+	a.ExtraEnvVars = []nautobotpod.EnvVar{{Name: "REQUESTS_CA_BUNDLE", Value: "/etc/ssl/bundle/ca.pem"}}
 	a.ExtraVolumes = []map[string]any{{"name": "ca-bundle", "configMap": map[string]any{"name": "ca-bundle"}}}
 	a.ExtraVolumeMounts = []map[string]any{{"name": "ca-bundle", "mountPath": "/etc/ssl/bundle", "readOnly": true}}
 	a.Values = map[string]any{
@@ -222,13 +230,21 @@ func TestConfigurationReachesTheChart(t *testing.T) {
 	require.Equal(t, map[string]any{"initialDelaySeconds": 30.0, "periodSeconds": 120.0, "timeoutSeconds": 60.0}, celery["livenessProbe"])
 	require.Equal(t, map[string]any{"team": "infra"}, celery["podLabels"])
 	envs := celery["extraEnvVars"].([]any)
-	require.Len(t, envs, 8)
+	var envNames []string
+	for _, e := range envs {
+		envNames = append(envNames, e.(map[string]any)["name"].(string))
+	}
+	require.Equal(t, []string{"NAUTOBOT_CONFIG", "NAUTOBOT_DB_SSLMODE", "NAUTOBOT_DB_SSLNEGOTIATION", "NAUTOBOT_REDIS_SSL_CERT_REQS",
+		"NAUTOBOT_REDIS_SSL_CA_CERTS", "NAUTOBOT_REDIS_SSL_CERTFILE", "NAUTOBOT_REDIS_SSL_KEYFILE", "REQUESTS_CA_BUNDLE"}, envNames)
 	require.Equal(t, map[string]any{"name": "REQUESTS_CA_BUNDLE", "value": "/etc/ssl/bundle/ca.pem"}, envs[7], "extra variables come after the stack's")
 	require.Equal(t, []any{
 		map[string]any{"name": "mtls-certs", "secret": map[string]any{"secretName": "nautobot-mtls-client", "defaultMode": 256.0}},
 		map[string]any{"name": "ca-bundle", "configMap": map[string]any{"name": "ca-bundle"}},
 	}, celery["extraVolumes"])
-	require.Len(t, celery["extraVolumeMounts"], 2)
+	require.Equal(t, []any{
+		map[string]any{"name": "mtls-certs", "mountPath": "/etc/nautobot/mtls", "readOnly": true},
+		map[string]any{"name": "ca-bundle", "mountPath": "/etc/ssl/bundle", "readOnly": true},
+	}, celery["extraVolumeMounts"], "the extra mount comes after the stack's")
 	require.Equal(t, map[string]any{"enabled": true}, values["metrics"])
 	require.Equal(t, map[string]any{"enabled": true, "taskQueues": "dfw1", "autoscaling": map[string]any{"enabled": false}},
 		values["workers"].(map[string]any)["dfw1"])
@@ -259,78 +275,74 @@ func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
 		want []string
 	}{
 		{"invalid site name", with(func(a *worker.Args) { a.Site = "DFW_1" }),
-			[]string{`config site.name: "DFW_1" is not a site name: it must be a DNS label of at most 47 characters`}},
-		{"site name too long", with(func(a *worker.Args) { a.Site = strings.Repeat("a", 48) }), []string{"config site.name: "}},
+			[]string{`site: "DFW_1" is not a site name: it must be a DNS label of at most 47 characters`}},
+		{"site name too long", with(func(a *worker.Args) { a.Site = strings.Repeat("a", 48) }), []string{"site: "}},
 		{"reserved site name", with(func(a *worker.Args) { a.Site = "default" }),
-			[]string{`config site.name: "default" is reserved`}},
+			[]string{`site: "default" is reserved`}},
 		{"missing nautobot config", with(func(a *worker.Args) { a.NautobotConfig = "/nonexistent/nautobot_config.py" }),
-			[]string{`config worker.nautobotConfig: "/nonexistent/nautobot_config.py" cannot be read`, "remove the key to use the project's assets/nautobot_config.py"}},
+			[]string{`nautobotConfig: "/nonexistent/nautobot_config.py" cannot be read`, "remove the key to use the project's assets/nautobot_config.py"}},
 		{"both repo and path", with(func(a *worker.Args) { a.Chart = chart.Source{Repo: chart.DefaultRepo, Version: "3.1.2", Path: "."} }),
-			[]string{"config worker.chart: sets both repo"}},
+			[]string{"chart: sets both repo"}},
 		{"neither repo nor path", with(func(a *worker.Args) { a.Chart = chart.Source{Version: "3.1.2"} }),
-			[]string{"config worker.chart: sets neither repo nor path"}},
+			[]string{"chart: sets neither repo nor path"}},
 		{"schema skip on a repo chart", with(func(a *worker.Args) {
 			a.Chart = chart.Source{SkipSchemaValidation: true, Repo: chart.DefaultRepo, Version: "3.1.2"}
 		}),
-			[]string{"config worker.chart.skipSchemaValidation: works only for a local chart"}},
+			[]string{"chart.skipSchemaValidation: works only for a local chart"}},
 		{"override of the mTLS env", with(func(a *worker.Args) {
 			a.Values = map[string]any{"celery": map[string]any{"extraEnvVars": []any{}}}
-		}), []string{"config worker.values.celery.extraEnvVars: is owned by the stack; worker.values cannot set or override it; add variables with worker.extraEnvVars"}},
+		}), []string{"values.celery.extraEnvVars: is owned by the stack; worker.values cannot set or override it; add variables with worker.extraEnvVars"}},
 		{"override of the DB host", with(func(a *worker.Args) {
 			a.Values = map[string]any{"nautobot": map[string]any{"db": map[string]any{"host": "elsewhere"}}}
-		}), []string{"config worker.values.nautobot.db.host: is owned by the stack; worker.values cannot set or override it; it comes from the global stack's outputs"}},
+		}), []string{"values.nautobot.db.host: is owned by the stack; worker.values cannot set or override it; it comes from the global stack's outputs"}},
 		{"re-enabling the web server", with(func(a *worker.Args) {
 			a.Values = map[string]any{"nautobots": map[string]any{"default": map[string]any{"enabled": true}}}
-		}), []string{"config worker.values.nautobots.default.enabled: is owned by the stack", "worker-only and wired for mTLS"}},
+		}), []string{"values.nautobots.default.enabled: is owned by the stack", "worker-only and wired for mTLS"}},
 		{"another worker on the global default queue", with(func(a *worker.Args) {
 			a.Values = map[string]any{"workers": map[string]any{"extra": map[string]any{"enabled": true, "taskQueues": "default"}}}
-		}), []string{"config worker.values.workers.extra: is owned by the stack"}},
+		}), []string{"values.workers.extra: is owned by the stack"}},
 		{"a second web server", with(func(a *worker.Args) {
 			a.Values = map[string]any{"nautobots": map[string]any{"web": map[string]any{"enabled": true}}}
-		}), []string{"config worker.values.nautobots: is owned by the stack"}},
+		}), []string{"values.nautobots: is owned by the stack"}},
 		{"a different worker command", with(func(a *worker.Args) {
 			a.Values = map[string]any{"celery": map[string]any{"command": []any{"celery", "worker", "-Q", "default"}}}
-		}), []string{"config worker.values.celery.command: is owned by the stack"}},
+		}), []string{"values.celery.command: is owned by the stack"}},
 		{"a worker that runs no Deployment", with(func(a *worker.Args) {
 			a.Values = map[string]any{"workers": map[string]any{"dfw1": map[string]any{"type": "kubernetes"}}, "celery": map[string]any{"type": "kubernetes"}}
-		}), []string{"config worker.values.celery.type: is owned by the stack", "config worker.values.workers.dfw1.type: is owned by the stack"}},
+		}), []string{"values.celery.type: is owned by the stack", "values.workers.dfw1.type: is owned by the stack"}},
 		{"scalar over a map", with(func(a *worker.Args) { a.Values = map[string]any{"workers": "none"} }),
-			[]string{"config worker.values.workers: is owned by the stack"}},
+			[]string{"values.workers: is owned by the stack"}},
 		{"renaming the release objects", with(func(a *worker.Args) { a.Values = map[string]any{"fullnameOverride": "x"} }),
-			[]string{"config worker.values.fullnameOverride: is owned by the stack; worker.values cannot set or override it; the stack derives the worker's Deployment name from worker.releaseName"}},
+			[]string{"values.fullnameOverride: is owned by the stack; worker.values cannot set or override it; the stack derives the worker's Deployment name from worker.releaseName"}},
 		{"reserved env var", with(func(a *worker.Args) {
-			a.ExtraEnvVars = []worker.EnvVar{{Name: "NAUTOBOT_DB_SSLMODE", Value: "disable"}}
+			a.ExtraEnvVars = []nautobotpod.EnvVar{{Name: "NAUTOBOT_DB_SSLMODE", Value: "disable"}}
 		}),
-			[]string{"config worker.extraEnvVars[0].name: NAUTOBOT_DB_SSLMODE is set by the stack"}},
-		{"bad env var", with(func(a *worker.Args) { a.ExtraEnvVars = []worker.EnvVar{{Name: "1X"}, {Name: "A"}, {Name: "A"}} }),
-			[]string{`config worker.extraEnvVars[0].name: "1X" is not an environment variable name`, "config worker.extraEnvVars[2].name: A is listed twice"}},
+			[]string{"extraEnvVars[0].name: NAUTOBOT_DB_SSLMODE is set by the stack"}},
+		{"bad env var", with(func(a *worker.Args) { a.ExtraEnvVars = []nautobotpod.EnvVar{{Name: "1X"}, {Name: "A"}, {Name: "A"}} }),
+			[]string{`extraEnvVars[0].name: "1X" is not an environment variable name`, "extraEnvVars[2].name: A is listed twice"}},
 		{"mtls volume name", with(func(a *worker.Args) { a.ExtraVolumes = []map[string]any{{"name": "mtls-certs"}} }),
-			[]string{`config worker.extraVolumes[0].name: "mtls-certs" must be a DNS label other than mtls-certs`}},
+			[]string{`extraVolumes[0].name: "mtls-certs" must be a DNS label other than mtls-certs`}},
 		{"mount over the certificates", with(func(a *worker.Args) {
 			a.ExtraVolumeMounts = []map[string]any{{"name": "x", "mountPath": "/etc/nautobot/mtls/extra"}, {"name": "y"}}
-		}), []string{"config worker.extraVolumeMounts[0].mountPath: /etc/nautobot/mtls/extra would hide or change the mTLS certificate mount",
-			"config worker.extraVolumeMounts[1]: needs a name other than mtls-certs and an absolute mountPath"}},
+		}), []string{"extraVolumeMounts[0].mountPath: /etc/nautobot/mtls/extra would hide or change the mTLS certificate mount",
+			"extraVolumeMounts[1]: needs a name other than mtls-certs and an absolute mountPath"}},
 		{"bad pull policy", with(func(a *worker.Args) { a.Image.PullPolicy = "always" }),
-			[]string{`config worker.image.pullPolicy: "always" is not supported`}},
+			[]string{`image.pullPolicy: "always" is not supported`}},
 		{"negative numbers", with(func(a *worker.Args) {
 			a.Concurrency, a.Replicas = new(int), new(int)
 			*a.Concurrency, *a.Replicas = -1, -1
 			a.ReadinessProbe.TimeoutSeconds = -5
-		}), []string{"config worker.concurrency: -1 is negative", "config worker.replicas: -1 is negative", "config worker.readinessProbe: initialDelaySeconds"}},
+		}), []string{"concurrency: -1 is negative", "replicas: -1 is negative", "readinessProbe: initialDelaySeconds"}},
 		{"bad resources", with(func(a *worker.Args) { a.Resources = map[string]any{"cpu": "1"} }),
-			[]string{"config worker.resources.cpu: is not a container resources field"}},
+			[]string{"resources.cpu: is not a container resources field"}},
 		{"release name", with(func(a *worker.Args) { a.ReleaseName = strings.Repeat("n", 54) }),
-			[]string{"config worker.releaseName: "}},
-		{"bad namespace", with(func(a *worker.Args) { a.Namespace = "" }), []string{`config namespace: "" is not a valid DNS label`}},
+			[]string{"releaseName: "}},
+		{"bad namespace", with(func(a *worker.Args) { a.Namespace = "" }), []string{`namespace: "" is not a valid DNS label`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := run(t, tc.args)
-			require.Error(t, err)
-			for _, w := range tc.want {
-				require.Contains(t, err.Error(), w)
-			}
-			m.RequireNothingRegistered(t)
+			m.RequireRejected(t, err, tc.want...)
 		})
 	}
 }

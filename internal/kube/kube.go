@@ -7,6 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -48,6 +49,35 @@ func NewProvider(ctx *pulumi.Context, name string, c ClusterConfig) (*kubernetes
 		args.RenderYamlToDirectory = pulumi.StringPtr(c.RenderDir)
 	}
 	return kubernetes.NewProvider(ctx, name, args)
+}
+
+// Target is where a stack deploys: the cluster's explicit provider and, when the stack creates it, the
+// namespace every namespaced object must wait for.
+type Target struct {
+	Provider *kubernetes.Provider
+	// InNamespace is the DependsOn of namespaced objects (empty when the namespace exists already).
+	InNamespace []pulumi.Resource
+}
+
+// NewTarget registers the stack's provider, called name, and, when create is set, the namespace <name>-namespace
+// with the given options (the global stack protects its namespace; a site's is disposable).
+func NewTarget(ctx *pulumi.Context, name string, c ClusterConfig, namespace string, create bool,
+	opts ...pulumi.ResourceOption) (Target, error) {
+	provider, err := NewProvider(ctx, name, c)
+	if err != nil {
+		return Target{}, err
+	}
+	t := Target{Provider: provider}
+	if create {
+		ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
+			Metadata: Metadata(Object{Name: namespace}),
+		}, append(opts, pulumi.Provider(provider))...)
+		if err != nil {
+			return Target{}, err
+		}
+		t.InNamespace = append(t.InNamespace, ns)
+	}
+	return t, nil
 }
 
 // Object names a namespaced Kubernetes object.

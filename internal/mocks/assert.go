@@ -30,6 +30,46 @@ func (m *Monitor) RequireComponentChildren(t testing.TB, componentType, name str
 	return children
 }
 
+// Refs lists resources as "<type> <name>" in the order given (Resources, OfType and
+// RequireComponentChildren sort by type, then name), so a test can compare the exact set it expects.
+func Refs(rs []Resource) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Type + " " + r.Name
+	}
+	return out
+}
+
+// Names lists the resources' Pulumi names in the order given.
+func Names(rs []Resource) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Name
+	}
+	return out
+}
+
+// MustFind returns the resource with the given type and Pulumi name, failing the test when it is missing.
+func (m *Monitor) MustFind(t testing.TB, typ, name string) Resource {
+	t.Helper()
+	r, ok := m.Find(typ, name)
+	require.True(t, ok, "no %s %s was registered", typ, name)
+	return r
+}
+
+// RequireAfter checks that later's registration waits for each of earlier's (Monitor.DependsOn), so the
+// engine creates them first.
+func (m *Monitor) RequireAfter(t testing.TB, later Resource, earlier ...Resource) {
+	t.Helper()
+	require.NotEmpty(t, later.URN, "later is not a recorded resource")
+	for _, e := range earlier {
+		require.NotEmpty(t, e.URN, "earlier is not a recorded resource")
+		require.True(t, m.DependsOn(later, e), "%s %s does not wait for %s %s: no chain of DependsOn, input, parent or provider reaches it "+
+			"(a DependsOn on a local component orders nothing: name its custom resources)",
+			later.Type, later.Name, e.Type, e.Name)
+	}
+}
+
 // RequireNothingRegistered checks that no component and no Kubernetes object was registered (the
 // provider of RunWithProvider aside), as when validation fails before the first registration.
 func (m *Monitor) RequireNothingRegistered(t testing.TB) {

@@ -20,46 +20,64 @@ import (
 type Reader struct {
 	ctx *pulumi.Context
 	cfg *config.Config
+	// lookup reads one key of the project's namespace; an error that is config.ErrMissingVar means unset,
+	// any other error is returned to the caller. It is config.Config.Try outside tests, which inject a
+	// failing one to prove that a read error is never mistaken for "unset, take the default".
+	lookup func(key string) (string, error)
 }
 
 // New reads config of the current project.
-func New(ctx *pulumi.Context) *Reader { return &Reader{ctx: ctx, cfg: config.New(ctx, "")} }
+func New(ctx *pulumi.Context) *Reader {
+	cfg := config.New(ctx, "")
+	return &Reader{ctx: ctx, cfg: cfg, lookup: cfg.Try}
+}
 
 // Object decodes the structured value at key into v when it is set; unknown fields are errors.
 func (r *Reader) Object(key string, v any) error {
-	raw, ok := r.raw(key)
-	if !ok {
-		return nil
+	raw, ok, err := r.raw(key)
+	if !ok || err != nil {
+		return err
 	}
 	return Decode(key, raw, v)
 }
 
 // String returns the value at key, or def when unset.
-func (r *Reader) String(key, def string) string {
-	if raw, ok := r.raw(key); ok {
-		return raw
+func (r *Reader) String(key, def string) (string, error) {
+	raw, ok, err := r.raw(key)
+	if err != nil {
+		return "", err
 	}
-	return def
+	if !ok {
+		return def, nil
+	}
+	return raw, nil
 }
 
 // Secret returns the value at key as a Pulumi secret, and whether it was set. A value stored in plain text
 // in the stack file is an error: it would sit readable in Pulumi.<stack>.yaml and in version control.
 func (r *Reader) Secret(key string) (pulumi.StringOutput, bool, error) {
-	if _, ok := r.raw(key); !ok {
-		return pulumi.StringOutput{}, false, nil
+	raw, ok, err := r.raw(key)
+	if !ok || err != nil {
+		return pulumi.StringOutput{}, false, err
 	}
 	if full := r.ctx.Project() + ":" + key; !r.ctx.IsConfigSecret(full) {
 		return pulumi.StringOutput{}, true, fmt.Errorf("config %s: is stored in plain text; set it with `pulumi config set --secret %s`", key, key)
 	}
-	return r.cfg.GetSecret(key), true, nil
+	return pulumi.ToSecret(pulumi.String(raw)).(pulumi.StringOutput), true, nil
 }
 
-func (r *Reader) raw(key string) (string, bool) {
-	v, err := r.cfg.Try(key)
-	if err != nil {
-		return "", false
+// raw reads key: (value, true, nil) when set, ("", false, nil) when unset, and any other failure as an
+// error naming the key, so a broken read fails the preview instead of silently taking the default.
+func (r *Reader) raw(key string) (string, bool, error) {
+	v, err := r.lookup(key)
+	switch {
+	case err == nil:
+		return v, true, nil
+	case errors.Is(err, config.ErrMissingVar):
+		return "", false, nil
+	default:
+		return "", false, fmt.Errorf("config %s: cannot be read: %w", key, err)
 	}
-	return v, true
 }
 
 // Decode strictly decodes a JSON config value, naming the key in errors.
@@ -77,15 +95,44 @@ func Decode(key, raw string, v any) error {
 }
 
 // CheckKeys fails on a project config key the stack does not read (a typo such as createNamepace would
-// otherwise fall back to a default silently). The keys come from the config the language host passes the
-// program in PULUMI_CONFIG; without it there is nothing to check.
+// otherwise fall back to a default silently). A pulumi.Context can read a key but not list them, so the
+// keys come from PULUMI_CONFIG, the JSON of the whole config map that the Go language host sets for the
+// program. The host leaves it unset only when the config is empty, so it may be missing only when none of
+// the known keys is readable through the context either; any other mismatch between the two (missing or
+// malformed variable, a key or value the context has and the variable lacks) would switch the check off
+// without a word, so it is an error. mocks.Run sets the variable the way the host does.
 func (r *Reader) CheckKeys(known ...string) error {
-	var all map[string]string
-	if err := json.Unmarshal([]byte(os.Getenv(pulumi.EnvConfig)), &all); err != nil {
+	prefix := r.ctx.Project() + ":"
+	var readable []string
+	for _, key := range known {
+		if _, ok := r.ctx.GetConfig(prefix + key); ok {
+			readable = append(readable, key)
+		}
+	}
+	env := os.Getenv(pulumi.EnvConfig)
+	if env == "" {
+		// The SDK's getEnvInfo treats an empty value as unset too.
+		if len(readable) > 0 {
+			return fmt.Errorf("config: %s is not set, yet the program has config (%s), so the unknown-key check cannot run; "+
+				"run the program through the pulumi CLI, or in a test through mocks.Run, which sets %s like the Go language host",
+				pulumi.EnvConfig, strings.Join(readable, ", "), pulumi.EnvConfig)
+		}
 		return nil
 	}
-	prefix := r.ctx.Project() + ":"
+	var all map[string]string
+	if err := json.Unmarshal([]byte(env), &all); err != nil {
+		return fmt.Errorf("config: %s is not the JSON object of config keys to values the language host passes (%v), so the unknown-key check cannot run; "+
+			"unset it or set it to the stack's config, as mocks.Run does", pulumi.EnvConfig, err)
+	}
 	var problems []error
+	for _, key := range readable {
+		v, _ := r.ctx.GetConfig(prefix + key)
+		if got, ok := all[prefix+key]; !ok || got != v {
+			// Values are not quoted: they may be secrets.
+			problems = append(problems, fmt.Errorf("config %s: %s does not hold the value the program reads (stale or foreign environment), so the unknown-key check would be wrong; "+
+				"unset %s or set it to the stack's config, as mocks.Run does", key, pulumi.EnvConfig, pulumi.EnvConfig))
+		}
+	}
 	for _, full := range slices.Sorted(maps.Keys(all)) {
 		if key, ours := strings.CutPrefix(full, prefix); ours && !slices.Contains(known, key) {
 			problems = append(problems, fmt.Errorf("config %s: unknown key; a %s stack reads only %s", key,

@@ -11,26 +11,152 @@ import (
 	"time"
 )
 
-// Problems collects validation errors, each naming a config key.
-type Problems struct {
-	prefix string
-	errs   []error
+// Problem is one invalid value. Key is the dotted path of the value relative to the arguments that hold
+// it (a component's Args), until the stack that read those arguments from a config key places it with
+// InConfig; from then on it is the stack config key the user edits.
+type Problem struct {
+	Key      string
+	Msg      string
+	inConfig bool
+	// copied is set when Key is where the stack copied the value from, not where it was checked.
+	copied bool
 }
 
-// New starts a collection whose keys are reported under prefix (a config key such as "authority").
+func (p Problem) Error() string {
+	if p.inConfig {
+		return "config " + p.Key + ": " + p.Msg
+	}
+	return p.Key + ": " + p.Msg
+}
+
+// List is every problem found, in the order found, each reported once.
+type List []Problem
+
+func (l List) Error() string {
+	msgs := make([]string, len(l))
+	for i, p := range l {
+		msgs[i] = p.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Unwrap lets errors.As find each problem.
+func (l List) Unwrap() []error {
+	errs := make([]error, len(l))
+	for i, p := range l {
+		errs[i] = p
+	}
+	return errs
+}
+
+// Problems collects validation problems, each naming the key of the value.
+type Problems struct {
+	prefix string
+	list   List
+}
+
+// New starts a collection whose keys are reported under prefix ("" for keys of the arguments themselves,
+// or a nested field such as "chart").
 func New(prefix string) *Problems { return &Problems{prefix: prefix} }
 
 // Addf records a problem with the value at key (relative to the prefix).
 func (p *Problems) Addf(key, format string, args ...any) {
-	full := key
-	if p.prefix != "" {
-		full = p.prefix + "." + key
-	}
-	p.errs = append(p.errs, fmt.Errorf("config %s: %s", full, fmt.Sprintf(format, args...)))
+	p.list = append(p.list, Problem{Key: join(p.prefix, key), Msg: fmt.Sprintf(format, args...)})
 }
 
-// Err returns all problems joined, or nil.
-func (p *Problems) Err() error { return errors.Join(p.errs...) }
+// Err returns all problems, or nil.
+func (p *Problems) Err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return p.list
+}
+
+func join(prefix, key string) string {
+	switch {
+	case prefix == "":
+		return key
+	case key == "":
+		return prefix
+	}
+	return prefix + "." + key
+}
+
+// InConfig places the problems of err, found in arguments read from the config key prefix ("" for the
+// stack's own top-level keys), at the config keys the user sets. Origins maps a full key whose value the
+// stack copied from another key (a default, or a value one component takes from another) to that key, so
+// a problem is reported where the value was written, and once however many components check it (see Join).
+// Errors that are not problems are kept as they are.
+func InConfig(prefix string, origins map[string]string, err error) error {
+	problems, others := flatten(err)
+	var placed List
+	for _, p := range problems {
+		p.Key = join(prefix, p.Key)
+		if origin, ok := origins[p.Key]; ok {
+			p.Key, p.copied = origin, true
+		}
+		p.inConfig = true
+		placed = append(placed, p)
+	}
+	return Join(append([]error{placed}, others...)...)
+}
+
+// Join merges errors into one List of distinct problems (and any other errors after them), or nil. A
+// problem placed at a key the value was copied from is left out when a problem of that key itself is
+// reported: the check of the key where the user wrote the value has already said it.
+func Join(errs ...error) error {
+	var problems List
+	var others []error
+	checked := map[string]bool{}
+	for _, err := range errs {
+		found, rest := flatten(err)
+		for _, p := range found {
+			if !p.copied {
+				checked[p.Key] = true
+			}
+		}
+		problems, others = append(problems, found...), append(others, rest...)
+	}
+	var all List
+	seen := map[Problem]bool{}
+	for _, p := range problems {
+		if !seen[p] && !(p.copied && checked[p.Key]) {
+			seen[p] = true
+			all = append(all, p)
+		}
+	}
+	if len(others) == 0 {
+		if len(all) == 0 {
+			return nil
+		}
+		return all
+	}
+	if len(all) > 0 {
+		others = append([]error{all}, others...)
+	}
+	return errors.Join(others...)
+}
+
+// flatten splits err into its problems and the errors that are not problems.
+func flatten(err error) (List, []error) {
+	switch e := err.(type) {
+	case nil:
+		return nil, nil
+	case Problem:
+		return List{e}, nil
+	case List:
+		return e, nil
+	case interface{ Unwrap() []error }:
+		var problems List
+		var others []error
+		for _, inner := range e.Unwrap() {
+			p, o := flatten(inner)
+			problems, others = append(problems, p...), append(others, o...)
+		}
+		return problems, others
+	}
+	return nil, []error{err}
+}
 
 // NonEmpty requires a non-blank value.
 func (p *Problems) NonEmpty(key, value string) bool {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"nautobot-worker/components/authority"
@@ -15,7 +14,9 @@ import (
 	"nautobot-worker/components/database"
 	"nautobot-worker/components/gateway"
 	"nautobot-worker/components/nautobot"
+	"nautobot-worker/components/worker"
 	"nautobot-worker/internal/kube"
+	"nautobot-worker/internal/nautobotpod"
 	"nautobot-worker/internal/stackconfig"
 	"nautobot-worker/internal/validate"
 )
@@ -73,8 +74,12 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 		"redisPassword"); err != nil {
 		return Config{}, err
 	}
-	c := Config{Namespace: r.String("namespace", "nautobot")}
-	createNamespace := r.String("createNamespace", "true")
+	namespace, errNamespace := r.String("namespace", "nautobot")
+	createNamespace, errCreate := r.String("createNamespace", "true")
+	if err := errors.Join(errNamespace, errCreate); err != nil {
+		return Config{}, err
+	}
+	c := Config{Namespace: namespace}
 	c.CreateNamespace = createNamespace == "true"
 	errs := []error{
 		r.Object("kubernetes", &c.Kubernetes),
@@ -93,7 +98,7 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	if createNamespace != "true" && createNamespace != "false" {
 		p.Addf("createNamespace", "%q is not a boolean; use true or false", createNamespace)
 	}
-	c.complete()
+	origins := c.complete()
 	djangoKey, hasDjango, errDjango := r.Secret("djangoSecretKey")
 	redisPassword, hasRedis, errRedis := r.Secret("redisPassword")
 	if err := errors.Join(errDjango, errRedis); err != nil {
@@ -110,14 +115,22 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 		p.Addf("certificates.clientCommonName", "%q differs from database.user %q; pg_hba cert maps the certificate CN to the role, so they must be equal",
 			c.Certificates.ClientCommonName, c.Database.User)
 	}
-	return c, errors.Join(p.Err(), c.Authority.Validate(), c.Certificates.Validate(), c.Database.Validate(),
-		c.gatewayArgs().Validate(), c.Nautobot.Validate())
+	return c, validate.Join(
+		validate.InConfig("", nil, p.Err()),
+		validate.InConfig(authority.ConfigKey, origins, c.Authority.Validate()),
+		validate.InConfig(certificates.ConfigKey, origins, c.Certificates.Validate()),
+		validate.InConfig(database.ConfigKey, origins, c.Database.Validate()),
+		validate.InConfig(gateway.ConfigKey, origins, c.gatewayArgs().Validate()),
+		validate.InConfig(nautobot.ConfigKey, origins, c.Nautobot.Validate()))
 }
 
-// complete fills defaults and wires the values one component takes from another.
-func (c *Config) complete() {
+// complete fills defaults and wires the values one component takes from another. It returns where each
+// copied value came from (component key -> config key), so a problem with it is reported where it was set.
+func (c *Config) complete() map[string]string {
+	origins := map[string]string{}
 	if c.Authority.Namespace == "" {
 		c.Authority.Namespace = c.Namespace
+		origins["authority.namespace"] = "namespace"
 	}
 	c.Authority = c.Authority.Defaults()
 	c.Database.Namespace = c.Namespace
@@ -126,17 +139,32 @@ func (c *Config) complete() {
 	c.RedisService = c.Nautobot.RedisService()
 	if c.Certificates.ClientCommonName == "" {
 		c.Certificates.ClientCommonName = c.Database.User
+		origins["certificates.clientCommonName"] = "database.user"
 	}
 	e := &c.Gateway.Endpoints
-	if e.Domain != "" {
-		e.DBFQDN = cmp.Or(e.DBFQDN, "nautobot-db."+e.Domain)
-		e.RedisFQDN = cmp.Or(e.RedisFQDN, "nautobot-redis."+e.Domain)
+	for _, ep := range []struct {
+		route, fqdnKey, portKey string
+		fqdn                    *string
+		port                    *int
+		defaultPort             int
+	}{
+		{dbRoute, "dbFqdn", "dbPort", &e.DBFQDN, &e.DBPort, nautobotpod.PostgresPort},
+		{redisRoute, "redisFqdn", "redisPort", &e.RedisFQDN, &e.RedisPort, nautobotpod.RedisPort},
+	} {
+		fqdnOrigin := "gateway." + ep.fqdnKey
+		if *ep.fqdn == "" {
+			// Derived from the domain, or missing because the domain is: either way, the domain's problem.
+			fqdnOrigin = "gateway.domain"
+			if e.Domain != "" {
+				*ep.fqdn = ep.route + "." + e.Domain
+			}
+		}
+		*ep.port = cmp.Or(*ep.port, ep.defaultPort)
+		origins["gateway.routes."+ep.route+".fqdn"] = fqdnOrigin
+		origins["gateway.routes."+ep.route+".port"] = "gateway." + ep.portKey
 	}
-	if e.DBPort == 0 {
-		e.DBPort = 5432
-	}
-	if e.RedisPort == 0 {
-		e.RedisPort = 6379
+	if c.Gateway.RouteNamespace == "" {
+		origins["gateway.routeNamespace"] = "namespace"
 	}
 	if c.Gateway.Enabled == nil {
 		on := true
@@ -161,18 +189,25 @@ func (c *Config) complete() {
 	n.DBService = c.Database.RWService()
 	n.DBName, n.DBUser = c.Database.Database, c.Database.User
 	// CNPG writes the application role's credentials (username, password) to <cluster>-app.
-	n.DBSecret = c.Database.Name + "-app"
+	n.DBSecret = c.Database.AppSecret()
 	n.RedisServerSecret = cert.Redis.SecretName
 	n.ClientSecret = cert.GlobalClientSecret
+	return origins
 }
+
+// The gateway's routes, which name its listeners and TLSRoutes; the default FQDNs are <route>.<domain>.
+const (
+	dbRoute    = "nautobot-db"
+	redisRoute = "nautobot-redis"
+)
 
 func (c *Config) gatewayArgs() gateway.Args {
 	a := c.Gateway.Args
 	a.Routes = []gateway.Route{
-		{Name: "nautobot-db", FQDN: c.Gateway.DBFQDN, Port: c.Gateway.DBPort,
-			Service: c.Database.RWService(), ServicePort: 5432, ServiceNamespace: c.Namespace},
-		{Name: "nautobot-redis", FQDN: c.Gateway.RedisFQDN, Port: c.Gateway.RedisPort,
-			Service: c.RedisService, ServicePort: 6379, ServiceNamespace: c.Namespace},
+		{Name: dbRoute, FQDN: c.Gateway.DBFQDN, Port: c.Gateway.DBPort,
+			Service: c.Database.RWService(), ServicePort: nautobotpod.PostgresPort, ServiceNamespace: c.Namespace},
+		{Name: redisRoute, FQDN: c.Gateway.RedisFQDN, Port: c.Gateway.RedisPort,
+			Service: c.RedisService, ServicePort: nautobotpod.RedisPort, ServiceNamespace: c.Namespace},
 	}
 	return a.Defaults()
 }
@@ -181,7 +216,7 @@ func (c *Config) validateSites(p *validate.Problems) {
 	seen := map[string]int{}
 	for i, s := range c.Sites {
 		key := fmt.Sprintf("sites[%d]", i)
-		if p.DNSLabel(key+".name", s.Name) {
+		if worker.SiteName(p, key+".name", s.Name) {
 			if j, dup := seen[s.Name]; dup {
 				p.Addf(key+".name", "%q is listed twice (also sites[%d]); each site gets one client certificate", s.Name, j)
 			}
@@ -198,14 +233,10 @@ func (c *Config) validateEndpoints(p *validate.Problems) {
 	if e.Domain != "" {
 		p.FQDN("gateway.domain", e.Domain)
 	}
+	// The FQDNs and ports themselves are the gateway's routes, which it checks.
 	if e.DBFQDN == "" || e.RedisFQDN == "" {
 		p.Addf("gateway.domain", "is not set; set gateway.domain (e.g. prod.example.com) or both gateway.dbFqdn and gateway.redisFqdn")
-		return
 	}
-	p.FQDN("gateway.dbFqdn", e.DBFQDN)
-	p.FQDN("gateway.redisFqdn", e.RedisFQDN)
-	p.Port("gateway.dbPort", e.DBPort)
-	p.Port("gateway.redisPort", e.RedisPort)
 }
 
 // Build validates the whole config, then registers the global resources; it returns the stack outputs.
@@ -214,21 +245,12 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	provider, err := kube.NewProvider(ctx, "global", c.Kubernetes)
+	target, err := kube.NewTarget(ctx, "global", c.Kubernetes, c.Namespace, c.CreateNamespace,
+		pulumi.Protect(true), pulumi.RetainOnDelete(true))
 	if err != nil {
 		return nil, err
 	}
-	var deps []pulumi.Resource
-	if c.CreateNamespace {
-		ns, err := corev1.NewNamespace(ctx, "global-namespace", &corev1.NamespaceArgs{
-			Metadata: kube.Metadata(kube.Object{Name: c.Namespace}),
-		}, pulumi.Provider(provider), pulumi.Protect(true), pulumi.RetainOnDelete(true))
-		if err != nil {
-			return nil, err
-		}
-		deps = append(deps, ns)
-	}
-	after := pulumi.DependsOn(deps)
+	provider, after := target.Provider, pulumi.DependsOn(target.InNamespace)
 
 	authorityArgs := c.Authority
 	authorityArgs.Provider = provider
@@ -238,13 +260,13 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	}
 	certArgs := c.Certificates
 	certArgs.Provider = provider
-	certs, err := certificates.NewMTLSCertificates(ctx, "certs", &certArgs, after, pulumi.DependsOn([]pulumi.Resource{ca}))
+	certs, err := certificates.NewMTLSCertificates(ctx, "certs", &certArgs, after, pulumi.DependsOn([]pulumi.Resource{ca.Issuer, ca.CAPublic}))
 	if err != nil {
 		return nil, err
 	}
 	dbArgs := c.Database
 	dbArgs.Provider = provider
-	if _, err := database.NewPostgresCluster(ctx, "db", &dbArgs, after, pulumi.DependsOn([]pulumi.Resource{certs})); err != nil {
+	if _, err := database.NewPostgresCluster(ctx, "db", &dbArgs, after, pulumi.DependsOn(certs.Certificates)); err != nil {
 		return nil, err
 	}
 
@@ -252,7 +274,7 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	if *c.Nautobot.Enabled {
 		nbArgs := c.Nautobot
 		nbArgs.Provider = provider
-		if _, err := nautobot.NewGlobalNautobot(ctx, "nautobot", &nbArgs, after, pulumi.DependsOn([]pulumi.Resource{certs})); err != nil {
+		if _, err := nautobot.NewGlobalNautobot(ctx, "nautobot", &nbArgs, after, pulumi.DependsOn(certs.Certificates)); err != nil {
 			return nil, err
 		}
 	} else {

@@ -123,7 +123,12 @@ func TestClientCertificates(t *testing.T) {
 	for _, site := range []string{"dfw1", "iad1", "lon1"} {
 		require.Equal(t, want("nautobot-mtls-client-"+site, "app"), spec(t, r.m, certificate, "certs-site-"+site))
 	}
-	require.Len(t, r.m.OfType(certificate), 1+2+1+1+3, "CA + 2 servers + replication + global client + 3 sites")
+	var names []string
+	for _, c := range r.m.OfType(certificate) {
+		names = append(names, c.Name)
+	}
+	require.Equal(t, []string{"certs-global-client", "certs-postgres-server", "certs-redis-server", "certs-replication",
+		"certs-site-dfw1", "certs-site-iad1", "certs-site-lon1", "mtls-ca"}, names, "the CA, 2 servers, replication, the global client and one per site")
 	require.Equal(t, map[string]string{"dfw1": "nautobot-mtls-client-dfw1", "iad1": "nautobot-mtls-client-iad1", "lon1": "nautobot-mtls-client-lon1"},
 		r.outputs["siteClientSecrets"])
 	require.Equal(t, "EC PRIVATE KEY", r.outputs["clientKeyPemType"])
@@ -143,14 +148,21 @@ func TestAddingASiteAddsExactlyOneCertificate(t *testing.T) {
 		return out
 	}
 	b, a := names(before), names(after)
-	var added []string
+	var added, removed []string
 	for n := range a {
 		if !b[n] {
 			added = append(added, n)
 		}
 	}
+	for n := range b {
+		if !a[n] {
+			removed = append(removed, n)
+		}
+	}
 	require.Equal(t, []string{certificate + "/certs-site-syd1"}, added)
-	require.Len(t, a, len(b)+1)
+	require.Empty(t, removed)
+	require.Equal(t, "nautobot-mtls-client-syd1", spec(t, after.m, certificate, "certs-site-syd1")["secretName"])
+	require.Equal(t, "nautobot-mtls-client-syd1", after.outputs["siteClientSecrets"].(map[string]string)["syd1"])
 }
 
 func TestCNPGCluster(t *testing.T) {
@@ -256,17 +268,47 @@ func TestOutputsForSites(t *testing.T) {
 	require.NotContains(t, string(encoded), "mtls-ca-key-pair", "the CA key pair is never exported")
 }
 
+// The base config registers exactly these Kubernetes objects, every one through the stack's explicit
+// provider (the program disables the default one), so an object added or dropped by a change shows here.
 func TestEveryKubernetesResourceHasTheExplicitProvider(t *testing.T) {
 	r, err := build(t, baseConfig())
 	require.NoError(t, err)
-	n := 0
+	var got []string
 	for _, x := range r.m.Resources() {
 		if strings.HasPrefix(x.Type, "kubernetes:") {
-			n++
-			require.Contains(t, x.Provider, "pulumi:providers:kubernetes::global::", "%s %s", x.Type, x.Name)
+			got = append(got, x.Type+" "+x.Name)
+			require.True(t, strings.HasPrefix(x.Provider, "urn:pulumi:global::nautobot-worker::pulumi:providers:kubernetes::global::"),
+				"%s %s has provider %q", x.Type, x.Name, x.Provider)
 		}
 	}
-	require.Greater(t, n, 20)
+	require.Equal(t, []string{
+		certificate + " certs-global-client",
+		certificate + " certs-postgres-server",
+		certificate + " certs-redis-server",
+		certificate + " certs-replication",
+		certificate + " certs-site-dfw1",
+		certificate + " certs-site-iad1",
+		certificate + " certs-site-lon1",
+		certificate + " mtls-ca",
+		"kubernetes:cert-manager.io/v1:Issuer mtls-issuer",
+		"kubernetes:cert-manager.io/v1:Issuer mtls-selfsigned",
+		"kubernetes:core/v1:Namespace global-namespace",
+		"kubernetes:core/v1:ServiceAccount mtls-ca-reader",
+		"kubernetes:external-secrets.io/v1:ExternalSecret mtls-ca-public",
+		"kubernetes:external-secrets.io/v1:SecretStore mtls-ca-store",
+		"kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy gateway-keepalive-nautobot-db",
+		"kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy gateway-keepalive-nautobot-redis",
+		"kubernetes:gateway.networking.k8s.io/v1:Gateway gateway-gateway",
+		"kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute gateway-route-nautobot-db",
+		"kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute gateway-route-nautobot-redis",
+		"kubernetes:helm.sh/v4:Chart nautobot",
+		"kubernetes:postgresql.cnpg.io/v1:Cluster db-cluster",
+		"kubernetes:rbac.authorization.k8s.io/v1:Role mtls-ca-reader",
+		"kubernetes:rbac.authorization.k8s.io/v1:RoleBinding mtls-ca-reader",
+	}, got)
+	providers := r.m.OfType("pulumi:providers:kubernetes")
+	require.Len(t, providers, 1, "one cluster, one provider")
+	require.Equal(t, "global", providers[0].Name)
 	ns, ok := r.m.Find("kubernetes:core/v1:Namespace", "global-namespace")
 	require.True(t, ok)
 	require.True(t, ns.Protect && ns.RetainOnDelete)
@@ -281,7 +323,7 @@ func TestInvalidConfigFailsBeforeAnyResourceIsRegistered(t *testing.T) {
 		{"duplicate site", with(baseConfig(), "sites", `[{"name":"dfw1"},{"name":"dfw1"}]`),
 			[]string{`config sites[1].name: "dfw1" is listed twice (also sites[0])`}},
 		{"invalid site name", with(baseConfig(), "sites", `[{"name":"DFW_1"}]`),
-			[]string{`config sites[0].name: "DFW_1" is not a valid DNS label`}},
+			[]string{`config sites[0].name: "DFW_1" is not a site name`}},
 		{"bad egress CIDR", with(baseConfig(), "sites", `[{"name":"dfw1","egressCidrs":["10.0.0.0"]}]`),
 			[]string{`config sites[0].egressCidrs[0]: "10.0.0.0" is not a CIDR`}},
 		{"invalid FQDN", with(baseConfig(), "gateway", `{"dbFqdn":"db_primary.example.com","redisFqdn":"redis"}`),
@@ -295,7 +337,7 @@ func TestInvalidConfigFailsBeforeAnyResourceIsRegistered(t *testing.T) {
 		{"port out of range", with(baseConfig(), "gateway", `{"domain":"prod.example.com","dbPort":70000}`),
 			[]string{"config gateway.dbPort: 70000 is not a TCP port; use 1-65535"}},
 		{"same port twice", with(baseConfig(), "gateway", `{"domain":"prod.example.com","redisPort":5432}`),
-			[]string{"config gateway.routes.nautobot-redis.port: 5432 is also the port of route nautobot-db"}},
+			[]string{"config gateway.redisPort: 5432 is also the port of route nautobot-db"}},
 		{"typo in a key", with(baseConfig(), "database", `{"instance":3}`),
 			[]string{`config database: unknown key "instance"`}},
 		{"bad authority duration", with(baseConfig(), "authority", `{"duration":"10y"}`),
@@ -304,11 +346,8 @@ func TestInvalidConfigFailsBeforeAnyResourceIsRegistered(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := build(t, tc.config)
-			require.Error(t, err)
-			for _, w := range tc.want {
-				require.Contains(t, err.Error(), w)
-			}
-			require.Empty(t, r.m.Resources(), "nothing may register when the config is invalid")
+			r.m.RequireRejected(t, err, tc.want...)
+			require.Empty(t, r.m.Resources(), "not even the provider registers when the config is invalid")
 		})
 	}
 }
@@ -347,34 +386,51 @@ func TestSecretValuesInPlainTextAreRefused(t *testing.T) {
 	require.ErrorContains(t, err, "config redisPassword: is stored in plain text; set it with `pulumi config set --secret redisPassword`")
 }
 
+// Each config value lands, as a Pulumi secret, under the key the chart reads, in the Secret the chart
+// names, in the stack's namespace; the name and namespace stay plain so a preview shows them.
 func TestSecretValuesCreateTheSecrets(t *testing.T) {
-	r, err := build(t, with(baseConfig(), "djangoSecretKey", "abc", "redisPassword", "def"), "djangoSecretKey", "redisPassword")
-	require.NoError(t, err)
-	for _, name := range []string{"nautobot-django", "nautobot-redis"} {
-		s, ok := r.m.Find("kubernetes:core/v1:Secret", name)
-		require.True(t, ok, name)
-		require.True(t, s.IsSecret("stringData"), name)
+	for _, namespace := range []string{"", "nautobot-eu"} {
+		t.Run("namespace "+namespace, func(t *testing.T) {
+			config := with(baseConfig(), "djangoSecretKey", "abc", "redisPassword", "def")
+			want := "nautobot"
+			if namespace != "" {
+				config, want = with(config, "namespace", namespace), namespace
+			}
+			r, err := build(t, config, "djangoSecretKey", "redisPassword")
+			require.NoError(t, err)
+			values := r.m.MustFind(t, "kubernetes:helm.sh/v4:Chart", "nautobot").Plain()["values"].(map[string]any)
+			django := values["nautobot"].(map[string]any)["django"].(map[string]any)
+			redis := values["redis"].(map[string]any)["auth"].(map[string]any)
+			for _, tc := range []struct {
+				resource, key, value string
+				// chartName and chartKey are where the chart's values name the secret and its key.
+				chartName, chartKey any
+			}{
+				{"nautobot-django", "NAUTOBOT_SECRET_KEY", "abc", django["existingSecret"], django["existingSecretSecretKeyKey"]},
+				{"nautobot-redis", "NAUTOBOT_REDIS_PASSWORD", "def", redis["existingSecret"], redis["existingSecretPasswordKey"]},
+			} {
+				s := r.m.MustFind(t, "kubernetes:core/v1:Secret", tc.resource)
+				require.Equal(t, map[string]any{
+					"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+					"metadata":   map[string]any{"name": tc.resource, "namespace": want},
+					"stringData": map[string]any{tc.key: tc.value},
+				}, s.Plain())
+				require.True(t, s.IsSecret("stringData."+tc.key), "%s: the value must be a Pulumi secret", tc.resource)
+				require.False(t, s.IsSecret("metadata"), tc.resource)
+				require.Equal(t, []any{tc.resource, tc.key}, []any{tc.chartName, tc.chartKey}, "the chart reads this secret and key")
+			}
+		})
 	}
 }
 
 func TestAMisspelledTopLevelKeyIsRefused(t *testing.T) {
-	config := with(baseConfig(), "createNamepace", "false")
-	env := map[string]string{}
-	for k, v := range config {
-		env[mocks.Project+":"+k] = v
-	}
-	env["pulumi:disable-default-providers"] = `["kubernetes"]`
-	encoded, err := json.Marshal(env)
-	require.NoError(t, err)
-	t.Setenv(pulumi.EnvConfig, string(encoded))
-	r, err := build(t, config)
+	// mocks.Run hands the program its config in PULUMI_CONFIG as the language host does, so the check is on.
+	r, err := build(t, with(baseConfig(), "createNamepace", "false"))
 	require.ErrorContains(t, err, "config createNamepace: unknown key; a global stack reads only role, kubernetes, namespace, createNamespace")
 	require.Empty(t, r.m.Resources())
 
-	delete(env, mocks.Project+":createNamepace")
-	encoded, err = json.Marshal(env)
-	require.NoError(t, err)
-	t.Setenv(pulumi.EnvConfig, string(encoded))
-	_, err = build(t, baseConfig())
+	_, err = build(t, with(baseConfig(), "pulumi:disable-default-providers", `["kubernetes"]`, "role", "global", "namespace", "nautobot",
+		"createNamespace", "true", "authority", `{}`, "certificates", `{}`, "database", `{}`, "nautobot", `{}`,
+		"djangoSecretKey", "abc", "redisPassword", "def"), "djangoSecretKey", "redisPassword")
 	require.NoError(t, err, "every key the stack documents is accepted, other namespaces are ignored")
 }

@@ -9,12 +9,12 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"nautobot-worker/components/sitesecrets"
 	"nautobot-worker/components/worker"
 	"nautobot-worker/internal/kube"
+	"nautobot-worker/internal/nautobotpod"
 	"nautobot-worker/internal/stackconfig"
 	"nautobot-worker/internal/validate"
 )
@@ -60,7 +60,13 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 		sitesecrets.ConfigKey, worker.ConfigKey); err != nil {
 		return Config{}, err
 	}
-	c := Config{GlobalStack: r.String("globalStack", DefaultGlobalStack), Namespace: r.String("namespace", "nautobot")}
+	globalStack, errGlobal := r.String("globalStack", DefaultGlobalStack)
+	namespace, errNamespace := r.String("namespace", "nautobot")
+	createNamespace, errCreate := r.String("createNamespace", "true")
+	if err := errors.Join(errGlobal, errNamespace, errCreate); err != nil {
+		return Config{}, err
+	}
+	c := Config{GlobalStack: globalStack, Namespace: namespace}
 	for _, o := range []struct {
 		key string
 		v   any
@@ -70,10 +76,7 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 		}
 	}
 	p := validate.New("")
-	if c.Site.Name == "" {
-		p.Addf("site.name", "is required: it names the worker and its Celery queue, and there is no fallback to the global default queue; set it to this site's entry in the global stack's sites")
-	}
-	createNamespace := r.String("createNamespace", "true")
+	worker.SiteName(p, "site.name", c.Site.Name)
 	if createNamespace != "true" && createNamespace != "false" {
 		p.Addf("createNamespace", "%q is not a boolean; use true or false", createNamespace)
 	}
@@ -81,8 +84,9 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	if parts := strings.Split(c.GlobalStack, "/"); len(parts) != 3 || slices.Contains(parts, "") || strings.ContainsAny(c.GlobalStack, " \t") {
 		p.Addf("globalStack", "%q is not a fully qualified stack name; use <org>/<project>/<stack> such as %s", c.GlobalStack, DefaultGlobalStack)
 	}
-	if err := p.Err(); err != nil || !c.Enabled() {
-		return c, err
+	own := validate.InConfig("", nil, p.Err())
+	if !c.Enabled() {
+		return c, own
 	}
 
 	c.privateKeyTypeSet = c.Secrets.MTLS.PrivateKeyType != ""
@@ -96,15 +100,24 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	c.Worker = c.Worker.Defaults()
 	// Every component's plain args are validated before the first registration, so a bad value anywhere
 	// fails the preview with nothing registered.
-	return c, errors.Join(c.Secrets.Validate(), c.Worker.Validate())
+	return c, validate.Join(own,
+		validate.InConfig(sitesecrets.ConfigKey, origins, c.Secrets.Validate()),
+		validate.InConfig(worker.ConfigKey, origins, c.Worker.Validate()))
+}
+
+// origins are the component args the site stack fills from its own keys (see validate.InConfig).
+var origins = map[string]string{
+	sitesecrets.ConfigKey + ".namespace": "namespace",
+	worker.ConfigKey + ".namespace":      "namespace",
+	worker.ConfigKey + ".site":           "site.name",
 }
 
 // Global is what a site takes from the global stack's outputs.
 type Global struct {
 	// Namespace of the global objects, where the sources of the site's certificates live.
 	Namespace string
-	DB        worker.Database
-	Redis     worker.Redis
+	DB        nautobotpod.Database
+	Redis     nautobotpod.Redis
 	Sites     []string
 	// ClientSecret is the global secret holding this site's client certificate (siteClientSecrets[site]).
 	ClientSecret string
@@ -169,8 +182,8 @@ func ReadGlobal(ctx *pulumi.Context, stack, site string) (Global, error) {
 	}
 
 	g.Namespace = str("namespace")
-	g.DB = worker.Database{Host: str("dbFqdn"), Port: port("dbPort"), Name: str("dbName"), User: str("dbUser")}
-	g.Redis = worker.Redis{Host: str("redisFqdn"), Port: port("redisPort")}
+	g.DB = nautobotpod.Database{Host: str("dbFqdn"), Port: port("dbPort"), Name: str("dbName"), User: str("dbUser")}
+	g.Redis = nautobotpod.Redis{Host: str("redisFqdn"), Port: port("redisPort")}
 	g.CASecret = str("caCertSecretName")
 	if v, ok := get("sites"); ok {
 		list, _ := v.([]any)
@@ -221,20 +234,11 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 		return nil, err
 	}
 
-	provider, err := kube.NewProvider(ctx, "site", c.Kubernetes)
+	target, err := kube.NewTarget(ctx, "site", c.Kubernetes, c.Namespace, c.CreateNamespace)
 	if err != nil {
 		return nil, err
 	}
-	var deps []pulumi.Resource
-	if c.CreateNamespace {
-		ns, err := corev1.NewNamespace(ctx, "site-namespace", &corev1.NamespaceArgs{
-			Metadata: kube.Metadata(kube.Object{Name: c.Namespace}),
-		}, pulumi.Provider(provider))
-		if err != nil {
-			return nil, err
-		}
-		deps = append(deps, ns)
-	}
+	provider, deps := target.Provider, target.InNamespace
 	secretsArgs := c.Secrets
 	secretsArgs.Provider = provider
 	secrets, err := sitesecrets.NewSiteSecrets(ctx, "secrets", &secretsArgs, pulumi.DependsOn(deps))
@@ -243,7 +247,7 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	}
 	workerArgs := c.Worker
 	workerArgs.Provider = provider
-	w, err := worker.NewCeleryWorker(ctx, "worker", &workerArgs, pulumi.DependsOn(append(deps, secrets)))
+	w, err := worker.NewCeleryWorker(ctx, "worker", &workerArgs, pulumi.DependsOn(append(deps, secrets.ExternalSecrets...)))
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +286,7 @@ func (c *Config) applyGlobal(g Global) error {
 	case g.ClientKeyPEMType == "" || g.ClientKeyPEMType == c.Secrets.MTLS.PrivateKeyType:
 	case !c.privateKeyTypeSet:
 		c.Secrets.MTLS.PrivateKeyType = g.ClientKeyPEMType
-		return c.Secrets.Validate()
+		return validate.InConfig(sitesecrets.ConfigKey, origins, c.Secrets.Validate())
 	default:
 		return fmt.Errorf("config secrets.mtls.privateKeyType: %q does not match the keys the global stack issues (clientKeyPemType %q), so tls.key would be empty; remove the key or set it to %q",
 			c.Secrets.MTLS.PrivateKeyType, g.ClientKeyPEMType, g.ClientKeyPEMType)

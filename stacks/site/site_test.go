@@ -152,15 +152,25 @@ func TestASiteDeploysItsSecretsAndOneWorkerWiredToTheGlobalStack(t *testing.T) {
 func TestEveryKubernetesResourceUsesTheSiteProvider(t *testing.T) {
 	res, err := build(t, "site-dfw1", baseConfig(), globalOutputs())
 	require.NoError(t, err)
-	all := kubernetesResources(res.m)
-	require.Len(t, all, 9)
-	for _, r := range all {
+	// Exactly these objects, each through the site's explicit provider and under its component.
+	got := map[string]string{}
+	for _, r := range kubernetesResources(res.m) {
 		require.True(t, strings.HasPrefix(r.Provider, "urn:pulumi:site-dfw1::nautobot-worker::pulumi:providers:kubernetes::site::"),
 			"%s %s has provider %q", r.Type, r.Name, r.Provider)
-		if r.Type != "kubernetes:core/v1:Namespace" {
-			require.Regexp(t, `nautobot:(sitesecrets:SiteSecrets::secrets|worker:CeleryWorker::worker)$`, r.Parent, "%s %s", r.Type, r.Name)
-		}
+		parent := resource.URN(r.Parent)
+		got[r.Type+" "+r.Name] = string(parent.Type()) + " " + parent.Name()
 	}
+	require.Equal(t, map[string]string{
+		"kubernetes:core/v1:Namespace site-namespace":      "pulumi:pulumi:Stack nautobot-worker-site-dfw1",
+		esType + " secrets-django":                         "nautobot:sitesecrets:SiteSecrets secrets",
+		esType + " secrets-db":                             "nautobot:sitesecrets:SiteSecrets secrets",
+		esType + " secrets-redis":                          "nautobot:sitesecrets:SiteSecrets secrets",
+		esType + " secrets-registry":                       "nautobot:sitesecrets:SiteSecrets secrets",
+		esType + " secrets-custom-env":                     "nautobot:sitesecrets:SiteSecrets secrets",
+		esType + " secrets-mtls-client":                    "nautobot:sitesecrets:SiteSecrets secrets",
+		"kubernetes:core/v1:ConfigMap worker-cluster-data": "nautobot:worker:CeleryWorker worker",
+		chartType + " worker":                              "nautobot:worker:CeleryWorker worker",
+	}, got, "object -> type and name of its parent")
 }
 
 // walk calls f with every map key and string value of an input tree, with its dotted path.
@@ -414,13 +424,7 @@ func TestTheStackFilesDeployAgainstTheGlobalStack(t *testing.T) {
 }
 
 func TestAMisspelledTopLevelKeyIsRefused(t *testing.T) {
-	env := map[string]string{}
-	for k, v := range with(baseConfig(), "globalstack", "organization/nautobot-worker/eu") {
-		env[mocks.Project+":"+k] = v
-	}
-	encoded, err := json.Marshal(env)
-	require.NoError(t, err)
-	t.Setenv(pulumi.EnvConfig, string(encoded))
+	// mocks.Run hands the program its config in PULUMI_CONFIG as the language host does, so the check is on.
 	res, err := build(t, "site-dfw1", with(baseConfig(), "globalstack", "organization/nautobot-worker/eu"), globalOutputs())
 	require.ErrorContains(t, err, "config globalstack: unknown key; a site-dfw1 stack reads only role, kubernetes, site, globalStack")
 	require.Empty(t, res.m.Resources())

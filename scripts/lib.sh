@@ -1,0 +1,19 @@
+# shellcheck shell=bash
+# Helpers shared by the scripts in this folder; sourced, never run. Callers define log().
+
+# Debian's interpreter first: an earlier python3 on PATH (a pyenv shim, say) may resolve to a version that is
+# not installed for the current directory, and only the standard library is needed.
+py3() {
+  if [ -x /usr/bin/python3 ]; then /usr/bin/python3 "$@"; else python3 "$@"; fi
+}
+
+# build_lock CACHE_ROOT: one build at a time into the binary cache, across clones and concurrent runs, until
+# build_unlock or exit. The cache is shared, and each build takes 1-3 GB and both cores. The lock is fd 9,
+# which scripts/cluster.sh closes for the daemons it starts so they never hold it.
+build_lock() {
+  mkdir -p "$1"
+  exec 9>"$1/build.lock"
+  flock -n 9 || { log "waiting for another build into $1"; flock 9; }
+}
+
+build_unlock() { flock -u 9; }
