@@ -19,7 +19,7 @@ endif
 GLOBAL_STACK := global
 DEMO_SITES := $(patsubst Pulumi.site-%.yaml,site-%,$(filter-out Pulumi.site-example.yaml,$(wildcard Pulumi.site-*.yaml)))
 
-.PHONY: tools cluster-up cluster-down up down preview bench test test-unit test-config test-scripts test-mtls test-mtls-issued test-integration lint
+.PHONY: tools cluster-up cluster-down up down preview bench test test-unit test-config test-scripts test-mtls test-mtls-issued test-worker test-integration lint
 
 tools:
 	@bash scripts/tools.sh
@@ -48,7 +48,7 @@ down: tools | $(ROOT)/.pulumi-state
 bench: tools
 	@bash scripts/bench-preview.sh $(BENCH_SITES) $(BENCH_ROUNDS)
 
-test: lint test-unit test-config test-scripts test-mtls test-integration test-mtls-issued
+test: lint test-unit test-config test-scripts test-mtls test-integration test-mtls-issued test-worker
 
 test-unit:
 	go test ./components/... ./stacks/... ./internal/... .
@@ -62,7 +62,7 @@ test-scripts:
 
 test-mtls:
 	@bash scripts/mtls-deps.sh
-	cd tests/mtls && go test -count=1 -v ./...
+	cd tests/mtls && go test -count=1 -v -skip TestCeleryWorker ./...
 
 # The real servers again, with the certificates the local cluster's cert-manager issued in test-integration.
 ISSUED_PKI := $(ROOT)/.cluster/issued-pki
@@ -71,6 +71,15 @@ test-mtls-issued:
 	@bash scripts/mtls-deps.sh
 	cd tests/mtls && NAUTOBOT_ISSUED_PKI_DIR=$(ISSUED_PKI) go test -count=1 -v \
 	  -run 'TestCertificatesHaveTheShapeTheStackDeclares|TestEveryUsageIsOneCertManagerKnows|TestRedisAsTheChartRunsIt|TestPostgres17|TestRedis$$' ./...
+
+# A real Celery worker (Debian's celery, kombu, redis-py, Django and psycopg2 on PostgreSQL 17's libpq), run as
+# the real chart renders the site pod, with the site secret the local cluster's cert-manager issued and External
+# Secrets copied (test-integration exports it), against PostgreSQL 17, Redis and the SNI gateway.
+test-worker:
+	@test -d $(ISSUED_PKI)/sites/dfw1 || { echo "test-worker: no $(ISSUED_PKI)/sites/dfw1; make test-integration writes it"; exit 1; }
+	@bash scripts/mtls-deps.sh
+	cd tests/mtls && NAUTOBOT_ISSUED_PKI_DIR=$(ISSUED_PKI) NAUTOBOT_SITE_CLIENT_SECRET_DIR=$(ISSUED_PKI)/sites/dfw1 \
+	  go test -count=1 -v -run TestCeleryWorker ./...
 
 test-integration: tools
 	@bash scripts/cluster.sh binaries

@@ -198,6 +198,11 @@ func TestControllers(t *testing.T) {
 		})
 	}
 
+	t.Run("the demo site's mTLS secret, as External Secrets wrote it, is exported for the worker test", func(t *testing.T) {
+		dir := exportSiteSecret(t, e, "nautobot-dfw1", "nautobot-mtls-client", "dfw1")
+		t.Logf("site dfw1's client certificate written to %s", dir)
+	})
+
 	t.Run("an item that loses its key fails the sync and the last good secret stays", func(t *testing.T) {
 		// Without the template's guard, filterPEM yields "" and External Secrets reports SecretSynced for a
 		// kubernetes.io/tls secret with an empty tls.key (measured with this controller).
@@ -438,6 +443,41 @@ func verify(t *testing.T, leaf, ca *x509.Certificate, usage x509.ExtKeyUsage) {
 	require.NoError(t, err, "%s does not verify against the CA for %v", leaf.Subject, usage)
 }
 
+// issuedPKIDir is $NAUTOBOT_ISSUED_PKI_DIR (relative to the repository), default <repo>/.cluster/issued-pki.
+func issuedPKIDir() string {
+	dir := os.Getenv("NAUTOBOT_ISSUED_PKI_DIR")
+	if dir == "" {
+		return filepath.Join(root, ".cluster", "issued-pki")
+	}
+	if !filepath.IsAbs(dir) {
+		return filepath.Join(root, dir)
+	}
+	return dir
+}
+
+// exportSiteSecret writes a site's mTLS client secret as the site cluster holds it (issued by cert-manager on
+// the global cluster, copied by External Secrets through the secrets provider) to
+// <issued PKI dir>/sites/<site>/{tls.crt,tls.key,ca.crt}, for the Celery worker test to mount where the
+// site's pod mounts it. Called after exportIssuedPKI, which replaces the directory as a whole.
+func exportSiteSecret(t *testing.T, e *env, namespace, secret, site string) string {
+	t.Helper()
+	dir := issuedPKIDir()
+	sites := filepath.Join(dir, "sites")
+	require.NoError(t, os.MkdirAll(sites, 0o700))
+	tmp, err := os.MkdirTemp(sites, "."+site+"-")
+	require.NoError(t, err)
+	defer os.RemoveAll(tmp)
+	got := e.secret(namespace, secret)
+	require.Equal(t, []string{"ca.crt", "tls.crt", "tls.key"}, keys(got))
+	for name, data := range got {
+		require.NoError(t, os.WriteFile(filepath.Join(tmp, name), data, 0o600))
+	}
+	target := filepath.Join(sites, site)
+	require.NoError(t, os.RemoveAll(target))
+	require.NoError(t, os.Rename(tmp, target))
+	return target
+}
+
 // exportIssuedPKI writes the certificates cert-manager issued in namespace, for the mTLS tests to run the
 // real servers with: <dir>/<secret>/{tls.crt,tls.key,ca.crt} (mode 0600) for every Certificate's secret,
 // and <dir>/mtls-ca-cert/ca.crt. That includes this throwaway test cluster's CA key pair: the mTLS tests
@@ -447,12 +487,7 @@ func verify(t *testing.T, leaf, ca *x509.Certificate, usage x509.ExtKeyUsage) {
 // replaced as a whole, so a reader never sees a mix of two runs.
 func exportIssuedPKI(t *testing.T, e *env, namespace string) string {
 	t.Helper()
-	dir := os.Getenv("NAUTOBOT_ISSUED_PKI_DIR")
-	if dir == "" {
-		dir = filepath.Join(root, ".cluster", "issued-pki")
-	} else if !filepath.IsAbs(dir) {
-		dir = filepath.Join(root, dir)
-	}
+	dir := issuedPKIDir()
 	require.NoError(t, os.MkdirAll(filepath.Dir(dir), 0o755))
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".issued-pki-")
 	require.NoError(t, err)

@@ -135,11 +135,30 @@ func newPodSandbox(t *testing.T, name string, objs []k8sObject, workload, ctr k8
 		}
 	}
 	var binds strings.Builder
-	for _, d := range []string{"usr", "etc", "dev", "proc", "tmp"} {
+	hostDirs := []string{"usr", "etc", "dev", "proc", "tmp"}
+	// A volume under /etc (e.g. /etc/nautobot/mtls) would be hidden by a bind of the host's /etc: then
+	// /etc is a directory of the sandbox's own, holding the volumes and a link for every other entry of the
+	// host's /etc into its bind at /.host/etc. Files the test writes there on this side stay visible.
+	if _, err := os.Stat(filepath.Join(root, "etc")); err == nil {
+		hostDirs[1] = ".host/etc"
+		entries, err := os.ReadDir("/etc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if _, err := os.Lstat(filepath.Join(root, "etc", e.Name())); err == nil {
+				continue // a volume's own directory
+			}
+			if err := os.Symlink("/.host/etc/"+e.Name(), filepath.Join(root, "etc", e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, d := range hostDirs {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(&binds, "mount --rbind /%s %s/%s && ", d, root, d)
+		fmt.Fprintf(&binds, "mount --rbind /%s %s/%s && ", strings.TrimPrefix(d, ".host/"), root, d)
 	}
 	ready := filepath.Join(root, ".sandbox-ready")
 	script := fmt.Sprintf("set -e; ip link set lo up && %s touch %s && exec sleep %d", binds.String(), ready, int(runDeadline.Seconds()))
@@ -225,6 +244,19 @@ func (sb *podSandbox) command(env []string, argv ...string) (string, []string) {
 		"/usr/bin/env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	args = append(args, env...)
 	return "nsenter", append(args, argv...)
+}
+
+// inNet turns a server command into one that runs in the sandbox's network namespace only (the host's
+// files, the sandbox's loopback), as cred when given; a nil sandbox returns the command unchanged.
+func (sb *podSandbox) inNet(cred *syscall.Credential, bin string, args ...string) (string, []string) {
+	if sb == nil {
+		return bin, args
+	}
+	ns := []string{"--target", fmt.Sprint(sb.holder.cmd.Process.Pid), "--net"}
+	if cred != nil {
+		ns = append(ns, "--setgid", fmt.Sprint(cred.Gid), "--setuid", fmt.Sprint(cred.Uid))
+	}
+	return "nsenter", append(append(ns, "--", bin), args...)
 }
 
 // start runs a long-lived process of the pod (stopped, like every server here, by its process group).

@@ -51,6 +51,12 @@ type pgServer struct {
 // It creates the roles app (with a password, as CNPG does) and streaming_replica, and the database app.
 func startPostgres(t *testing.T, label, binDir string, userRules []string) *pgServer {
 	t.Helper()
+	return startPostgresIn(t, nil, label, binDir, userRules)
+}
+
+// startPostgresIn starts it in a pod sandbox's network namespace (nil: on this machine's loopback).
+func startPostgresIn(t *testing.T, sb *podSandbox, label, binDir string, userRules []string) *pgServer {
+	t.Helper()
 	for _, bin := range []string{"initdb", "postgres"} {
 		requireFile(t, filepath.Join(binDir, bin))
 	}
@@ -91,8 +97,11 @@ log_connections = on
 	writeFile(t, filepath.Join(data, "pg_hba.conf"), cnpgHBA(userRules))
 	chownTree(t, cred, dir)
 
-	srv := startServer(t, "postgres "+label, cred, syscall.SIGINT, filepath.Join(dir, "server.log"), env,
-		filepath.Join(binDir, "postgres"), "-D", data)
+	bin, args := sb.inNet(cred, filepath.Join(binDir, "postgres"), "-D", data)
+	if sb != nil {
+		cred = nil // nsenter joins the namespace as root, then becomes the PostgreSQL user
+	}
+	srv := startServer(t, "postgres "+label, cred, syscall.SIGINT, filepath.Join(dir, "server.log"), env, bin, args...)
 	pg := &pgServer{server: srv, label: label, port: port, dir: dir}
 	// postmaster.pid's 8th line turns to "ready" once connections are accepted.
 	waitFor(t, srv, 60*time.Second, label+" ready", func() error {
@@ -113,15 +122,22 @@ log_connections = on
 	return pg
 }
 
-// superuserExec runs statements as the bootstrap superuser over the Unix socket (no TLS, no psql needed).
+// superuser connects to database as the bootstrap superuser over the Unix socket (no TLS, no psql needed).
+func (pg *pgServer) superuser(t *testing.T, ctx context.Context, database string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable", pg.dir, pg.port, database))
+	if err != nil {
+		t.Fatalf("%s: superuser connection: %v", pg.label, err)
+	}
+	return conn
+}
+
+// superuserExec runs statements as the bootstrap superuser.
 func (pg *pgServer) superuserExec(t *testing.T, statements ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", pg.dir, pg.port))
-	if err != nil {
-		t.Fatalf("%s: superuser connection: %v", pg.label, err)
-	}
+	conn := pg.superuser(t, ctx, "postgres")
 	defer conn.Close(ctx)
 	for _, sql := range statements {
 		if _, err := conn.Exec(ctx, sql); err != nil {
@@ -159,6 +175,12 @@ type redisServer struct {
 // tls.enabled and authClients: `--port 0 --tls-port ... --tls-auth-clients yes`, plus a password.
 func startRedis(t *testing.T) *redisServer {
 	t.Helper()
+	return startRedisIn(t, nil)
+}
+
+// startRedisIn starts it in a pod sandbox's network namespace (nil: on this machine's loopback).
+func startRedisIn(t *testing.T, sb *podSandbox) *redisServer {
+	t.Helper()
 	bin := requireCommand(t, "redis-server")
 	p := getPKI(t)
 	dir := tempDir(t, "mtls-redis-")
@@ -181,9 +203,14 @@ loglevel verbose
 logfile ""
 `, port, dir, appPassword)
 	writeFile(t, filepath.Join(dir, "redis.conf"), conf)
+	bin, args := sb.inNet(nil, bin, filepath.Join(dir, "redis.conf"))
 	srv := startServer(t, "redis", nil, syscall.SIGTERM, filepath.Join(dir, "redis.log"), []string{"PATH=/usr/bin:/bin"},
-		bin, filepath.Join(dir, "redis.conf"))
-	waitForTCP(t, srv, port)
+		bin, args...)
+	if sb != nil {
+		sb.waitForTCP(t, srv, port)
+	} else {
+		waitForTCP(t, srv, port)
+	}
 	return &redisServer{server: srv, port: port}
 }
 
