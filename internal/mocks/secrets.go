@@ -1,6 +1,8 @@
 package mocks
 
 import (
+	"testing"
+
 	"sort"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -80,4 +82,20 @@ func (m *Monitor) SecretWriters() map[string]Resource {
 		}
 	}
 	return out
+}
+
+// RequireAfterSecretWriters checks that later waits for each resource of the stack that writes a secret its
+// inputs name (a subtest per secret), and returns those writers as secret -> "<type> <name>", for the
+// caller to compare with the secrets it expects.
+func (m *Monitor) RequireAfterSecretWriters(t *testing.T, later Resource) map[string]string {
+	t.Helper()
+	writers := m.SecretWriters()
+	got := map[string]string{}
+	for _, s := range later.Strings() {
+		if w, ok := writers[later.Namespace()+"/"+s]; ok {
+			got[s] = w.Type + " " + w.Name
+			t.Run(s, func(t *testing.T) { m.RequireAfter(t, later, w) })
+		}
+	}
+	return got
 }

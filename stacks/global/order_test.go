@@ -110,15 +110,9 @@ func TestTheDatabaseWaitsForEverySecretItNames(t *testing.T) {
 // config and the certificates it mounts. (<cluster>-app is CNPG's, not the stack's.)
 func TestTheNautobotChartWaitsForItsSecretsAndCertificates(t *testing.T) {
 	r := withSecrets(t)
-	writers := r.m.SecretWriters()
 	chart := r.m.MustFind(t, chartType, "nautobot")
-	got := map[string]string{}
-	for _, s := range chart.Strings() {
-		if w, ok := writers[chart.Namespace()+"/"+s]; ok {
-			got[s] = w.Type + " " + w.Name
-			t.Run(s, func(t *testing.T) { r.m.RequireAfter(t, chart, w) })
-		}
-	}
+	// What the chart's values name, and what in the stack writes it.
+	got := r.m.RequireAfterSecretWriters(t, chart)
 	require.Equal(t, map[string]string{
 		"nautobot-django":           "kubernetes:core/v1:Secret nautobot-django",
 		"nautobot-redis":            "kubernetes:core/v1:Secret nautobot-redis",

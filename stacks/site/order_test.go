@@ -15,15 +15,8 @@ func TestTheWorkerChartWaitsForItsConfigMapAndEverySecret(t *testing.T) {
 	res, err := build(t, "site-dfw1", baseConfig(), globalOutputs())
 	require.NoError(t, err)
 	chart := res.m.MustFind(t, chartType, "worker")
-	writers := res.m.SecretWriters()
 	// What the chart's values name, and what in the stack writes it.
-	got := map[string]string{}
-	for _, s := range chart.Strings() {
-		if w, ok := writers[chart.Namespace()+"/"+s]; ok {
-			got[s] = w.Type + " " + w.Name
-			t.Run(s, func(t *testing.T) { res.m.RequireAfter(t, chart, w) })
-		}
-	}
+	got := res.m.RequireAfterSecretWriters(t, chart)
 	require.Equal(t, map[string]string{
 		"nautobot-django":             esType + " secrets-django",
 		"nautobot-db":                 esType + " secrets-db",
