@@ -37,12 +37,31 @@ type SecretNames struct {
 	Django, DB, Redis, Registry, CustomEnv, MTLS string
 }
 
-// Probe tunes the chart's exec probes; the probe commands stay the chart's.
+// Probe tunes the timing of one of the chart's exec probes.
 type Probe struct {
 	InitialDelaySeconds int `json:"initialDelaySeconds"`
 	PeriodSeconds       int `json:"periodSeconds"`
 	TimeoutSeconds      int `json:"timeoutSeconds"`
 }
+
+// ReadinessProbe is the worker's readiness probe: the chart's, plus the database unless CheckDatabase is false.
+type ReadinessProbe struct {
+	Probe
+	// CheckDatabase (default true) makes the worker unready while it cannot use the global database: the
+	// chart's probe only sees the file Nautobot writes once the broker connection is up, so a worker whose
+	// every task fails on the database would look healthy.
+	CheckDatabase *bool `json:"checkDatabase"`
+}
+
+// DatabaseReadinessCommand is the readiness probe with CheckDatabase: the chart's readiness file, then
+// Django's migrate --check --plan through the worker's own settings (mTLS through the gateway). --plan
+// keeps it read-only: without it, a database with nothing to migrate gets a real no-op migrate, whose
+// post_migrate handlers write. It fails when the database is unreachable, refuses the client certificate,
+// or lacks a migration this worker's code has (a worker upgraded before the global side migrated).
+// Liveness stays the chart's heartbeat file, so a database outage makes workers unready, not restarted.
+const DatabaseReadinessCommand = `f="${NAUTOBOT_CELERY_WORKER_READINESS_FILE:-/tmp/nautobot_celery_worker_ready}"; ` +
+	`[ -e "$f" ] || { echo "no $f: the Celery worker has not started consuming"; exit 1; }; ` +
+	`exec nautobot-server migrate --check --plan --skip-checks`
 
 // Image overrides the chart's Nautobot image; unset fields keep the chart's defaults.
 type Image struct {
@@ -90,7 +109,7 @@ type Args struct {
 	// Resources are the worker container's requests and limits (default: the chart's).
 	Resources      map[string]any `json:"resources"`
 	LivenessProbe  Probe          `json:"livenessProbe"`
-	ReadinessProbe Probe          `json:"readinessProbe"`
+	ReadinessProbe ReadinessProbe `json:"readinessProbe"`
 	// ExtraEnvVars are appended to the stack's own variables (names must differ from them).
 	ExtraEnvVars []nautobotpod.EnvVar `json:"extraEnvVars"`
 	// ExtraVolumes and ExtraVolumeMounts are appended to the mTLS volume and its mount.
@@ -108,17 +127,18 @@ func (a Args) Defaults() Args {
 	}
 	a.Chart = a.Chart.Defaults()
 	if a.Concurrency == nil {
-		a.Concurrency = intPtr(2)
+		a.Concurrency = new(2)
 	}
 	if a.Replicas == nil {
-		a.Replicas = intPtr(1)
+		a.Replicas = new(1)
 	}
 	a.LivenessProbe = a.LivenessProbe.defaults()
-	a.ReadinessProbe = a.ReadinessProbe.defaults()
+	a.ReadinessProbe.Probe = a.ReadinessProbe.Probe.defaults()
+	if a.ReadinessProbe.CheckDatabase == nil {
+		a.ReadinessProbe.CheckDatabase = new(true)
+	}
 	return a
 }
-
-func intPtr(v int) *int { return &v }
 
 // defaults are understack's: the chart's 10s/60s probes restart busy workers.
 func (p Probe) defaults() Probe {
@@ -200,7 +220,7 @@ func (a Args) Validate() error {
 	for _, probe := range []struct {
 		key string
 		Probe
-	}{{"livenessProbe", a.LivenessProbe}, {"readinessProbe", a.ReadinessProbe}} {
+	}{{"livenessProbe", a.LivenessProbe}, {"readinessProbe", a.ReadinessProbe.Probe}} {
 		if probe.InitialDelaySeconds < 1 || probe.PeriodSeconds < 1 || probe.TimeoutSeconds < 1 {
 			p.Addf(probe.key, "initialDelaySeconds, periodSeconds and timeoutSeconds must be at least 1 second")
 		}
@@ -371,6 +391,14 @@ func (p Probe) values() map[string]any {
 	return map[string]any{
 		"initialDelaySeconds": p.InitialDelaySeconds, "periodSeconds": p.PeriodSeconds, "timeoutSeconds": p.TimeoutSeconds,
 	}
+}
+
+func (p ReadinessProbe) values() map[string]any {
+	v := p.Probe.values()
+	if *p.CheckDatabase {
+		v["exec"] = map[string]any{"command": []any{"bash", "-c", DatabaseReadinessCommand}}
+	}
+	return v
 }
 
 // addOnly copies the keys of extra that dst lacks, descending into maps both hold; a key dst already

@@ -51,6 +51,8 @@ func chartOf(t *testing.T, m *mocks.Monitor, name string) mocks.Resource {
 func defaultValues() map[string]any {
 	env := func(name, value string) map[string]any { return map[string]any{"name": name, "value": value} }
 	probe := map[string]any{"initialDelaySeconds": 60.0, "periodSeconds": 120.0, "timeoutSeconds": 60.0}
+	readiness := map[string]any{"initialDelaySeconds": 60.0, "periodSeconds": 120.0, "timeoutSeconds": 60.0,
+		"exec": map[string]any{"command": []any{"bash", "-c", worker.DatabaseReadinessCommand}}}
 	return map[string]any{
 		"nautobot": map[string]any{
 			"enabled":    false,
@@ -74,7 +76,7 @@ func defaultValues() map[string]any {
 			"concurrency":        2.0,
 			"replicaCount":       1.0,
 			"livenessProbe":      probe,
-			"readinessProbe":     probe,
+			"readinessProbe":     readiness,
 			"extraEnvVarsCM":     []any{"cluster-data"},
 			"extraEnvVarsSecret": []any{"nautobot-django", "nautobot-custom-env"},
 			"extraEnvVars": []any{
@@ -193,6 +195,7 @@ func TestConfigurationReachesTheChart(t *testing.T) {
 	*a.Replicas = 3
 	a.Resources = map[string]any{"requests": map[string]any{"cpu": "500m"}}
 	a.LivenessProbe = worker.Probe{InitialDelaySeconds: 30}
+	a.ReadinessProbe = worker.ReadinessProbe{Probe: worker.Probe{PeriodSeconds: 30}, CheckDatabase: new(false)}
 	a.ExtraEnvVars = []nautobotpod.EnvVar{{Name: "REQUESTS_CA_BUNDLE", Value: "/etc/ssl/bundle/ca.pem"}}
 	a.ExtraVolumes = []map[string]any{{"name": "ca-bundle", "configMap": map[string]any{"name": "ca-bundle"}}}
 	a.ExtraVolumeMounts = []map[string]any{{"name": "ca-bundle", "mountPath": "/etc/ssl/bundle", "readOnly": true}}
@@ -228,6 +231,8 @@ func TestConfigurationReachesTheChart(t *testing.T) {
 	require.Equal(t, 3.0, celery["replicaCount"])
 	require.Equal(t, map[string]any{"requests": map[string]any{"cpu": "500m"}, "limits": map[string]any{"memory": "2Gi"}}, celery["resources"])
 	require.Equal(t, map[string]any{"initialDelaySeconds": 30.0, "periodSeconds": 120.0, "timeoutSeconds": 60.0}, celery["livenessProbe"])
+	require.Equal(t, map[string]any{"initialDelaySeconds": 60.0, "periodSeconds": 30.0, "timeoutSeconds": 60.0}, celery["readinessProbe"],
+		"checkDatabase: false leaves the chart's own probe command")
 	require.Equal(t, map[string]any{"team": "infra"}, celery["podLabels"])
 	envs := celery["extraEnvVars"].([]any)
 	var envNames []string

@@ -336,21 +336,22 @@ func newSiteWorkerPod(t *testing.T) *siteWorkerPod {
 			vars["NAUTOBOT_DB_HOST"], vars["NAUTOBOT_DB_PORT"], vars["NAUTOBOT_REDIS_HOST"], vars["NAUTOBOT_REDIS_PORT"], dbFQDN, redisFQDN)
 	}
 
-	// The chart's command, with Nautobot's CLI entry point replaced by Celery's own and the stand-in app.
+	// The chart's command as the kubelet runs it ($(VAR) expanded); nautobot-server is the stand-in's.
 	cmd := append(asStrings(field[[]any](ctr, "command")), asStrings(field[[]any](ctr, "args"))...)
 	if len(cmd) < 3 || cmd[0] != "nautobot-server" || cmd[1] != "celery" || cmd[2] != "worker" {
 		t.Fatalf("the worker container runs %q; the test expects `nautobot-server celery worker ...`", cmd)
 	}
-	argv := []string{"/usr/bin/python3", "-m", "celery", "-A", "nautobot.core.celery"}
-	for _, a := range cmd[2:] {
+	var argv []string
+	for _, a := range cmd {
 		argv = append(argv, expandK8s(a, vars))
 	}
 
 	sb := newPodSandbox(t, "worker-"+workerSite, objs, dep, ctr, secrets)
 	w := &siteWorkerPod{sb: sb, ctr: ctr, vars: vars, argv: argv, dbPort: dbPort, redisPort: redisPort, siteSecret: siteSecret,
 		mtlsDir: filepath.Join(sb.root, "etc", "nautobot", "mtls")}
-	// What the image provides: the nautobot package (here the stand-in), libpq 17, a HOSTNAME.
-	w.env = append(env, "PYTHONPATH="+standinDir, "PYTHONDONTWRITEBYTECODE=1", "LD_LIBRARY_PATH="+libpqDir,
+	// What the image provides: nautobot-server and the nautobot package (here the stand-in's), libpq 17, a HOSTNAME.
+	w.env = append(env, "PATH="+standinDir+"/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"PYTHONPATH="+standinDir, "PYTHONDONTWRITEBYTECODE=1", "LD_LIBRARY_PATH="+libpqDir,
 		"HOSTNAME="+workerDeployment+"-0", "HOME=/root")
 	standin := filepath.Join(sb.root, filepath.FromSlash(standinDir))
 	for _, src := range []string{filepath.Join(repoRoot(t), "assets", "tests", "stub") + "/.", filepath.Join("worker") + "/."} {
@@ -593,13 +594,17 @@ func TestCeleryWorkerConsumesItsSiteQueue(t *testing.T) {
 	w := newSiteWorkerPod(t)
 	siteFiles := readSecretDir(t, w.mtlsDir)
 
-	// Nautobot's migrations run on the global side; here Django's migrate creates the test app's tables.
-	if out, code := w.sb.run(t, 90*time.Second, w.senderEnv(), "/usr/bin/python3", standinDir+"/send_task.py", "migrate"); code != 0 {
-		t.Fatalf("migrate: exit %d\n%s\nPostgreSQL log:\n%s", code, out, lastLines(w.pg17.log(t), 20))
-	}
-
 	t.Run("the worker consumes its site queue and writes to PostgreSQL over mTLS", func(t *testing.T) {
 		worker := w.startWorker(t, "worker dfw1", w.env)
+		// Consuming, but the global side has not migrated yet: the readiness probe's database check says so.
+		waitLog(t, worker, 60*time.Second, " ready.")
+		if out, code := w.probe(t, worker, "readinessProbe"); code == 0 || !strings.Contains(out, "Planned operations:\nsiteprobe.0001_initial") {
+			t.Errorf("readinessProbe before the database is migrated: exit %d %q; want a failure naming siteprobe.0001_initial", code, out)
+		}
+		// Nautobot's migrations run on the global side; here Django's migrate creates the test app's tables.
+		if out, code := w.sb.run(t, 90*time.Second, w.senderEnv(), standinDir+"/bin/nautobot-server", "migrate", "siteprobe"); code != 0 {
+			t.Fatalf("migrate: exit %d\n%s\nPostgreSQL log:\n%s", code, out, lastLines(w.pg17.log(t), 20))
+		}
 		waitReady(t, w, worker)
 		marker := fmt.Sprintf("dfw1-%d", time.Now().UnixNano())
 		id := w.send(t, workerSite, marker)
@@ -629,7 +634,7 @@ func TestCeleryWorkerConsumesItsSiteQueue(t *testing.T) {
 		}
 		for _, which := range []string{"readinessProbe", "livenessProbe"} {
 			if out, code := w.probe(t, worker, which); code != 0 {
-				t.Errorf("the chart's %s fails on a working worker: exit %d %q", which, code, out)
+				t.Errorf("the %s fails on a working worker: exit %d %q", which, code, out)
 			}
 		}
 		t.Logf("worker log:\n%s", lastLines(worker.log(t), 30))
@@ -686,7 +691,6 @@ func TestCeleryWorkerConsumesItsSiteQueue(t *testing.T) {
 			}
 			worker := w.startWorker(t, "worker "+c.name, append(append([]string{}, w.env...), c.env...))
 			if c.pg15 {
-				waitReady(t, w, worker)
 				w.send(t, workerSite, "pg15")
 			}
 			waitLog(t, worker, 60*time.Second, c.want)
@@ -700,14 +704,17 @@ func TestCeleryWorkerConsumesItsSiteQueue(t *testing.T) {
 					t.Errorf("the worker exited 0 after %q", c.want)
 				}
 			}
-			for _, which := range []string{"readinessProbe", "livenessProbe"} {
-				out, code := w.probe(t, worker, which)
-				switch {
-				case c.probesPass && code != 0:
-					t.Errorf("the chart's %s: exit %d %q; this failure is invisible to it, so it should pass", which, code, out)
-				case !c.probesPass && code == 0:
-					t.Errorf("the chart's %s passes on a worker that cannot connect", which)
-				}
+			if out, code := w.probe(t, worker, "readinessProbe"); code == 0 {
+				t.Errorf("the readinessProbe passes on a worker that cannot connect")
+			} else if !strings.Contains(out, c.readinessSays) {
+				t.Errorf("the readinessProbe's output %q does not name the cause %q", out, c.readinessSays)
+			}
+			out, code := w.probe(t, worker, "livenessProbe")
+			switch {
+			case c.alive && code != 0:
+				t.Errorf("the livenessProbe: exit %d %q; a database outage must not restart the worker", code, out)
+			case !c.alive && code == 0:
+				t.Errorf("the livenessProbe passes on a worker that cannot reach its broker")
 			}
 			switch {
 			case c.redisLog != "":
@@ -732,8 +739,11 @@ type workerFailure struct {
 	pg15  bool                                                         // the gateway's database route goes to PostgreSQL 15
 	want  string                                                       // in the worker's log (normalized)
 	exits bool                                                         // the container ends (CrashLoopBackOff) instead of retrying
-	// probesPass: the chart's probes cannot see this failure (they watch the broker connection only).
-	probesPass bool
+	// readinessSays is in the readiness probe's output (the kubelet's event); the probe fails in every case.
+	readinessSays string
+	// alive: the liveness probe passes (it watches the broker connection only, so that an outage of the
+	// global database makes every site's worker unready rather than restarting them all).
+	alive      bool
 	redisLog   string // what Redis logs for the attempt
 	gatewayLog string // what the gateway logs for the attempt
 }
@@ -743,36 +753,39 @@ func workerFailures() []workerFailure {
 		return readSecretDir(t, filepath.Dir(setOtherCA.cert()))
 	}
 	cannot := "consumer: Cannot connect to rediss://:**@" + redisFQDN + ":6379/0: "
+	// The readiness probe's own words when Nautobot never wrote its readiness file.
+	notConsuming := "nautobot_celery_worker_ready: the Celery worker has not started consuming"
 	return []workerFailure{
-		{name: "no client certificate", exits: true,
+		{name: "no client certificate", exits: true, readinessSays: "container exited",
 			files: func(_ testing.TB, s map[string][]byte) map[string][]byte {
 				return map[string][]byte{"ca.crt": s["ca.crt"]}
 			},
 			want: "FileNotFoundError: SSL certificate file required by NAUTOBOT_DB_SSLCERT not found: /etc/nautobot/mtls/tls.crt"},
-		{name: "missing ca.crt", exits: true,
+		{name: "missing ca.crt", exits: true, readinessSays: "container exited",
 			files: func(_ testing.TB, s map[string][]byte) map[string][]byte {
 				return map[string][]byte{"tls.crt": s["tls.crt"], "tls.key": s["tls.key"]}
 			},
 			want: "FileNotFoundError: SSL certificate file required by NAUTOBOT_DB_SSLROOTCERT not found: /etc/nautobot/mtls/ca.crt"},
-		{name: "certificate from another CA", files: otherCA,
+		{name: "certificate from another CA", files: otherCA, readinessSays: notConsuming,
 			want:     cannot + "Error while reading from " + redisFQDN + ":6379 : (1, '[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca (_ssl.c:N)').",
 			redisLog: "Error accepting a client connection: error:0A000086:SSL routines::certificate verify failed"},
-		{name: "client certificate placed in ca.crt",
+		{name: "client certificate placed in ca.crt", readinessSays: notConsuming,
 			files: func(_ testing.TB, s map[string][]byte) map[string][]byte {
 				return map[string][]byte{"tls.crt": s["tls.crt"], "tls.key": s["tls.key"], "ca.crt": s["tls.crt"]}
 			},
 			want:     cannot + "Error 1 connecting to " + redisFQDN + ":6379. [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate in certificate chain (_ssl.c:N)..",
 			redisLog: "Error accepting a client connection: error:0A000418:SSL routines::tlsv1 alert unknown ca"},
-		{name: "key and certificate swapped",
+		{name: "key and certificate swapped", readinessSays: notConsuming,
 			files: func(_ testing.TB, s map[string][]byte) map[string][]byte {
 				return map[string][]byte{"tls.crt": s["tls.key"], "tls.key": s["tls.crt"], "ca.crt": s["ca.crt"]}
 			},
 			want: cannot + "Error 524297 connecting to " + redisFQDN + ":6379. [SSL] PEM lib (_ssl.c:N).."},
-		{name: "wrong SNI name", env: []string{"NAUTOBOT_REDIS_HOST=" + wrongFQDN},
+		{name: "wrong SNI name", env: []string{"NAUTOBOT_REDIS_HOST=" + wrongFQDN}, readinessSays: notConsuming,
 			want:       "consumer: Cannot connect to rediss://:**@" + wrongFQDN + ":6379/0: Error 6 connecting to " + wrongFQDN + ":6379. TLS/SSL connection has been closed (EOF) (_ssl.c:N)..",
 			gatewayLog: `127.0.0.1:6379 sni="` + wrongFQDN + `" alpn="" upstream="unix:`},
-		{name: "PostgreSQL 15 behind the gateway", pg15: true, probesPass: true,
-			want: `django.db.utils.OperationalError: connection to server at "` + dbFQDN + `" (127.0.0.1), port 5432 failed: SSL SYSCALL error: EOF detected`},
+		{name: "PostgreSQL 15 behind the gateway", pg15: true, alive: true,
+			want:          `django.db.utils.OperationalError: connection to server at "` + dbFQDN + `" (127.0.0.1), port 5432 failed: SSL SYSCALL error: EOF detected`,
+			readinessSays: `port 5432 failed: SSL SYSCALL error: EOF detected`},
 	}
 }
 
