@@ -16,10 +16,12 @@ ifeq ($(origin PULUMI_CONFIG_PASSPHRASE_FILE),undefined)
 export PULUMI_CONFIG_PASSPHRASE ?= local-demo-only
 endif
 
-GLOBAL_STACK := global
-DEMO_SITES := $(patsubst Pulumi.site-%.yaml,site-%,$(filter-out Pulumi.site-example.yaml,$(wildcard Pulumi.site-*.yaml)))
+# The fleet runner (cmd/fleet): the global stack first, then the sites in parallel, the program built once;
+# it finds the stacks from Pulumi.*.yaml. FLEET_ARGS adds flags, e.g. FLEET_ARGS="--sites dfw1 --parallel 8".
+FLEET := go run ./cmd/fleet
+FLEET_ARGS ?=
 
-.PHONY: tools cluster-up cluster-down up down preview bench test test-unit test-config test-scripts test-mtls test-mtls-issued test-worker test-integration lint
+.PHONY: tools cluster-up cluster-down up down preview bench test test-fleet test-unit test-config test-scripts test-mtls test-mtls-issued test-worker test-integration lint
 
 tools:
 	@bash scripts/tools.sh
@@ -35,23 +37,39 @@ $(ROOT)/.pulumi-state:
 
 # The sites read their secrets from the stand-in provider, which gets the global stack's issued certificates.
 up: tools cluster-up | $(ROOT)/.pulumi-state
-	@bash scripts/stack.sh up $(GLOBAL_STACK)
+	$(FLEET) up --sites '' $(FLEET_ARGS)
 	@bash scripts/demo-secrets.sh
-	@bash scripts/stack.sh up $(DEMO_SITES)
+	$(FLEET) up --no-global $(FLEET_ARGS)
 
-preview: tools | $(ROOT)/.pulumi-state
-	@bash scripts/stack.sh preview $(GLOBAL_STACK) $(DEMO_SITES)
+preview: tools cluster-up | $(ROOT)/.pulumi-state
+	$(FLEET) preview $(FLEET_ARGS)
 
+# Protected resources (CA, CNPG cluster, namespaces) stay: see the README, "Protected resources".
 down: tools | $(ROOT)/.pulumi-state
-	@bash scripts/stack.sh destroy $(DEMO_SITES) $(GLOBAL_STACK)
+	$(FLEET) destroy $(FLEET_ARGS)
 
+# Benchmarks, never timed tests: medians of alternating runs (BENCH_SITES, default "3 50 100 200"; BENCH_ROUNDS,
+# default 5 for preview and mocks, 3 for the fleet). See "Speed: measured" in the README.
+.PHONY: bench-preview bench-mocks bench-fleet
 bench: tools
-	@bash scripts/bench-preview.sh $(BENCH_SITES) $(BENCH_ROUNDS)
+	@bash scripts/bench-preview.sh
+	@bash scripts/bench-fleet.sh
+	@bash scripts/bench-mocks.sh
 
-test: lint test-unit test-config test-scripts test-mtls test-integration test-mtls-issued test-worker
+bench-preview: tools
+	@bash scripts/bench-preview.sh
+
+bench-mocks:
+	@bash scripts/bench-mocks.sh
+
+# The fleet runner's preview of global + 20 sites (render mode) against a sequential pulumi preview loop.
+bench-fleet: tools
+	@bash scripts/bench-fleet.sh
+
+test: lint test-unit test-config test-scripts test-mtls test-integration test-mtls-issued test-worker test-fleet
 
 test-unit:
-	go test ./components/... ./stacks/... ./internal/... .
+	go test ./components/... ./stacks/... ./internal/... ./cmd/... ./bench/... . ./tests/workflows/...
 
 test-config:
 	python3 -m unittest discover -s assets/tests -v
@@ -81,14 +99,19 @@ test-worker:
 	cd tests/mtls && NAUTOBOT_ISSUED_PKI_DIR=$(ISSUED_PKI) NAUTOBOT_SITE_CLIENT_SECRET_DIR=$(ISSUED_PKI)/sites/dfw1 \
 	  go test -count=1 -v -run TestCeleryWorker ./...
 
+# The fleet runner on the demo stacks against a local cluster of its own: up, a no-change preview, destroy.
+test-fleet: tools
+	@bash scripts/cluster.sh binaries
+	@bash scripts/test-fleet.sh
+
 test-integration: tools
 	@bash scripts/cluster.sh binaries
 	go test -count=1 -timeout 40m -v ./tests/integration/...
 
-# Every shell script in the tree, committed or not yet: *.sh, and any file whose first line is a sh or bash
+# Every shell script in the tree, committed or not yet (a deleted one is not): *.sh, and any file whose first line is a sh or bash
 # shebang. The loop ends in an `if`, so a last file that is no script does not fail it.
 SHELL_SCRIPTS := git ls-files -co --exclude-standard | while IFS= read -r f; do \
-	  first=; [ -f "$$f" ] && { IFS= read -r first <"$$f" || true; }; \
+	  [ -f "$$f" ] || continue; first=; IFS= read -r first <"$$f" || true; \
 	  if [[ $$f == *.sh || $$first =~ ^\#!.*[/[:space:]](ba|da|k)?sh([[:space:]]|$$) ]]; then echo "$$f"; fi; \
 	done
 

@@ -17,3 +17,11 @@ build_lock() {
 }
 
 build_unlock() { flock -u 9; }
+
+# copy_project DEST: the project's files (committed or new, not ignored, not deleted) without its stack files,
+# copied to DEST with their paths, for a run on a copy with a cluster and state of its own.
+copy_project() {
+  git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
+    [[ -e $f && $f != Pulumi.*.yaml ]] && printf '%s\0' "$f"
+  done | xargs -0 cp --parents -t "$1"
+}

@@ -94,13 +94,23 @@ func Decode(key, raw string, v any) error {
 	return nil
 }
 
+// configKeysKey is the pulumi.Context value that WithConfigKeys sets.
+type configKeysKey struct{}
+
+// WithConfigKeys gives CheckKeys the stack's config keys (fully qualified, as `pulumi config --json` lists
+// them) when the program runs inline: the Automation API then runs it in the caller's process, where
+// PULUMI_CONFIG is not the stack's.
+func WithConfigKeys(ctx *pulumi.Context, keys []string) *pulumi.Context {
+	return ctx.WithValue(configKeysKey{}, slices.Clone(keys))
+}
+
 // CheckKeys fails on a project config key the stack does not read (a typo such as createNamepace would
 // otherwise fall back to a default silently). A pulumi.Context can read a key but not list them, so the
-// keys come from PULUMI_CONFIG, the JSON of the whole config map that the Go language host sets for the
-// program. The host leaves it unset only when the config is empty, so it may be missing only when none of
-// the known keys is readable through the context either; any other mismatch between the two (missing or
-// malformed variable, a key or value the context has and the variable lacks) would switch the check off
-// without a word, so it is an error. mocks.Run sets the variable the way the host does.
+// keys come from WithConfigKeys, or else from PULUMI_CONFIG, the JSON of the whole config map that the Go
+// language host sets for the program. The host leaves it unset only when the config is empty, so it may be
+// missing only when none of the known keys is readable through the context either; any other mismatch
+// between the two (missing or malformed variable, a key or value the context has and the list lacks) would
+// switch the check off without a word, so it is an error. mocks.Run sets the variable the way the host does.
 func (r *Reader) CheckKeys(known ...string) error {
 	prefix := r.ctx.Project() + ":"
 	var readable []string
@@ -109,31 +119,43 @@ func (r *Reader) CheckKeys(known ...string) error {
 			readable = append(readable, key)
 		}
 	}
-	env := os.Getenv(pulumi.EnvConfig)
-	if env == "" {
-		// The SDK's getEnvInfo treats an empty value as unset too.
-		if len(readable) > 0 {
-			return fmt.Errorf("config: %s is not set, yet the program has config (%s), so the unknown-key check cannot run; "+
-				"run the program through the pulumi CLI, or in a test through mocks.Run, which sets %s like the Go language host",
-				pulumi.EnvConfig, strings.Join(readable, ", "), pulumi.EnvConfig)
-		}
-		return nil
-	}
-	var all map[string]string
-	if err := json.Unmarshal([]byte(env), &all); err != nil {
-		return fmt.Errorf("config: %s is not the JSON object of config keys to values the language host passes (%v), so the unknown-key check cannot run; "+
-			"unset it or set it to the stack's config, as mocks.Run does", pulumi.EnvConfig, err)
-	}
 	var problems []error
-	for _, key := range readable {
-		v, _ := r.ctx.GetConfig(prefix + key)
-		if got, ok := all[prefix+key]; !ok || got != v {
-			// Values are not quoted: they may be secrets.
-			problems = append(problems, fmt.Errorf("config %s: %s does not hold the value the program reads (stale or foreign environment), so the unknown-key check would be wrong; "+
-				"unset %s or set it to the stack's config, as mocks.Run does", key, pulumi.EnvConfig, pulumi.EnvConfig))
+	var keys []string
+	if listed, ok := r.ctx.Value(configKeysKey{}).([]string); ok {
+		keys = listed
+		for _, key := range readable {
+			if !slices.Contains(listed, prefix+key) {
+				problems = append(problems, fmt.Errorf("config %s: the program reads it, yet the stack's key list lacks it (stale list), so the unknown-key check would be wrong", key))
+			}
 		}
+	} else {
+		env := os.Getenv(pulumi.EnvConfig)
+		if env == "" {
+			// The SDK's getEnvInfo treats an empty value as unset too.
+			if len(readable) > 0 {
+				return fmt.Errorf("config: %s is not set, yet the program has config (%s), so the unknown-key check cannot run; "+
+					"run the program through the pulumi CLI, or in a test through mocks.Run, which sets %s like the Go language host",
+					pulumi.EnvConfig, strings.Join(readable, ", "), pulumi.EnvConfig)
+			}
+			return nil
+		}
+		var all map[string]string
+		if err := json.Unmarshal([]byte(env), &all); err != nil {
+			return fmt.Errorf("config: %s is not the JSON object of config keys to values the language host passes (%v), so the unknown-key check cannot run; "+
+				"unset it or set it to the stack's config, as mocks.Run does", pulumi.EnvConfig, err)
+		}
+		for _, key := range readable {
+			v, _ := r.ctx.GetConfig(prefix + key)
+			if got, ok := all[prefix+key]; !ok || got != v {
+				// Values are not quoted: they may be secrets.
+				problems = append(problems, fmt.Errorf("config %s: %s does not hold the value the program reads (stale or foreign environment), so the unknown-key check would be wrong; "+
+					"unset %s or set it to the stack's config, as mocks.Run does", key, pulumi.EnvConfig, pulumi.EnvConfig))
+			}
+		}
+		keys = slices.Collect(maps.Keys(all))
 	}
-	for _, full := range slices.Sorted(maps.Keys(all)) {
+	slices.Sort(keys)
+	for _, full := range keys {
 		if key, ours := strings.CutPrefix(full, prefix); ours && !slices.Contains(known, key) {
 			problems = append(problems, fmt.Errorf("config %s: unknown key; a %s stack reads only %s", key,
 				r.ctx.Stack(), strings.Join(known, ", ")))

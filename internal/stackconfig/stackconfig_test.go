@@ -233,14 +233,51 @@ func TestCheckKeys(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			setConfigEnv(t, tc.env)
 			err := New(newContext(t, tc.cfg)).CheckKeys(known...)
-			if tc.err == nil {
-				require.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			for _, w := range tc.err {
-				require.Contains(t, err.Error(), w)
-			}
+			requireErrors(t, err, tc.err)
 		})
+	}
+}
+
+// TestCheckKeysInline: with the key list an inline run passes (WithConfigKeys), PULUMI_CONFIG is never read,
+// whatever this process holds in it.
+func TestCheckKeysInline(t *testing.T) {
+	known := []string{"role", "namespace", "createNamespace"}
+	cases := []struct {
+		name string
+		cfg  map[string]string
+		keys []string
+		err  []string
+	}{
+		{"every key known, other namespaces ignored",
+			map[string]string{project + ":role": "global", "pulumi:disable-default-providers": `["kubernetes"]`},
+			[]string{project + ":role", "pulumi:disable-default-providers"}, nil},
+		{"an unknown key is named with the keys the stack reads",
+			map[string]string{project + ":role": "global", project + ":createNamepace": "false"},
+			[]string{project + ":createNamepace", project + ":role"},
+			[]string{"config createNamepace: unknown key; a global stack reads only role, namespace, createNamespace"}},
+		{"no config, an empty list", nil, []string{}, nil},
+		{"the list lacks a key the program reads", map[string]string{project + ":role": "global", project + ":namespace": "eu"},
+			[]string{project + ":role"},
+			[]string{"config namespace: the program reads it, yet the stack's key list lacks it (stale list)"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			setConfigEnv(t, ptr(`{"nautobot-worker:zone":"from another stack"}`))
+			err := New(WithConfigKeys(newContext(t, tc.cfg), tc.keys)).CheckKeys(known...)
+			requireErrors(t, err, tc.err)
+		})
+	}
+}
+
+// requireErrors: no error when want is nil, else an error holding each of want.
+func requireErrors(t *testing.T, err error, want []string) {
+	t.Helper()
+	if want == nil {
+		require.NoError(t, err)
+		return
+	}
+	require.Error(t, err)
+	for _, w := range want {
+		require.Contains(t, err.Error(), w)
 	}
 }

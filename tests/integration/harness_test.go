@@ -14,11 +14,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/stretchr/testify/require"
 
+	"nautobot-worker/internal/fleet"
 	"nautobot-worker/internal/realchart"
 )
 
@@ -162,46 +168,96 @@ func (e *env) rewrite(stack string, edit func(string) string) {
 	require.NoError(e.t, os.WriteFile(file, []byte(edit(string(text))), 0o644))
 }
 
+// pulumiCLI is the harness's toolchain: the Automation API would otherwise run the `pulumi` on this
+// process's PATH.
+var pulumiCLI = sync.OnceValues(func() (auto.PulumiCommand, error) {
+	return auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: filepath.Join(root, ".tools")})
+})
+
+// open returns one of this env's stacks for Automation API calls, its commands run in this env's world
+// with extra ("KEY=value") on top.
+func (e *env) open(stack string, extra ...string) *auto.Stack {
+	e.t.Helper()
+	cli, err := pulumiCLI()
+	require.NoError(e.t, err)
+	// Its commands get vars on top of this process's environment: blank what the env leaves out (the
+	// caller's PULUMI_* and KUBECONFIG), so they see this env's variables only.
+	vars := map[string]string{}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		vars[k] = ""
+	}
+	for _, kv := range append(append([]string{}, e.vars...), extra...) {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	s, err := fleet.Open(e.t.Context(), root, stack, vars, auto.Pulumi(cli))
+	require.NoError(e.t, err)
+	return &s
+}
+
+// up deploys the stack and returns the output of `pulumi up`.
 func (e *env) up(stack string) string {
 	e.t.Helper()
 	start := time.Now()
-	out := e.mustRun("pulumi", "up", "--stack", stack, "--yes", "--skip-preview", "--suppress-progress", "--color", "never")
+	var buf bytes.Buffer
+	_, err := e.open(stack).Up(e.t.Context(), optup.ProgressStreams(&buf), optup.ErrorProgressStreams(&buf), optup.Color("never"),
+		optup.SuppressProgress())
+	out := buf.String()
+	require.NoError(e.t, err, "pulumi up %s", stack)
 	e.t.Logf("pulumi up %s: %s", stack, time.Since(start).Round(time.Millisecond))
 	require.NotContains(e.t, out, "unknown field", "the API server dropped a field it does not know:\n%s", out)
 	return out
 }
 
+// preview runs a preview of the stack (the error it fails the test with holds the CLI's output).
+func (e *env) preview(s *auto.Stack, opts ...optpreview.Option) {
+	e.t.Helper()
+	_, err := s.Preview(e.t.Context(), append(opts, optpreview.Color("never"), optpreview.SuppressProgress())...)
+	require.NoError(e.t, err, "pulumi preview %s", s.Name())
+}
+
 // previewSteps runs a preview and returns the operations it plans, as "op type name".
 func (e *env) previewSteps(stack string) []string {
 	e.t.Helper()
-	out := e.mustRun("pulumi", "preview", "--stack", stack, "--json")
-	var preview struct {
-		Steps []struct {
-			Op  string `json:"op"`
-			URN string `json:"urn"`
-		} `json:"steps"`
-	}
-	require.NoError(e.t, json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &preview), out)
+	ch := make(chan events.EngineEvent)
+	done := make(chan struct{})
 	var steps []string
-	for _, s := range preview.Steps {
-		if s.Op == "same" || s.Op == "read" { // a StackReference is read on every run; reads change nothing
-			continue
+	go func() {
+		defer close(done)
+		for ev := range ch {
+			if ev.ResourcePreEvent == nil {
+				continue
+			}
+			op, urn := string(ev.ResourcePreEvent.Metadata.Op), ev.ResourcePreEvent.Metadata.URN
+			if op == "same" || op == "read" { // a StackReference is read on every run; reads change nothing
+				continue
+			}
+			parts := strings.Split(urn, "::")
+			typ := parts[len(parts)-2]
+			if i := strings.LastIndex(typ, "$"); i >= 0 {
+				typ = typ[i+1:]
+			}
+			steps = append(steps, fmt.Sprintf("%s %s %s", op, typ, parts[len(parts)-1]))
 		}
-		parts := strings.Split(s.URN, "::")
-		typ := parts[len(parts)-2]
-		if i := strings.LastIndex(typ, "$"); i >= 0 {
-			typ = typ[i+1:]
-		}
-		steps = append(steps, fmt.Sprintf("%s %s %s", s.Op, typ, parts[len(parts)-1]))
-	}
+	}()
+	e.preview(e.open(stack), optpreview.EventStreams(ch))
+	<-done // the stream is closed once the preview has sent every event
 	return steps
 }
 
+// outputs are the stack's outputs as `pulumi stack output --json` shows them: a secret is "[secret]".
 func (e *env) outputs(stack string) map[string]any {
 	e.t.Helper()
-	out := e.mustRun("pulumi", "stack", "output", "--stack", stack, "--json")
-	var m map[string]any
-	require.NoError(e.t, json.Unmarshal([]byte(out), &m), out)
+	out, err := e.open(stack).Outputs(e.t.Context())
+	require.NoError(e.t, err)
+	m := map[string]any{}
+	for k, o := range out {
+		m[k] = o.Value
+		if o.Secret {
+			m[k] = "[secret]"
+		}
+	}
 	return m
 }
 

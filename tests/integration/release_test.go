@@ -3,7 +3,6 @@ package integration
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -29,11 +28,7 @@ func (e *env) release(stack, component string) release {
 	var r release
 	// The log holds every input in plain text; it lives in the test's temporary directory.
 	logFile := filepath.Join(e.t.TempDir(), "grpc.json")
-	cmd := exec.Command("pulumi", "preview", "--stack", stack, "--suppress-progress", "--color", "never")
-	cmd.Dir = root
-	cmd.Env = append(append([]string{}, e.vars...), "PULUMI_DEBUG_GRPC="+logFile)
-	out, err := cmd.CombinedOutput()
-	require.NoError(e.t, err, "%s", out)
+	e.preview(e.open(stack, "PULUMI_DEBUG_GRPC="+logFile))
 	data, err := os.ReadFile(logFile)
 	require.NoError(e.t, err)
 	for _, line := range strings.Split(string(data), "\n") {
@@ -57,26 +52,25 @@ func (e *env) release(stack, component string) release {
 	}
 	require.NotEmpty(e.t, r.chart, "no Construct call of Chart %s in the preview of %s", component, stack)
 
-	export := e.mustRun("pulumi", "stack", "export", "--stack", stack)
+	export, err := e.open(stack).Export(e.t.Context())
+	require.NoError(e.t, err)
 	var state struct {
-		Deployment struct {
-			Resources []struct {
-				URN     string         `json:"urn"`
-				Type    string         `json:"type"`
-				Parent  string         `json:"parent"`
-				Outputs map[string]any `json:"outputs"`
-			} `json:"resources"`
-		} `json:"deployment"`
+		Resources []struct {
+			URN     string         `json:"urn"`
+			Type    string         `json:"type"`
+			Parent  string         `json:"parent"`
+			Outputs map[string]any `json:"outputs"`
+		} `json:"resources"`
 	}
-	require.NoError(e.t, json.Unmarshal([]byte(export), &state))
+	require.NoError(e.t, json.Unmarshal(export.Deployment, &state))
 	chartURN := ""
-	for _, res := range state.Deployment.Resources {
+	for _, res := range state.Resources {
 		if res.Type == "kubernetes:helm.sh/v4:Chart" && strings.HasSuffix(res.URN, "::"+component) {
 			chartURN = res.URN
 		}
 	}
 	require.NotEmpty(e.t, chartURN, "no Chart %s in the state of %s", component, stack)
-	for _, res := range state.Deployment.Resources {
+	for _, res := range state.Resources {
 		if res.Parent == chartURN {
 			r.objects = append(r.objects, objectID(res.Outputs))
 		}

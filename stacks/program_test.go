@@ -1,4 +1,4 @@
-package main
+package stacks
 
 import (
 	"testing"
@@ -25,7 +25,7 @@ func TestRoleSelection(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.stack, func(t *testing.T) {
 			m := &mocks.Monitor{}
-			err := mocks.Run(tc.stack, tc.config, m, program)
+			err := mocks.Run(tc.stack, tc.config, m, Program)
 			require.ErrorContains(t, err, tc.want)
 			require.Empty(t, m.Resources())
 		})

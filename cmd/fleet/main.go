@@ -1,0 +1,124 @@
+// Command fleet runs one Pulumi operation over the project's stacks: the global stack first, then every
+// site stack in parallel (sites first for destroy), with the program inline (compiled into this command, so
+// no stack builds one), and prints a summary.
+//
+//	go run ./cmd/fleet preview|up|refresh|destroy [--sites a,b] [--no-global] [--parallel N]
+//	    [--markdown FILE] [--kubeconfig-dir DIR] [--recover] [--expect-no-changes]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"nautobot-worker/internal/fleet"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("fleet", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	sites := flags.String("sites", "", "comma-separated site names (without site-) to run; default every Pulumi.site-*.yaml")
+	noGlobal := flags.Bool("no-global", false, "leave the global stack out (a shard of sites after a global job)")
+	parallel := flags.Int("parallel", 4, "site stacks at a time")
+	markdown := flags.String("markdown", "", "also write the summary as Markdown to this file (a pull request comment)")
+	kubeconfigs := flags.String("kubeconfig-dir", "", "directory with a kubeconfig per stack, named after the stack (e.g. global, site-dfw1)")
+	recover := flags.Bool("recover", false, "clear locks left by runs that are gone from this host and settle what they left pending")
+	expectNoChanges := flags.Bool("expect-no-changes", false, "fail a preview or up of a stack that would change anything")
+	root := flags.String("C", ".", "the project directory")
+	flags.Usage = func() {
+		fmt.Fprintf(stderr, "usage: fleet %s [flags]\n", strings.Join(fleet.Ops, "|"))
+		flags.PrintDefaults()
+	}
+	if len(args) == 0 || !slices.Contains(fleet.Ops, args[0]) {
+		flags.Usage()
+		return 2
+	}
+	op := args[0]
+	if err := flags.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "fleet: unexpected argument %q\n", flags.Arg(0))
+		return 2
+	}
+	if *expectNoChanges && op != "preview" && op != "up" {
+		fmt.Fprintf(stderr, "fleet: --expect-no-changes applies to preview and up, not %s\n", op)
+		return 2
+	}
+	if *parallel < 1 {
+		fmt.Fprintf(stderr, "fleet: --parallel %d: run at least one stack at a time\n", *parallel)
+		return 2
+	}
+	sitesSet := false
+	flags.Visit(func(f *flag.Flag) { sitesSet = sitesSet || f.Name == "sites" })
+
+	stacks, err := fleet.Discover(*root)
+	if err == nil {
+		stacks, err = fleet.Select(stacks, fleet.ParseSites(*sites, sitesSet), !*noGlobal)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "fleet: %v\n", err)
+		return 2
+	}
+	if len(stacks) == 0 {
+		fmt.Fprintln(stderr, "fleet: no stacks selected")
+		return 2
+	}
+	// The inline program reads the files its config names relative to the working directory, so the runner
+	// moves to the project; the paths given on the command line stay relative to where it was run.
+	for _, path := range []*string{markdown, kubeconfigs} {
+		if *path != "" {
+			if *path, err = filepath.Abs(*path); err != nil {
+				fmt.Fprintf(stderr, "fleet: %v\n", err)
+				return 2
+			}
+		}
+	}
+	if err := os.Chdir(*root); err != nil {
+		fmt.Fprintf(stderr, "fleet: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	results, err := fleet.Run(ctx, fleet.Options{
+		Root: ".", Op: op, Stacks: stacks, Parallel: *parallel, KubeconfigDir: *kubeconfigs,
+		Recover: *recover, ExpectNoChanges: *expectNoChanges, Out: stdout,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "fleet: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout)
+	if err := fleet.WriteTable(stdout, op, results); err != nil {
+		fmt.Fprintf(stderr, "fleet: %v\n", err)
+		return 1
+	}
+	if *markdown != "" {
+		f, err := os.Create(*markdown)
+		if err == nil {
+			err = fleet.WriteMarkdown(f, op, results)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "fleet: writing %s: %v\n", *markdown, err)
+			return 1
+		}
+	}
+	if fleet.Failed(results) {
+		return 1
+	}
+	return 0
+}

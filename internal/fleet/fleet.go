@@ -1,0 +1,515 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"nautobot-worker/internal/stackconfig"
+	"nautobot-worker/stacks"
+)
+
+// Ops are the operations the runner knows.
+var Ops = []string{"preview", "up", "refresh", "destroy"}
+
+// Options configure one run over the fleet.
+type Options struct {
+	Root          string   // the project directory (Pulumi.yaml); the working directory, as the program runs inline
+	Op            string   // one of Ops
+	Stacks        []string // from Select, global first
+	Parallel      int      // site stacks at a time (at least 1)
+	KubeconfigDir string   // a file per stack, named after it, becomes its KUBECONFIG
+	Recover       bool     // clear stale locks and settle pending operations first
+	// ExpectNoChanges fails a preview or up that would change anything (a converged fleet stays converged).
+	ExpectNoChanges bool
+	Out             io.Writer
+}
+
+// Result is one stack's outcome.
+type Result struct {
+	Stack    string
+	Changes  map[string]int // create, update, replace, delete, same
+	Duration time.Duration
+	Err      error
+	Skipped  string // why the stack did not run
+}
+
+// Run runs the operation on every stack, with the program inline: stacks.Program runs in this process,
+// compiled once with the runner, so no stack builds or starts a program of its own. An up runs the global
+// stack, then the sites in parallel; a failing global stack skips them, since they would deploy against its
+// old outputs. A destroy runs the sites, then the global stack. A preview or refresh changes no outputs, so
+// the sites need not wait: the global stack starts first and the sites share the same parallel slots. A
+// failing site never stops the others.
+func Run(ctx context.Context, o Options) ([]Result, error) {
+	if o.Parallel < 1 {
+		o.Parallel = 1
+	}
+	if err := inWorkingDirectory(o.Root); err != nil {
+		return nil, err
+	}
+	// The kubernetes provider leaves kubeconfig copies (credentials included) in TMPDIR: give it ours.
+	scratch, err := os.MkdirTemp("", "nautobot-fleet-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(scratch)
+	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(o.Root))
+	if err != nil {
+		return nil, err
+	}
+	project, err := ws.ProjectSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := runner{Options: o, ws: ws, project: string(project.Name)}
+	if err := r.ensureStacks(ctx); err != nil {
+		return nil, err
+	}
+	env := map[string]string{"TMPDIR": scratch}
+
+	results := make([]Result, len(o.Stacks))
+	var global, sites []int
+	for i, s := range o.Stacks {
+		if s == GlobalStack {
+			global = append(global, i)
+		} else {
+			sites = append(sites, i)
+		}
+	}
+	// pool runs the stacks at these indexes, o.Parallel at a time, starting them in order.
+	pool := func(indexes []int) {
+		slots := make(chan struct{}, o.Parallel)
+		var wg sync.WaitGroup
+		for _, i := range indexes {
+			wg.Add(1)
+			slots <- struct{}{}
+			go func() {
+				defer func() { <-slots; wg.Done() }()
+				results[i] = r.runStack(ctx, env, o.Stacks[i])
+			}()
+		}
+		wg.Wait()
+	}
+	switch o.Op {
+	case "up":
+		pool(global)
+		for _, i := range global {
+			if results[i].Err != nil {
+				for _, j := range sites {
+					results[j] = Result{Stack: o.Stacks[j], Skipped: "the global stack failed"}
+				}
+				return results, nil
+			}
+		}
+		pool(sites)
+	case "destroy":
+		pool(sites)
+		pool(global)
+	default:
+		pool(append(global, sites...))
+	}
+	return results, nil
+}
+
+// inWorkingDirectory checks that root is this process's working directory: the inline program reads the
+// files its config names (the chart, the kubeconfig) relative to it, as the project's binary does when
+// Pulumi runs it in the project directory.
+func inWorkingDirectory(root string) error {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	if abs != wd {
+		return fmt.Errorf("the project directory %s is not the working directory %s: the inline program reads its files relative to it", abs, wd)
+	}
+	return nil
+}
+
+// stackWorkspace runs one stack's commands with its own environment and, when program is set, its own
+// inline program. It never selects the stack: the operations name it with --stack, and `pulumi stack
+// select` rewrites the workspace file every parallel run reads.
+type stackWorkspace struct {
+	auto.Workspace
+	env     map[string]string
+	program pulumi.RunFunc
+}
+
+func (w stackWorkspace) SelectStack(context.Context, string) error { return nil }
+func (w stackWorkspace) GetEnvVars() map[string]string             { return w.env }
+func (w stackWorkspace) Program() pulumi.RunFunc                   { return w.program }
+
+// inlineProgram is stacks.Program given the stack's config keys: its unknown-key check reads them from
+// PULUMI_CONFIG when Pulumi runs the program as a process of its own, which an inline program is not.
+func (r runner) inlineProgram(ctx context.Context, stack string) (pulumi.RunFunc, error) {
+	cfg, err := r.ws.GetAllConfigWithOptions(ctx, stack, &auto.GetAllConfigOptions{}) // secrets stay encrypted
+	if err != nil {
+		return nil, fmt.Errorf("reading the config keys of %s: %w", stack, err)
+	}
+	keys := slices.Collect(maps.Keys(cfg))
+	return func(ctx *pulumi.Context) error {
+		return stacks.Program(stackconfig.WithConfigKeys(ctx, keys))
+	}, nil
+}
+
+// runner is one run's state: its options, the workspace all stacks share, and the project's name.
+type runner struct {
+	Options
+	ws      auto.Workspace
+	project string
+}
+
+// qualified is a stack's name in a file backend's layout (organization/<project>/<stack>).
+func (r runner) qualified(stack string) string {
+	return "organization/" + r.project + "/" + stack
+}
+
+// ensureStacks creates the stacks that do not exist yet, one at a time (destroy skips them later).
+func (r runner) ensureStacks(ctx context.Context) error {
+	if r.Op == "destroy" {
+		return nil
+	}
+	list, err := r.ws.ListStacks(ctx)
+	if err != nil {
+		return fmt.Errorf("listing stacks: %w", err)
+	}
+	for _, stack := range r.Stacks {
+		if hasStack(list, stack, r.qualified(stack)) {
+			continue
+		}
+		var stderr bytes.Buffer
+		if _, _, _, err := r.ws.PulumiCommand().Run(ctx, r.Root, nil, nil, []io.Writer{&stderr}, nil,
+			"stack", "init", stack, "--no-select"); err != nil {
+			return fmt.Errorf("creating stack %s: %w: %s", stack, err, strings.TrimSpace(stderr.String()))
+		}
+		fmt.Fprintf(r.Out, "fleet: created stack %s\n", stack)
+	}
+	return nil
+}
+
+func (r runner) runStack(ctx context.Context, env map[string]string, stack string) Result {
+	start := time.Now()
+	res := Result{Stack: stack}
+	defer func() { res.Duration = time.Since(start) }()
+	stackEnv := map[string]string{}
+	for k, v := range env {
+		stackEnv[k] = v
+	}
+	kubeconfig, err := kubeconfigFor(r.KubeconfigDir, stack)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	if kubeconfig != "" {
+		stackEnv["KUBECONFIG"] = kubeconfig
+	}
+	if r.Op == "destroy" {
+		list, err := r.ws.ListStacks(ctx)
+		if err != nil {
+			res.Err = err
+			return res
+		}
+		if !hasStack(list, stack, r.qualified(stack)) {
+			res.Skipped = "no such stack"
+			return res
+		}
+	}
+	program, err := r.inlineProgram(ctx, stack)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	s, err := auto.SelectStack(ctx, stack, stackWorkspace{Workspace: r.ws, env: stackEnv, program: program})
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	out := newPrefixWriter(r.Out, stack)
+	defer out.Flush()
+	if err := r.settleLocks(ctx, s, stack, out); err != nil {
+		fmt.Fprintf(out, "error: %v\n", err) // pulumi never ran, so nothing else logged why
+		res.Err = err
+		return res
+	}
+	res.Changes, res.Err = operate(ctx, s, r.Op, r.ExpectNoChanges, out)
+	res.Duration = time.Since(start)
+	return res
+}
+
+func hasStack(list []auto.StackSummary, names ...string) bool {
+	for _, s := range list {
+		for _, n := range names {
+			if s.Name == n {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func operate(ctx context.Context, s auto.Stack, op string, expectNoChanges bool, out io.Writer) (map[string]int, error) {
+	switch op {
+	case "preview":
+		opts := []optpreview.Option{optpreview.Diff(), optpreview.ProgressStreams(out), optpreview.ErrorProgressStreams(out),
+			optpreview.Color("never"), optpreview.SuppressProgress()}
+		if expectNoChanges {
+			opts = append(opts, optpreview.ExpectNoChanges())
+		}
+		r, err := s.Preview(ctx, opts...)
+		return previewChanges(r.ChangeSummary), err
+	case "up":
+		opts := []optup.Option{optup.ProgressStreams(out), optup.ErrorProgressStreams(out), optup.Color("never"), optup.SuppressProgress()}
+		if expectNoChanges {
+			opts = append(opts, optup.ExpectNoChanges())
+		}
+		r, err := s.Up(ctx, opts...)
+		return updateChanges(r.Summary), err
+	case "refresh":
+		r, err := s.Refresh(ctx, optrefresh.ProgressStreams(out), optrefresh.ErrorProgressStreams(out), optrefresh.Color("never"),
+			optrefresh.SuppressProgress())
+		return updateChanges(r.Summary), err
+	case "destroy":
+		return destroyExcludingProtected(ctx, s, out)
+	}
+	return nil, fmt.Errorf("unknown operation %q (one of %s)", op, strings.Join(Ops, ", "))
+}
+
+// destroyExcludingProtected is `pulumi destroy --exclude-protected`, which the Automation API does not
+// offer: protected resources (the CA, the CNPG Cluster, namespaces) stay, everything else goes.
+func destroyExcludingProtected(ctx context.Context, s auto.Stack, out io.Writer) (map[string]int, error) {
+	if err := cli(ctx, s, out, "destroy", "--yes", "--skip-preview", "--exclude-protected", "--suppress-progress",
+		"--color", "never"); err != nil {
+		return nil, err
+	}
+	history, err := s.History(ctx, 1, 1)
+	if err != nil || len(history) == 0 {
+		return nil, err
+	}
+	return updateChanges(history[0]), nil
+}
+
+// cli runs a pulumi command on the stack, in its workspace and environment, for what the Automation API
+// lacks or only offers on its own workspace type (Stack.Cancel).
+func cli(ctx context.Context, s auto.Stack, out io.Writer, args ...string) error {
+	ws := s.Workspace()
+	env := os.Environ()
+	for k, v := range ws.GetEnvVars() {
+		env = append(env, k+"="+v)
+	}
+	args = append(args, "--stack", s.Name(), "--non-interactive")
+	_, _, _, err := ws.PulumiCommand().Run(ctx, ws.WorkDir(), nil, []io.Writer{out}, []io.Writer{out}, env, args...)
+	return err
+}
+
+// changes folds Pulumi's step kinds into the summary's columns.
+func changes(counts map[string]int) map[string]int {
+	out := map[string]int{}
+	for op, n := range counts {
+		switch op {
+		case "create", "update", "delete", "same":
+			out[op] += n
+		case "replace":
+			out["replace"] += n
+		case "create-replacement", "delete-replaced", "discard-replaced", "import-replacement":
+			// counted once, as the replace step
+		case "import":
+			out["create"] += n
+		case "read", "refresh", "discard":
+			out["same"] += n
+		default:
+			out[op] += n
+		}
+	}
+	return out
+}
+
+func previewChanges(summary map[apitype.OpType]int) map[string]int {
+	counts := map[string]int{}
+	for op, n := range summary {
+		counts[string(op)] += n
+	}
+	return changes(counts)
+}
+
+func updateChanges(summary auto.UpdateSummary) map[string]int {
+	if summary.ResourceChanges == nil {
+		return map[string]int{}
+	}
+	return changes(*summary.ResourceChanges)
+}
+
+// settleLocks checks a file backend's locks on the stack; with --recover it clears stale ones and settles
+// the operations the killed run left pending, so the operation can run.
+func (r runner) settleLocks(ctx context.Context, s auto.Stack, stack string, out io.Writer) error {
+	dir, err := fileBackendDir(os.Getenv("PULUMI_BACKEND_URL"))
+	if err != nil || dir == "" {
+		return err
+	}
+	locks, err := Locks(dir, r.qualified(stack))
+	if err != nil {
+		return err
+	}
+	hostname, err := os.Hostname()
+	if err != nil {
+		return err
+	}
+	clear, err := lockProblem(r.Op, stack, locks, hostname, pidAlive, r.Recover)
+	if err != nil {
+		return err
+	}
+	if clear {
+		fmt.Fprintf(out, "clearing %d stale lock(s)\n", len(locks))
+		if err := cli(ctx, s, out, "cancel", "--yes"); err != nil {
+			return fmt.Errorf("clearing the stale lock: %w", err)
+		}
+	}
+	if !r.Recover || r.Op == "preview" {
+		return nil
+	}
+	return settlePending(ctx, s, out)
+}
+
+// settlePending imports the Kubernetes objects a killed run created but did not record (the next up
+// would otherwise fail on `already exists`), then clears whatever else is still pending.
+func settlePending(ctx context.Context, s auto.Stack, out io.Writer) error {
+	state, err := s.Export(ctx)
+	if err != nil {
+		return err
+	}
+	creates, others, err := pendingCreates(state.Deployment)
+	if err != nil || (len(creates) == 0 && others == 0) {
+		return err
+	}
+	if len(creates) > 0 {
+		fmt.Fprintf(out, "importing %d object(s) the interrupted run created but did not record\n", len(creates))
+		if _, err := s.Refresh(ctx, optrefresh.ImportPendingCreates(creates), optrefresh.ProgressStreams(out),
+			optrefresh.Color("never"), optrefresh.SuppressProgress()); err != nil {
+			return fmt.Errorf("importing pending creates: %w", err)
+		}
+	}
+	if others > 0 {
+		fmt.Fprintf(out, "clearing %d pending operation(s) that cannot be imported\n", others)
+		if _, err := s.Refresh(ctx, optrefresh.ClearPendingCreates(), optrefresh.ProgressStreams(out),
+			optrefresh.Color("never"), optrefresh.SuppressProgress()); err != nil {
+			return fmt.Errorf("clearing pending creates: %w", err)
+		}
+	}
+	return nil
+}
+
+// pendingCreates reads a deployment's pending operations: the creates of Kubernetes objects, with the IDs
+// the kubernetes provider imports them by ([namespace/]name), and how many others there are.
+func pendingCreates(deployment json.RawMessage) ([]optrefresh.PendingCreate, int, error) {
+	var d struct {
+		Pending []struct {
+			Type     string `json:"type"`
+			Resource struct {
+				URN    string         `json:"urn"`
+				Type   string         `json:"type"`
+				Inputs map[string]any `json:"inputs"`
+			} `json:"resource"`
+		} `json:"pending_operations"`
+	}
+	if err := json.Unmarshal(deployment, &d); err != nil {
+		return nil, 0, fmt.Errorf("reading the stack's state: %w", err)
+	}
+	var creates []optrefresh.PendingCreate
+	others := 0
+	for _, p := range d.Pending {
+		id := kubernetesID(p.Resource.Type, p.Resource.Inputs)
+		if p.Type != "creating" || id == "" {
+			others++
+			continue
+		}
+		creates = append(creates, optrefresh.PendingCreate{URN: p.Resource.URN, ID: id})
+	}
+	return creates, others, nil
+}
+
+// kubernetesID is the import ID of a Kubernetes object from its inputs, or "" for anything else.
+func kubernetesID(typ string, inputs map[string]any) string {
+	if !strings.HasPrefix(typ, "kubernetes:") || strings.HasPrefix(typ, "kubernetes:helm.sh/") || typ == "pulumi:providers:kubernetes" {
+		return ""
+	}
+	meta, _ := inputs["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	if name == "" {
+		return ""
+	}
+	if ns, _ := meta["namespace"].(string); ns != "" {
+		return ns + "/" + name
+	}
+	return name
+}
+
+// prefixWriter writes whole lines, each prefixed with the stack's name, so parallel stacks interleave by
+// line, never mid-line.
+type prefixWriter struct {
+	mu     *sync.Mutex
+	out    io.Writer
+	prefix string
+	buf    bytes.Buffer
+}
+
+var outMu sync.Mutex
+
+func newPrefixWriter(out io.Writer, stack string) *prefixWriter {
+	return &prefixWriter{mu: &outMu, out: out, prefix: "[" + stack + "] "}
+}
+
+func (w *prefixWriter) Write(p []byte) (int, error) {
+	w.buf.Write(p)
+	for {
+		line, err := w.buf.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			w.buf.Write(line) // keep the partial line
+			return len(p), nil
+		}
+		w.emit(line)
+	}
+}
+
+// Flush writes a last line that had no newline.
+func (w *prefixWriter) Flush() {
+	if w.buf.Len() > 0 {
+		w.emit(append(w.buf.Bytes(), '\n'))
+		w.buf.Reset()
+	}
+}
+
+func (w *prefixWriter) emit(line []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fmt.Fprintf(w.out, "%s%s", w.prefix, line)
+}
+
+// Open returns one of the project's stacks for Automation API calls (it must exist). Every command it runs
+// gets env on top of this process's environment; the stack is never selected (see stackWorkspace), so
+// parallel callers do not race on the workspace file.
+func Open(ctx context.Context, root, stack string, env map[string]string, opts ...auto.LocalWorkspaceOption) (auto.Stack, error) {
+	ws, err := auto.NewLocalWorkspace(ctx, append([]auto.LocalWorkspaceOption{auto.WorkDir(root), auto.EnvVars(env)}, opts...)...)
+	if err != nil {
+		return auto.Stack{}, err
+	}
+	return auto.SelectStack(ctx, stack, stackWorkspace{Workspace: ws, env: env})
+}

@@ -1,0 +1,222 @@
+package fleet
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/stretchr/testify/require"
+)
+
+func touch(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte("config: {}\n"), 0o644))
+	}
+}
+
+func TestDiscoverIsGlobalThenSitesWithoutTheTemplate(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "Pulumi.yaml", "Pulumi.site-iad1.yaml", "Pulumi.global.yaml", "Pulumi.site-example.yaml",
+		"Pulumi.site-dfw1.yaml", "Pulumi.it-global-1.yaml", "Pulumi.bench-1-base.yaml")
+	stacks, err := Discover(dir)
+	require.NoError(t, err)
+	require.Equal(t, []string{"global", "site-dfw1", "site-iad1"}, stacks)
+}
+
+func TestSelect(t *testing.T) {
+	all := []string{"global", "site-dfw1", "site-iad1"}
+	for _, c := range []struct {
+		name       string
+		sites      []string
+		withGlobal bool
+		want       []string
+		err        string
+	}{
+		{name: "everything", withGlobal: true, want: all},
+		{name: "sites only", want: []string{"site-dfw1", "site-iad1"}},
+		{name: "one site, prefix optional", sites: []string{"site-iad1"}, withGlobal: true, want: []string{"global", "site-iad1"}},
+		{name: "named sites in the order given", sites: []string{"iad1", "dfw1"}, want: []string{"site-iad1", "site-dfw1"}},
+		{name: "the global stack alone", sites: []string{}, withGlobal: true, want: []string{"global"}},
+		{name: "a typo is an error, not an empty run", sites: []string{"dfw2"}, err: "--sites dfw2: no Pulumi.site-dfw2.yaml"},
+		{name: "the template is never deployed", sites: []string{"example"}, err: "template site-example is never deployed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Select(all, c.sites, c.withGlobal)
+			if c.err != "" {
+				require.ErrorContains(t, err, c.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, c.want, got)
+		})
+	}
+	_, err := Select([]string{"site-dfw1"}, nil, true)
+	require.ErrorContains(t, err, "no Pulumi.global.yaml")
+}
+
+func TestParseSites(t *testing.T) {
+	require.Nil(t, ParseSites("", false), "no --sites: every site")
+	require.Equal(t, []string{}, ParseSites("", true), "--sites '': no site")
+	require.Equal(t, []string{"dfw1", "iad1"}, ParseSites(" dfw1,,iad1 ", true))
+}
+
+func TestLocks(t *testing.T) {
+	host := "ci-runner-1"
+	alive := func(pid int) bool { return pid == 100 }
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	dead := Lock{Pid: 200, Username: "root", Hostname: host, Timestamp: at}
+	running := Lock{Pid: 100, Username: "root", Hostname: host, Timestamp: at}
+	elsewhere := Lock{Pid: 200, Username: "ci", Hostname: "other-host", Timestamp: at}
+	for _, c := range []struct {
+		name      string
+		locks     []Lock
+		recover   bool
+		wantClear bool
+		err       string
+	}{
+		{name: "no lock"},
+		{name: "a run in progress", locks: []Lock{running}, recover: true, err: "locked by a run that may still be going: root@ci-runner-1 (pid 100)"},
+		{name: "another host's lock is never cleared", locks: []Lock{elsewhere}, recover: true, err: "ci@other-host (pid 200)"},
+		{name: "a killed run, without --recover", locks: []Lock{dead}, err: "no longer running (a killed or cancelled run); `go run ./cmd/fleet up --recover`"},
+		{name: "a killed run, with --recover", locks: []Lock{dead}, recover: true, wantClear: true},
+		{name: "a killed run beside a live one", locks: []Lock{dead, running}, recover: true, err: "may still be going"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clear, err := lockProblem("up", "site-dfw1", c.locks, host, alive, c.recover)
+			if c.err != "" {
+				require.ErrorContains(t, err, c.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, c.wantClear, clear)
+		})
+	}
+}
+
+func TestLocksAreReadFromTheFileBackendLayout(t *testing.T) {
+	dir := t.TempDir()
+	lockDir := filepath.Join(dir, ".pulumi", "locks", "organization", "nautobot-worker", "site-dfw1")
+	require.NoError(t, os.MkdirAll(lockDir, 0o755))
+	content := `{"pid": 4242, "username": "root", "hostname": "vm", "timestamp": "2026-12-01T10:00:00Z"}`
+	require.NoError(t, os.WriteFile(filepath.Join(lockDir, "1b2c.json"), []byte(content), 0o644))
+	locks, err := Locks(dir, "organization/nautobot-worker/site-dfw1")
+	require.NoError(t, err)
+	require.Len(t, locks, 1)
+	require.Equal(t, 4242, locks[0].Pid)
+	require.Equal(t, "vm", locks[0].Hostname)
+	none, err := Locks(dir, "organization/nautobot-worker/site-iad1")
+	require.NoError(t, err)
+	require.Empty(t, none)
+
+	got, err := fileBackendDir("file://" + dir)
+	require.NoError(t, err)
+	require.Equal(t, dir, got)
+	got, err = fileBackendDir("s3://bucket/state")
+	require.NoError(t, err)
+	require.Empty(t, got, "only a file backend's locks are read here")
+}
+
+func TestPidAliveSeesThisProcessAndNotAFinishedOne(t *testing.T) {
+	require.True(t, pidAlive(os.Getpid()))
+	require.False(t, pidAlive(0))
+	require.False(t, pidAlive(1<<22+1), "above pid_max: no such process")
+
+	// A child that ended and was not reaped yet is a zombie: its pid answers signal 0, yet it runs no more.
+	child := exec.Command("sleep", "0.2")
+	require.NoError(t, child.Start())
+	pid := child.Process.Pid
+	require.True(t, pidAlive(pid), "running")
+	require.Eventually(t, func() bool { return zombie(pid) }, 5*time.Second, 20*time.Millisecond)
+	require.NoError(t, syscall.Kill(pid, 0), "a zombie still answers signal 0")
+	require.False(t, pidAlive(pid), "ended, not yet reaped")
+	require.NoError(t, child.Wait())
+}
+
+func TestPendingCreatesImportKubernetesObjectsByName(t *testing.T) {
+	deployment, err := json.Marshal(map[string]any{"pending_operations": []any{
+		map[string]any{"type": "creating", "resource": map[string]any{
+			"urn": "urn:a", "type": "kubernetes:core/v1:Secret",
+			"inputs": map[string]any{"metadata": map[string]any{"name": "nautobot-db", "namespace": "nautobot-dfw1"}}}},
+		map[string]any{"type": "creating", "resource": map[string]any{
+			"urn": "urn:b", "type": "kubernetes:core/v1:Namespace",
+			"inputs": map[string]any{"metadata": map[string]any{"name": "nautobot-dfw1"}}}},
+		map[string]any{"type": "creating", "resource": map[string]any{
+			"urn": "urn:c", "type": "tls:index/privateKey:PrivateKey", "inputs": map[string]any{}}},
+		map[string]any{"type": "updating", "resource": map[string]any{
+			"urn": "urn:d", "type": "kubernetes:core/v1:ConfigMap",
+			"inputs": map[string]any{"metadata": map[string]any{"name": "cluster-data", "namespace": "nautobot-dfw1"}}}},
+		map[string]any{"type": "creating", "resource": map[string]any{
+			"urn": "urn:e", "type": "kubernetes:core/v1:Secret", "inputs": map[string]any{"metadata": map[string]any{}}}},
+	}})
+	require.NoError(t, err)
+	creates, others, err := pendingCreates(deployment)
+	require.NoError(t, err)
+	require.Equal(t, []optrefresh.PendingCreate{{URN: "urn:a", ID: "nautobot-dfw1/nautobot-db"}, {URN: "urn:b", ID: "nautobot-dfw1"}}, creates)
+	require.Equal(t, 3, others, "a non-Kubernetes create, an update, and an object without a name are cleared instead")
+}
+
+func TestChangesFoldReplacementSteps(t *testing.T) {
+	got := previewChanges(map[apitype.OpType]int{"create": 2, "same": 40, "replace": 1, "create-replacement": 1, "delete-replaced": 1, "update": 3})
+	require.Equal(t, map[string]int{"create": 2, "same": 40, "replace": 1, "update": 3}, got)
+	up := map[string]int{"delete": 4, "same": 2}
+	require.Equal(t, map[string]int{"delete": 4, "same": 2}, updateChanges(auto.UpdateSummary{ResourceChanges: &up}))
+	require.Equal(t, map[string]int{}, updateChanges(auto.UpdateSummary{}))
+}
+
+func sampleResults() []Result {
+	return []Result{
+		{Stack: "global", Changes: map[string]int{"same": 47}, Duration: 9 * time.Second},
+		{Stack: "site-dfw1", Changes: map[string]int{"create": 2, "update": 1, "same": 15}, Duration: 4200 * time.Millisecond},
+		{Stack: "site-iad1", Err: errors.New("preview | exit status 255\nerror: config nautobot-worker:site.name: required"), Duration: time.Second},
+		{Stack: "site-lon1", Skipped: "the global stack failed"},
+	}
+}
+
+func TestSummaryTable(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, WriteTable(&out, "preview", sampleResults()))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 6)
+	require.Equal(t, []string{"STACK", "CREATE", "UPDATE", "REPLACE", "DELETE", "SAME", "DURATION", "RESULT"}, strings.Fields(lines[0]))
+	require.Equal(t, []string{"global", "0", "0", "0", "0", "47", "9s", "ok"}, strings.Fields(lines[1]))
+	require.Equal(t, []string{"site-dfw1", "2", "1", "0", "0", "15", "4.2s", "ok"}, strings.Fields(lines[2]))
+	require.Contains(t, lines[3], "failed: preview | exit status 255 …")
+	require.Contains(t, lines[4], "skipped: the global stack failed")
+	require.Equal(t, "fleet preview: 4 stack(s), 1 failed", lines[5])
+	require.True(t, Failed(sampleResults()))
+	require.False(t, Failed(sampleResults()[:2]))
+	require.False(t, Failed([]Result{{Stack: "site-old", Skipped: "no such stack"}}), "destroying a stack that never existed is no failure")
+}
+
+func TestSummaryMarkdown(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, WriteMarkdown(&out, "preview", sampleResults()))
+	md := out.String()
+	require.Contains(t, md, "### fleet preview: 4 stack(s), 1 failed\n")
+	require.Contains(t, md, "| stack | create | update | replace | delete | same | duration | result |\n|---|---:|---:|---:|---:|---:|---|---|\n")
+	require.Contains(t, md, "| `site-dfw1` | 2 | 1 | 0 | 0 | 15 | 4.2s | ok |\n")
+	require.Contains(t, md, "| `site-lon1` | - | - | - | - | - | 0s | skipped: the global stack failed |\n")
+	require.Contains(t, md, "| `site-iad1` | - | - | - | - | - | 1s | failed: preview \\| exit status 255 … |\n", "a pipe in an error would split the row")
+	require.Contains(t, md, "<details><summary><code>site-iad1</code> error</summary>\n\n```\npreview | exit status 255\nerror: config nautobot-worker:site.name: required\n```")
+}
+
+func TestPrefixWriterInterleavesWholeLines(t *testing.T) {
+	var out bytes.Buffer
+	a, b := newPrefixWriter(&out, "global"), newPrefixWriter(&out, "site-dfw1")
+	_, _ = a.Write([]byte("Previewing update (glo"))
+	_, _ = b.Write([]byte("one\ntwo\nthr"))
+	_, _ = a.Write([]byte("bal):\n"))
+	b.Flush()
+	require.Equal(t, "[site-dfw1] one\n[site-dfw1] two\n[global] Previewing update (global):\n[site-dfw1] thr\n", out.String())
+}
