@@ -320,6 +320,7 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 		"sites":             sites,
 		"siteClientSecrets": certs.SiteClientSecrets,
 		"clientKeyPemType":  pulumi.String(c.Certificates.PEMKeyType()),
+		"databaseDirectTls": pulumi.Bool(*c.Database.DirectTLS),
 		"gatewayAddress":    address,
 		"firewallRules":     firewall,
 	} {

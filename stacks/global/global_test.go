@@ -254,6 +254,7 @@ func TestOutputsForSites(t *testing.T) {
 	require.Equal(t, 6379, r.outputs["redisPort"])
 	require.Equal(t, []string{"dfw1", "iad1", "lon1"}, r.outputs["sites"])
 	require.Equal(t, "203.0.113.10", r.outputs["gatewayAddress"])
+	require.Equal(t, true, r.outputs["databaseDirectTls"], "sites check it: they reach PostgreSQL only with direct TLS")
 	rules := r.outputs["firewallRules"].(map[string]any)
 	require.Equal(t, map[string]any{
 		"sources":     []any{"10.30.0.0/16", "192.0.2.0/28"},

@@ -125,6 +125,8 @@ type Global struct {
 	CASecret string
 	// ClientKeyPEMType is the PEM type of the issued keys, when the global stack exports it.
 	ClientKeyPEMType string
+	// DatabaseDirectTLS is whether PostgreSQL accepts direct TLS, when the global stack exports it.
+	DatabaseDirectTLS *bool
 	// Secret names the outputs the global stack marks secret.
 	Secret map[string]bool
 }
@@ -208,6 +210,11 @@ func ReadGlobal(ctx *pulumi.Context, stack, site string) (Global, error) {
 	if d, err := ref.GetOutputDetails("clientKeyPemType"); err == nil {
 		g.ClientKeyPEMType, _ = d.Value.(string)
 	}
+	if d, err := ref.GetOutputDetails("databaseDirectTls"); err == nil {
+		if direct, ok := d.Value.(bool); ok {
+			g.DatabaseDirectTLS = &direct
+		}
+	}
 	return g, errors.Join(errs...)
 }
 
@@ -281,6 +288,14 @@ func (c *Config) applyGlobal(g Global) error {
 	c.Worker.DB, c.Worker.Redis = g.DB, g.Redis
 	for _, name := range []string{"dbFqdn", "dbPort", "dbName", "dbUser", "redisFqdn", "redisPort"} {
 		c.Worker.SecretValues = c.Worker.SecretValues || g.Secret[name]
+	}
+	// A site has no setting for this: it reaches PostgreSQL only through the passthrough gateway, which
+	// routes by SNI, so it must open TLS first (sslnegotiation=direct).
+	if g.DatabaseDirectTLS != nil && !*g.DatabaseDirectTLS {
+		return errors.New("config globalStack: the global stack exports databaseDirectTls: false (its config database.directTls), " +
+			"but a site reaches PostgreSQL only through the TLS-passthrough gateway, which routes by SNI and so needs direct TLS " +
+			"(sslnegotiation=direct): every site would fail with `write failed: EOF`; set database.directTls: true on the global stack " +
+			"(PostgreSQL 17 or newer) and run `pulumi up` there first")
 	}
 	switch {
 	case g.ClientKeyPEMType == "" || g.ClientKeyPEMType == c.Secrets.MTLS.PrivateKeyType:

@@ -32,7 +32,8 @@ func globalOutputs() map[string]any {
 		"siteClientSecrets": map[string]any{
 			"dfw1": "nautobot-mtls-client-dfw1", "iad1": "nautobot-mtls-client-iad1", "lon1": "nautobot-mtls-client-lon1",
 		},
-		"clientKeyPemType": "EC PRIVATE KEY",
+		"clientKeyPemType":  "EC PRIVATE KEY",
+		"databaseDirectTls": true,
 	}
 }
 
@@ -228,6 +229,16 @@ func TestADisabledSiteDeploysNothing(t *testing.T) {
 	require.Equal(t, map[string]any{"site": "dfw1", "enabled": false}, res.outputs)
 }
 
+// TestAGlobalStackWithoutTheAgreementOutputsStillServesSites: clientKeyPemType and databaseDirectTls are
+// checked when the global stack exports them; one deployed before them does not block its sites.
+func TestAGlobalStackWithoutTheAgreementOutputsStillServesSites(t *testing.T) {
+	outputs := globalOutputs()
+	delete(outputs, "clientKeyPemType")
+	delete(outputs, "databaseDirectTls")
+	m := &mocks.Monitor{StackOutputs: map[string]map[string]any{site.DefaultGlobalStack: outputs}}
+	require.NoError(t, mocks.Run("site-dfw1", baseConfig(), m, func(ctx *pulumi.Context) error { _, err := site.Build(ctx); return err }))
+}
+
 func TestConfigOverrides(t *testing.T) {
 	outputs := globalOutputs()
 	outputs["clientKeyPemType"] = "PRIVATE KEY"
@@ -312,6 +323,9 @@ func TestInvalidConfigOrGlobalStackFailsBeforeAnyResourceIsRegistered(t *testing
 			[]string{`output siteClientSecrets has no secret for site "dfw1"`}, true},
 		{"port not a number", nil, withOutput("dbPort", "5432"), []string{`global stack "` + stack + `" (config globalStack): output "dbPort" is 5432, want a TCP port`}, true},
 		{"empty host", nil, withOutput("redisFqdn", ""), []string{`output "redisFqdn" is , want a non-empty string`}, true},
+		{"the global database refuses direct TLS", nil, withOutput("databaseDirectTls", false),
+			[]string{"config globalStack: the global stack exports databaseDirectTls: false (its config database.directTls), but a site reaches PostgreSQL only through the TLS-passthrough gateway",
+				"set database.directTls: true on the global stack"}, true},
 		{"key type differs from the issued keys", with(baseConfig(), "secrets", strings.Replace(baseConfig()["secrets"], `"caKey":"mtls/ca"`, `"caKey":"mtls/ca","privateKeyType":"PRIVATE KEY"`, 1)),
 			globalOutputs(), []string{`config secrets.mtls.privateKeyType: "PRIVATE KEY" does not match the keys the global stack issues (clientKeyPemType "EC PRIVATE KEY")`}, true},
 	}
