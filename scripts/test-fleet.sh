@@ -6,7 +6,7 @@
 # cancelled CI job or a closed terminal leaves it) at a quarter, half and three quarters of its duration; the
 # next run must either converge, or, when the killed run left its lock, refuse and say why, and converge with
 # --recover; each round ends with a no-change preview and every object the provider made in the namespace
-# recorded in the state. Then destroy.
+# recorded in the state. Then a refresh of the site and an up that must change nothing. Then destroy.
 # It runs on a copy of the project (the files git tracks or would add, and the demo stack files), so its
 # cluster (the copy's .cluster) and state backend are its own and a developer's `make up` cluster and state
 # are untouched. The demo cluster listens on a fixed port, so it refuses to run while that one is running.
@@ -101,6 +101,14 @@ for quarter in 1 2 3; do
   count=$(check_recorded "$ns") || { log "round $after s: the state and the cluster disagree"; exit 1; }
   log "round $after s: converged; $count objects, each in the cluster and the state, none applied outside it"
 done
+
+# A refresh reads back what the controllers wrote into the objects (the External Secrets controller rewrites
+# .spec.refreshInterval as a Go duration and takes the field when the spelling differs); the up after it must
+# change nothing, where a differently spelt value would be a server-side apply conflict.
+fleet refresh --no-global --sites dfw1 >/dev/null
+fleet up --no-global --sites dfw1 --expect-no-changes >"$state/after-refresh.log" 2>&1 || {
+  log "the up after a refresh would change the site:"; cat "$state/after-refresh.log" >&2; exit 1; }
+log "a refresh, then an up that changes nothing"
 
 fleet destroy
 log "ok: up, a no-change preview of $stacks stacks, interrupted ups recovered, destroy"

@@ -114,6 +114,11 @@ type Args struct {
 func (a Args) Defaults() Args {
 	a.Store.Kind = cmp.Or(a.Store.Kind, "ClusterSecretStore")
 	a.RefreshInterval = cmp.Or(a.RefreshInterval, "1h")
+	// The External Secrets controller rewrites the field in Go's form (1h0m0s) and so owns it; applying
+	// the same duration spelt otherwise (1h) is then a server-side apply conflict on the next update.
+	if d, err := time.ParseDuration(a.RefreshInterval); err == nil {
+		a.RefreshInterval = d.String()
+	}
 	for _, it := range []struct {
 		item   *Item
 		target string

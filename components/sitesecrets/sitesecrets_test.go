@@ -74,28 +74,28 @@ func TestDefaultsMatchTheSeedExternalSecrets(t *testing.T) {
 		spec   map[string]any
 	}{
 		"secrets-django": {"nautobot-django", map[string]any{
-			"refreshInterval": "1h", "secretStoreRef": store, "target": target("nautobot-django", nil),
+			"refreshInterval": "1h0m0s", "secretStoreRef": store, "target": target("nautobot-django", nil),
 			"data": []any{ref("NAUTOBOT_SECRET_KEY", "nautobot/django", "password")},
 		}},
 		"secrets-db": {"nautobot-db", map[string]any{
-			"refreshInterval": "1h", "secretStoreRef": store, "target": target("nautobot-db", nil),
+			"refreshInterval": "1h0m0s", "secretStoreRef": store, "target": target("nautobot-db", nil),
 			"data": []any{ref("username", "nautobot/db", "username"), ref("password", "nautobot/db", "password")},
 		}},
 		"secrets-redis": {"nautobot-worker-redis", map[string]any{
-			"refreshInterval": "1h", "secretStoreRef": store, "target": target("nautobot-worker-redis", nil),
+			"refreshInterval": "1h0m0s", "secretStoreRef": store, "target": target("nautobot-worker-redis", nil),
 			"data": []any{ref("redis-password", "nautobot/redis", "password")},
 		}},
 		"secrets-registry": {"dockerconfigjson-github-com", map[string]any{
-			"refreshInterval": "1h", "secretStoreRef": store,
+			"refreshInterval": "1h0m0s", "secretStoreRef": store,
 			"target": target("dockerconfigjson-github-com", map[string]any{"engineVersion": "v2", "type": "kubernetes.io/dockerconfigjson"}),
 			"data":   []any{ref(".dockerconfigjson", "ghcr/pull", "password")},
 		}},
 		"secrets-custom-env": {"nautobot-custom-env", map[string]any{
-			"refreshInterval": "1h", "secretStoreRef": store, "target": target("nautobot-custom-env", nil),
+			"refreshInterval": "1h0m0s", "secretStoreRef": store, "target": target("nautobot-custom-env", nil),
 			"dataFrom": []any{map[string]any{"extract": map[string]any{"key": "nautobot/custom-env"}}},
 		}},
 		"secrets-mtls-client": {"nautobot-mtls-client", map[string]any{
-			"refreshInterval": "1h", "secretStoreRef": store,
+			"refreshInterval": "1h0m0s", "secretStoreRef": store,
 			"target": target("nautobot-mtls-client", map[string]any{
 				"engineVersion": "v2",
 				"type":          "kubernetes.io/tls",
@@ -142,7 +142,7 @@ func TestProviderFieldNamesAndKeyEncodingAreConfigurable(t *testing.T) {
 	require.Contains(t, data["tls.key"], `holds no PRIVATE KEY block`)
 	require.True(t, strings.HasPrefix(data["ca.crt"].(string), `{{ $pem := index . "ca_ca.crt" | filterPEM "CERTIFICATE" }}`), data["ca.crt"])
 	require.Equal(t, map[string]any{"kind": "SecretStore", "name": "local-vault"}, spec["secretStoreRef"])
-	require.Equal(t, "15m", spec["refreshInterval"])
+	require.Equal(t, "15m0s", spec["refreshInterval"], "in the form the controller writes back, so re-applying it never conflicts")
 
 	_, spec = external(t, m, "secrets-db")
 	require.Equal(t, []any{ref("username", "db", "user"), ref("password", "db", "pass")}, spec["data"])
