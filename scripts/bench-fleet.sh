@@ -48,8 +48,6 @@ stacks=(global "${site_names[@]/#/site-}")
 "$work/fleet" up -C "$project" --sites '' >"$work/setup.log" 2>&1 || { cat "$work/setup.log" >&2; exit 1; }
 "$work/fleet" preview -C "$project" --parallel "$parallel" >"$work/warm.log" 2>&1 || { tail -40 "$work/warm.log" >&2; exit 1; }
 
-seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 time_fleet() {
   local start
   start=$(date +%s.%N)

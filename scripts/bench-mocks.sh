@@ -9,13 +9,13 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 rounds=${BENCH_ROUNDS:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 packages=(./components/... ./stacks/... ./internal/... ./cmd/... ./bench/... . ./tests/workflows/...)
 
-seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "The global stack's program under mocks (go test -bench GlobalStackMocks ./bench/mocks):"
 go test -run '^$' -bench GlobalStackMocks -benchtime "${rounds}x" -count 1 ./bench/mocks | grep '^Benchmark'

@@ -18,6 +18,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 read -r -a sites <<<"${BENCH_SITES:-3 50 100 200}"
 read -r -a modes <<<"${BENCH_MODES:-prebuilt plain}"
 rounds=${BENCH_ROUNDS:-5}
@@ -30,8 +32,6 @@ unset PULUMI_CONFIG_PASSPHRASE_FILE
 export PULUMI_BACKEND_URL="file://$work/state" PULUMI_CONFIG_PASSPHRASE=bench
 mkdir -p "$work/state" "$work/bin"
 
-seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 go build -o "$work/program" .
 go build -o "$work/floor" ./$floor_dir

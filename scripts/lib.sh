@@ -25,3 +25,9 @@ copy_project() {
     [[ -e $f && $f != Pulumi.*.yaml ]] && printf '%s\0' "$f"
   done | xargs -0 cp --parents -t "$1"
 }
+
+# seconds START END: the time between two `date +%s.%N` readings, for the bench scripts.
+seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
+
+# median: the median of the numbers on stdin, one per line.
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

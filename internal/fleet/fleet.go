@@ -79,6 +79,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		return nil, err
 	}
 	r := runner{Options: o, ws: ws, project: string(project.Name)}
+	if r.existing, err = ws.ListStacks(ctx); err != nil {
+		return nil, fmt.Errorf("listing stacks: %w", err)
+	}
 	if err := r.ensureStacks(ctx); err != nil {
 		return nil, err
 	}
@@ -175,8 +178,9 @@ func (r runner) inlineProgram(ctx context.Context, stack string) (pulumi.RunFunc
 // runner is one run's state: its options, the workspace all stacks share, and the project's name.
 type runner struct {
 	Options
-	ws      auto.Workspace
-	project string
+	ws       auto.Workspace
+	project  string
+	existing []auto.StackSummary // the backend's stacks when the run started
 }
 
 // qualified is a stack's name in a file backend's layout (organization/<project>/<stack>).
@@ -189,12 +193,8 @@ func (r runner) ensureStacks(ctx context.Context) error {
 	if r.Op == "destroy" {
 		return nil
 	}
-	list, err := r.ws.ListStacks(ctx)
-	if err != nil {
-		return fmt.Errorf("listing stacks: %w", err)
-	}
 	for _, stack := range r.Stacks {
-		if hasStack(list, stack, r.qualified(stack)) {
+		if hasStack(r.existing, stack, r.qualified(stack)) {
 			continue
 		}
 		var stderr bytes.Buffer
@@ -207,14 +207,11 @@ func (r runner) ensureStacks(ctx context.Context) error {
 	return nil
 }
 
-func (r runner) runStack(ctx context.Context, env map[string]string, stack string) Result {
+func (r runner) runStack(ctx context.Context, env map[string]string, stack string) (res Result) {
 	start := time.Now()
-	res := Result{Stack: stack}
+	res.Stack = stack
 	defer func() { res.Duration = time.Since(start) }()
-	stackEnv := map[string]string{}
-	for k, v := range env {
-		stackEnv[k] = v
-	}
+	stackEnv := maps.Clone(env)
 	kubeconfig, err := kubeconfigFor(r.KubeconfigDir, stack)
 	if err != nil {
 		res.Err = err
@@ -223,21 +220,16 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 	if kubeconfig != "" {
 		stackEnv["KUBECONFIG"] = kubeconfig
 	}
-	if r.Op == "destroy" {
-		list, err := r.ws.ListStacks(ctx)
-		if err != nil {
+	if r.Op == "destroy" && !hasStack(r.existing, stack, r.qualified(stack)) {
+		res.Skipped = "no such stack"
+		return res
+	}
+	var program pulumi.RunFunc // refresh and destroy run no program
+	if r.Op == "preview" || r.Op == "up" {
+		if program, err = r.inlineProgram(ctx, stack); err != nil {
 			res.Err = err
 			return res
 		}
-		if !hasStack(list, stack, r.qualified(stack)) {
-			res.Skipped = "no such stack"
-			return res
-		}
-	}
-	program, err := r.inlineProgram(ctx, stack)
-	if err != nil {
-		res.Err = err
-		return res
 	}
 	s, err := auto.SelectStack(ctx, stack, stackWorkspace{Workspace: r.ws, env: stackEnv, program: program})
 	if err != nil {
@@ -252,7 +244,6 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 		return res
 	}
 	res.Changes, res.Err = operate(ctx, s, r.Op, r.ExpectNoChanges, out)
-	res.Duration = time.Since(start)
 	return res
 }
 

@@ -1,6 +1,6 @@
 // Package fleet runs one Pulumi operation over the project's stacks through the Automation API: the global
-// stack, then every site stack in parallel with a bound (sites first for destroy), with the program built
-// once for all of them.
+// stack, then every site stack in parallel with a bound (sites first for destroy), with the program inline
+// (compiled into the runner, so no stack builds one).
 package fleet
 
 import (
