@@ -68,11 +68,13 @@ bench-fleet: tools
 
 test: lint test-unit test-config test-scripts test-mtls test-integration test-mtls-issued test-worker test-fleet
 
-# The config fuzz target beyond its seeds (which test-unit runs): FUZZTIME, default 30s. Its instrumented build
-# of the Pulumi and Kubernetes SDKs takes ~6 min cold on 2 cores, so it is not part of make test yet.
+# The config fuzz targets of the global and the site stack beyond their seeds (which test-unit runs):
+# FUZZTIME each, default 30s (-fuzz takes one package at a time). Their instrumented build of the Pulumi and
+# Kubernetes SDKs takes ~6 min cold on 2 cores, so they are not part of make test yet.
 FUZZTIME ?= 30s
 test-fuzz:
 	go test -run '^$$' -fuzz FuzzConfig -fuzztime $(FUZZTIME) ./stacks/global
+	go test -run '^$$' -fuzz FuzzConfig -fuzztime $(FUZZTIME) ./stacks/site
 
 test-unit:
 	go test ./components/... ./stacks/... ./internal/... ./cmd/... ./bench/... . ./tests/workflows/...

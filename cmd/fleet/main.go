@@ -4,10 +4,13 @@
 //
 //	go run ./cmd/fleet preview|up|refresh|destroy [--sites a,b] [--no-global] [--parallel N]
 //	    [--markdown FILE] [--kubeconfig-dir DIR] [--recover] [--expect-no-changes]
+//	go run ./cmd/fleet add-site NAME --egress-cidr CIDR [--egress-cidr CIDR]... [--partition P]
+//	    [--namespace NS] [--template FILE] [--preview]
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,6 +29,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "add-site" {
+		return addSite(args[1:], stdout, stderr)
+	}
 	flags := flag.NewFlagSet("fleet", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	sites := flags.String("sites", "", "comma-separated site names (without site-) to run; default every Pulumi.site-*.yaml")
@@ -37,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	expectNoChanges := flags.Bool("expect-no-changes", false, "fail a preview or up of a stack that would change anything")
 	root := flags.String("C", ".", "the project directory")
 	flags.Usage = func() {
-		fmt.Fprintf(stderr, "usage: fleet %s [flags]\n", strings.Join(fleet.Ops, "|"))
+		fmt.Fprintf(stderr, "usage: fleet %s [flags]\n       fleet add-site NAME --egress-cidr CIDR [flags] (fleet add-site -h)\n", strings.Join(fleet.Ops, "|"))
 		flags.PrintDefaults()
 	}
 	if len(args) == 0 || !slices.Contains(fleet.Ops, args[0]) {
@@ -121,4 +127,80 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// cidrs collects --egress-cidr: repeated, or comma-separated.
+type cidrs []string
+
+func (c *cidrs) String() string { return strings.Join(*c, ",") }
+
+func (c *cidrs) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*c = append(*c, s)
+		}
+	}
+	return nil
+}
+
+// addSite is `fleet add-site`: see fleet.AddSite.
+func addSite(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("fleet add-site", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	var req fleet.SiteRequest
+	flags.Var((*cidrs)(&req.EgressCIDRs), "egress-cidr", "source range of the site's workers (repeat, or comma-separate, for several)")
+	flags.StringVar(&req.Partition, "partition", "", "the site stack's site.partition (UNDERSTACK_PARTITION)")
+	flags.StringVar(&req.Namespace, "namespace", "", "the site stack's namespace (default: the template's)")
+	flags.StringVar(&req.Template, "template", fleet.DefaultSiteTemplate, "the stack file the site's is written from (e.g. another site's)")
+	preview := flags.Bool("preview", false, "preview the global stack with the site added, and change no file")
+	root := flags.String("C", ".", "the project directory")
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, "usage: fleet add-site NAME --egress-cidr CIDR [flags]")
+		flags.PrintDefaults()
+	}
+	// NAME may come before or after the flags.
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	if flags.NArg() > 0 {
+		req.Name = flags.Arg(0)
+		if err := flags.Parse(flags.Args()[1:]); err != nil {
+			return 2
+		}
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "fleet add-site: unexpected argument %q\n", flags.Arg(0))
+		return 2
+	}
+	if req.Name == "" {
+		flags.Usage()
+		return 2
+	}
+	// The inline program reads its files relative to the working directory: the runner moves there before
+	// the stacks run, after every check has passed.
+	abs, err := filepath.Abs(*root)
+	if err != nil {
+		fmt.Fprintf(stderr, "fleet add-site: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := fleet.AddSite(ctx, abs, req, *preview, chdirRunner{fleet.StackRunner{Root: abs, Out: stdout}}, stdout); err != nil {
+		fmt.Fprintf(stderr, "fleet add-site: %v\n", err)
+		if errors.Is(err, fleet.ErrRefused) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// chdirRunner runs the stacks from the project directory, as the inline program needs.
+type chdirRunner struct{ fleet.StackRunner }
+
+func (r chdirRunner) Run(ctx context.Context, op string, stacks []string) ([]fleet.Result, error) {
+	if err := os.Chdir(r.Root); err != nil {
+		return nil, err
+	}
+	return r.StackRunner.Run(ctx, op, stacks)
 }

@@ -30,6 +30,12 @@ func TestUsageErrorsStopBeforeAnyStackRuns(t *testing.T) {
 		{"a site without a stack file", []string{"preview", "--sites", "dfw1,lon1"}, "--sites lon1: no Pulumi.site-lon1.yaml"},
 		{"the template", []string{"preview", "--sites", "example"}, "never deployed"},
 		{"nothing selected", []string{"preview", "--no-global", "--sites", ""}, "no stacks selected"},
+		{"add-site without a name", []string{"add-site", "--egress-cidr", "10.40.0.0/16"}, "usage: fleet add-site NAME --egress-cidr CIDR"},
+		{"add-site with a stray argument", []string{"add-site", "lon2", "lon3"}, `unexpected argument "lon3"`},
+		{"add-site with an unknown flag", []string{"add-site", "lon2", "--cidr", "10.40.0.0/16"}, "flag provided but not defined: -cidr"},
+		{"add-site refuses a name that is not a site name", []string{"add-site", "Lon2", "--egress-cidr", "10.40.0.0/16"},
+			`fleet add-site: refused, nothing changed: NAME: "Lon2" is not a site name`},
+		{"add-site refuses without the site's egress range", []string{"add-site", "lon2"}, "--egress-cidr: is required"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			args := c.args

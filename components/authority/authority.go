@@ -1,5 +1,6 @@
-// Package authority provides MTLSAuthority: the cert-manager CA hierarchy that signs every mTLS
-// certificate of the system, and a Secret that carries only the CA's public certificate.
+// Package authority provides MTLSAuthority: the CA hierarchy that signs every mTLS certificate of the
+// system (a root CA made by cert-manager, or by pulumi-tls and held in the stack's state, and the
+// cert-manager CA Issuer that signs with it), and a Secret that carries only the CA's public certificate.
 package authority
 
 import (
@@ -16,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
+	"github.com/pulumi/pulumi-tls/sdk/v5/go/tls"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"nautobot-worker/internal/component"
@@ -27,10 +29,25 @@ import (
 // ConfigKey is the stack config key these arguments are read from.
 const ConfigKey = "authority"
 
+// The values of Args.Root: who makes the root CA's key and certificate.
+const (
+	// RootCertManager: a cert-manager Certificate issued by a self-signed Issuer; the key exists only in
+	// the global cluster's Secret.
+	RootCertManager = "cert-manager"
+	// RootPulumiTLS: pulumi-tls PrivateKey and SelfSignedCert resources; the key is a Pulumi secret in the
+	// stack's state, and the stack writes the CA key pair Secret and the ca.crt-only Secret itself.
+	RootPulumiTLS = "pulumi-tls"
+)
+
+// ecdsaCurves maps each ECDSA key size cert-manager accepts to the tls provider's curve name.
+var ecdsaCurves = map[int]string{256: "P256", 384: "P384", 521: "P521"}
+
 // Args configures the CA hierarchy. Zero values take the defaults of the seed documentation.
 type Args struct {
 	// Provider is the Kubernetes provider of the global cluster (required).
 	Provider *kubernetes.Provider `json:"-"`
+	// Root is who makes the root CA: RootCertManager (default) or RootPulumiTLS.
+	Root string `json:"root"`
 	// Namespace holds the issuers, the CA and its secrets (default nautobot).
 	Namespace string `json:"namespace"`
 	// SelfSignedIssuer bootstraps the root CA (default mtls-selfsigned).
@@ -73,6 +90,7 @@ type CAPublicStore struct {
 
 // Defaults returns args with every unset field filled in.
 func (a Args) Defaults() Args {
+	a.Root = cmp.Or(a.Root, RootCertManager)
 	a.Namespace = cmp.Or(a.Namespace, "nautobot")
 	a.SelfSignedIssuer = cmp.Or(a.SelfSignedIssuer, "mtls-selfsigned")
 	a.CACertificate = cmp.Or(a.CACertificate, "mtls-ca")
@@ -83,7 +101,7 @@ func (a Args) Defaults() Args {
 	a.CASecret = cmp.Or(a.CASecret, "mtls-ca-key-pair")
 	a.Issuer = cmp.Or(a.Issuer, "mtls-ca-issuer")
 	a.CAPublicSecret = cmp.Or(a.CAPublicSecret, "mtls-ca-cert")
-	a.CAPublicRefreshInterval = cmp.Or(a.CAPublicRefreshInterval, "1h")
+	a.CAPublicRefreshInterval = kube.ControllerDuration(cmp.Or(a.CAPublicRefreshInterval, "1h"))
 	if a.KeySize == 0 {
 		switch a.KeyAlgorithm {
 		case "ECDSA":
@@ -98,6 +116,7 @@ func (a Args) Defaults() Args {
 // Validate checks the plain values (not the provider); problems name keys relative to Args.
 func (a Args) Validate() error {
 	p := validate.New("")
+	p.OneOf("root", a.Root, RootCertManager, RootPulumiTLS)
 	p.DNSLabel("namespace", a.Namespace)
 	for key, name := range map[string]string{
 		"selfSignedIssuer": a.SelfSignedIssuer, "caCertificate": a.CACertificate, "caSecret": a.CASecret,
@@ -112,7 +131,7 @@ func (a Args) Validate() error {
 	if p.OneOf("keyAlgorithm", a.KeyAlgorithm, "ECDSA", "RSA", "Ed25519") {
 		switch a.KeyAlgorithm {
 		case "ECDSA":
-			if a.KeySize != 256 && a.KeySize != 384 && a.KeySize != 521 {
+			if _, ok := ecdsaCurves[a.KeySize]; !ok {
 				p.Addf("keySize", "%d is not an ECDSA curve size; use 256, 384 or 521", a.KeySize)
 			}
 		case "RSA":
@@ -128,7 +147,31 @@ func (a Args) Validate() error {
 	}
 	p.Duration("caPublicRefreshInterval", a.CAPublicRefreshInterval, time.Minute)
 	a.CAPublicStore.validate(p)
+	if a.Root == RootPulumiTLS {
+		a.validatePulumiTLS(p, duration, okD, renew, okR)
+	}
 	return p.Err()
+}
+
+// validatePulumiTLS refuses what the tls provider cannot express. Every key algorithm and size that
+// cert-manager accepts has a provider equivalent (ECDSA curves P256/P384/P521, any RSA size, ED25519);
+// the certificate's validity and early renewal are whole hours (validityPeriodHours, earlyRenewalHours).
+func (a Args) validatePulumiTLS(p *validate.Problems, duration time.Duration, okD bool, renew time.Duration, okR bool) {
+	for _, d := range []struct {
+		key, value, field string
+		d                 time.Duration
+		ok                bool
+	}{{"duration", a.Duration, "validityPeriodHours", duration, okD}, {"renewBefore", a.RenewBefore, "earlyRenewalHours", renew, okR}} {
+		if d.ok && d.d%time.Hour != 0 {
+			p.Addf(d.key, "%s is not a whole number of hours, which root: %s needs (the tls provider's %s); use e.g. %dh",
+				d.value, RootPulumiTLS, d.field, max(1, int(d.d/time.Hour)))
+		}
+	}
+	// With this root the stack writes the public secret itself: no External Secrets store is created.
+	if a.CAPublicStore != (CAPublicStore{}) {
+		p.Addf("caPublicStore", "is only used with root: %s (an External Secrets store copies ca.crt); with root: %s the stack writes the ca.crt-only secret itself, so remove it",
+			RootCertManager, RootPulumiTLS)
+	}
 }
 
 func (s CAPublicStore) validate(p *validate.Problems) {
@@ -185,14 +228,16 @@ func (s CAPublicStore) server() map[string]any {
 	return server
 }
 
-// MTLSAuthority is the CA hierarchy: self-signed bootstrap Issuer -> root CA Certificate -> CA Issuer,
-// plus a Secret holding only the CA's public certificate.
+// MTLSAuthority is the CA hierarchy: a root CA (with root cert-manager, a self-signed bootstrap Issuer and
+// a root CA Certificate; with root pulumi-tls, a PrivateKey and a SelfSignedCert in the stack's state) whose
+// key pair Secret a CA Issuer signs with, plus a Secret holding only the CA's public certificate.
 type MTLSAuthority struct {
 	pulumi.ResourceState
 	component.WithArgs[Args]
 
-	// Issuer is the CA Issuer and CAPublic the ca.crt-only ExternalSecret, for dependencies: a DependsOn
-	// on the component itself does not wait for them (see mocks.Monitor.DependsOn).
+	// Issuer is the CA Issuer and CAPublic what writes the ca.crt-only secret (an ExternalSecret, or the
+	// Secret itself with root pulumi-tls), for dependencies: a DependsOn on the component itself does not
+	// wait for them (see mocks.Monitor.DependsOn).
 	Issuer, CAPublic pulumi.Resource
 
 	// Namespace of the issuers and secrets.
@@ -201,6 +246,9 @@ type MTLSAuthority struct {
 	IssuerName pulumi.StringOutput `pulumi:"issuerName"`
 	// CAPublicSecretName holds only ca.crt.
 	CAPublicSecretName pulumi.StringOutput `pulumi:"caPublicSecretName"`
+	// CACertPEM is the root CA certificate, set with root pulumi-tls only (cert-manager makes it in the
+	// cluster, out of the program's sight). Public, so not a secret.
+	CACertPEM pulumi.StringOutput `pulumi:"caCertPem"`
 }
 
 // Cluster returns the provider of the global cluster.
@@ -211,55 +259,141 @@ func (a Args) Cluster() (*kubernetes.Provider, error) {
 	return a.Provider, nil
 }
 
-// NewMTLSAuthority registers the CA hierarchy. The root CA Certificate and the public-cert ExternalSecret
-// are protected and retained on delete: losing them would invalidate every client certificate of the fleet.
+// NewMTLSAuthority registers the CA hierarchy. The root CA (its Certificate, or its PrivateKey,
+// SelfSignedCert and key pair Secret) and the public-cert writer are protected and retained on delete:
+// losing them would invalidate every client certificate of the fleet.
 func NewMTLSAuthority(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*MTLSAuthority, error) {
 	return component.New(ctx, "nautobot:authority:MTLSAuthority", name, args, &MTLSAuthority{}, opts,
 		func(c *MTLSAuthority, k8s []pulumi.ResourceOption) (pulumi.Map, error) {
 			a := c.Args
 			stateful := append(append([]pulumi.ResourceOption{}, k8s...), pulumi.Protect(true), pulumi.RetainOnDelete(true))
-			obj := func(n string) kube.Object { return kube.Object{Namespace: a.Namespace, Name: n} }
-
-			selfSigned, err := kube.NewCustomResource(ctx, name+"-selfsigned", "cert-manager.io/v1", "Issuer", obj(a.SelfSignedIssuer),
-				map[string]any{"spec": map[string]any{"selfSigned": map[string]any{}}}, k8s...)
-			if err != nil {
+			outputs := pulumi.Map{}
+			var keyPair pulumi.Resource
+			var err error
+			if a.Root == RootPulumiTLS {
+				if keyPair, err = c.pulumiTLSRoot(ctx, name, a, stateful); err != nil {
+					return nil, err
+				}
+				outputs["caCertPem"] = c.CACertPEM
+			} else if keyPair, err = certManagerRoot(ctx, name, a, k8s, stateful); err != nil {
 				return nil, err
 			}
-			privateKey := map[string]any{"algorithm": a.KeyAlgorithm, "rotationPolicy": "Never"}
-			if a.KeyAlgorithm != "Ed25519" {
-				privateKey["size"] = a.KeySize
-			}
-			caCert, err := kube.NewCustomResource(ctx, name+"-ca", "cert-manager.io/v1", "Certificate", obj(a.CACertificate),
-				map[string]any{"spec": map[string]any{
-					"isCA":        true,
-					"commonName":  a.CommonName,
-					"secretName":  a.CASecret,
-					"duration":    a.Duration,
-					"renewBefore": a.RenewBefore,
-					// A renewed CA keeps its key, so certificates it already signed stay valid during rollover.
-					"privateKey": privateKey,
-					"usages":     []any{"cert sign", "crl sign"},
-					"issuerRef":  map[string]any{"name": a.SelfSignedIssuer, "kind": "Issuer", "group": "cert-manager.io"},
-				}}, append(stateful, pulumi.DependsOn([]pulumi.Resource{selfSigned}))...)
-			if err != nil {
-				return nil, err
-			}
-			if c.Issuer, err = kube.NewCustomResource(ctx, name+"-issuer", "cert-manager.io/v1", "Issuer", obj(a.Issuer),
+			if c.Issuer, err = kube.NewCustomResource(ctx, name+"-issuer", "cert-manager.io/v1", "Issuer",
+				kube.Object{Namespace: a.Namespace, Name: a.Issuer},
 				map[string]any{"spec": map[string]any{"ca": map[string]any{"secretName": a.CASecret}}},
-				append(k8s, pulumi.DependsOn([]pulumi.Resource{caCert}))...); err != nil {
+				append(k8s, pulumi.DependsOn([]pulumi.Resource{keyPair}))...); err != nil {
 				return nil, err
 			}
-			if err := c.publicCertSecret(ctx, name, a, k8s, stateful); err != nil {
-				return nil, err
+			if a.Root == RootCertManager {
+				if err := c.publicCertSecret(ctx, name, a, k8s, stateful); err != nil {
+					return nil, err
+				}
 			}
 
 			c.Namespace = pulumi.String(a.Namespace).ToStringOutput()
 			c.IssuerName = pulumi.String(a.Issuer).ToStringOutput()
 			c.CAPublicSecretName = pulumi.String(a.CAPublicSecret).ToStringOutput()
-			return pulumi.Map{
-				"namespace": c.Namespace, "issuerName": c.IssuerName, "caPublicSecretName": c.CAPublicSecretName,
-			}, nil
+			outputs["namespace"], outputs["issuerName"], outputs["caPublicSecretName"] = c.Namespace, c.IssuerName, c.CAPublicSecretName
+			return outputs, nil
 		})
+}
+
+// certManagerRoot registers the self-signed bootstrap Issuer and the root CA Certificate, which writes the
+// CA key pair Secret; it returns the Certificate.
+func certManagerRoot(ctx *pulumi.Context, name string, a Args, k8s, stateful []pulumi.ResourceOption) (pulumi.Resource, error) {
+	obj := func(n string) kube.Object { return kube.Object{Namespace: a.Namespace, Name: n} }
+	selfSigned, err := kube.NewCustomResource(ctx, name+"-selfsigned", "cert-manager.io/v1", "Issuer", obj(a.SelfSignedIssuer),
+		map[string]any{"spec": map[string]any{"selfSigned": map[string]any{}}}, k8s...)
+	if err != nil {
+		return nil, err
+	}
+	privateKey := map[string]any{"algorithm": a.KeyAlgorithm, "rotationPolicy": "Never"}
+	if a.KeyAlgorithm != "Ed25519" {
+		privateKey["size"] = a.KeySize
+	}
+	return kube.NewCustomResource(ctx, name+"-ca", "cert-manager.io/v1", "Certificate", obj(a.CACertificate),
+		map[string]any{"spec": map[string]any{
+			"isCA":        true,
+			"commonName":  a.CommonName,
+			"secretName":  a.CASecret,
+			"duration":    a.Duration,
+			"renewBefore": a.RenewBefore,
+			// A renewed CA keeps its key, so certificates it already signed stay valid during rollover.
+			"privateKey": privateKey,
+			"usages":     []any{"cert sign", "crl sign"},
+			"issuerRef":  map[string]any{"name": a.SelfSignedIssuer, "kind": "Issuer", "group": "cert-manager.io"},
+		}}, append(stateful, pulumi.DependsOn([]pulumi.Resource{selfSigned}))...)
+}
+
+// tlsPrivateKeyArgs maps the CA key settings to the tls provider's names (Validate has refused the rest).
+func (a Args) tlsPrivateKeyArgs() *tls.PrivateKeyArgs {
+	switch a.KeyAlgorithm {
+	case "RSA":
+		return &tls.PrivateKeyArgs{Algorithm: pulumi.String("RSA"), RsaBits: pulumi.IntPtr(a.KeySize)}
+	case "Ed25519":
+		return &tls.PrivateKeyArgs{Algorithm: pulumi.String("ED25519")}
+	default:
+		return &tls.PrivateKeyArgs{Algorithm: pulumi.String("ECDSA"), EcdsaCurve: pulumi.StringPtr(ecdsaCurves[a.KeySize])}
+	}
+}
+
+// wholeHours is a duration Validate has checked, in the hours the tls provider counts in.
+func wholeHours(d string) int {
+	parsed, _ := time.ParseDuration(d)
+	return int(parsed / time.Hour)
+}
+
+// pulumiTLSRoot registers the root CA's key and self-signed certificate in the stack's state, and writes
+// them as the CA key pair Secret (kubernetes.io/tls, which the CA Issuer reads: tls.crt and tls.key, plus
+// ca.crt as cert-manager writes it for a self-signed root) and as the ca.crt-only Secret. With the
+// certificate known to the program, no External Secrets store is needed to copy it. It returns the key
+// pair Secret.
+//
+// The tls resources take no Kubernetes provider, so they get the parent and the stateful options only.
+// A `pulumi up` in the last renewBefore of the certificate's validity plans its replacement (the
+// provider's earlyRenewalHours), which protect refuses: the renewal is the deliberate step the README
+// describes, and it keeps the key, so the certificates the CA signed stay valid.
+func (c *MTLSAuthority) pulumiTLSRoot(ctx *pulumi.Context, name string, a Args, stateful []pulumi.ResourceOption) (pulumi.Resource, error) {
+	inState := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Protect(true), pulumi.RetainOnDelete(true)}
+	key, err := tls.NewPrivateKey(ctx, name+"-ca-key", a.tlsPrivateKeyArgs(), inState...)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.NewSelfSignedCert(ctx, name+"-ca-cert", &tls.SelfSignedCertArgs{
+		PrivateKeyPem:       key.PrivateKeyPem,
+		Subject:             &tls.SelfSignedCertSubjectArgs{CommonName: pulumi.String(a.CommonName)},
+		IsCaCertificate:     pulumi.Bool(true),
+		SetSubjectKeyId:     pulumi.Bool(true),
+		ValidityPeriodHours: pulumi.Int(wholeHours(a.Duration)),
+		EarlyRenewalHours:   pulumi.Int(wholeHours(a.RenewBefore)),
+		AllowedUses:         pulumi.ToStringArray([]string{"cert_signing", "crl_signing"}),
+	}, inState...)
+	if err != nil {
+		return nil, err
+	}
+	c.CACertPEM = cert.CertPem
+	keyPair, err := corev1.NewSecret(ctx, name+"-ca-key-pair", &corev1.SecretArgs{
+		Metadata: kube.Metadata(kube.Object{Namespace: a.Namespace, Name: a.CASecret}),
+		Type:     pulumi.String("kubernetes.io/tls"),
+		StringData: pulumi.StringMap{
+			nautobotpod.CertFile: cert.CertPem,
+			nautobotpod.KeyFile:  pulumi.ToSecret(key.PrivateKeyPem).(pulumi.StringOutput),
+			nautobotpod.CAFile:   cert.CertPem,
+		},
+	}, stateful...)
+	if err != nil {
+		return nil, fmt.Errorf("CA key pair secret: %w", err)
+	}
+	if c.CAPublic, err = corev1.NewSecret(ctx, name+"-ca-public", &corev1.SecretArgs{
+		// CNPG reloads its CA when a secret with this label changes, i.e. after a renewal.
+		Metadata: kube.Metadata(kube.Object{Namespace: a.Namespace, Name: a.CAPublicSecret,
+			Labels: map[string]string{"cnpg.io/reload": "true"}}),
+		Type:       pulumi.String("Opaque"),
+		StringData: pulumi.StringMap{nautobotpod.CAFile: cert.CertPem},
+	}, stateful...); err != nil {
+		return nil, fmt.Errorf("CA public secret: %w", err)
+	}
+	return keyPair, nil
 }
 
 // publicCertSecret keeps a Secret with only ca.crt in sync with the CA secret. cert-manager cannot write

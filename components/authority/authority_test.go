@@ -56,6 +56,7 @@ func TestDefaultsMatchTheSeedHierarchy(t *testing.T) {
 		spec(t, m, "kubernetes:cert-manager.io/v1:Issuer", "mtls-issuer"))
 
 	public := spec(t, m, "kubernetes:external-secrets.io/v1:ExternalSecret", "mtls-ca-public")
+	require.Equal(t, "1h0m0s", public["refreshInterval"], "the spelling the External Secrets controller writes back, or a refresh makes the next up conflict")
 	target := public["target"].(map[string]any)
 	require.Equal(t, "mtls-ca-cert", target["name"])
 	template := target["template"].(map[string]any)

@@ -3,11 +3,14 @@
 package sitesecrets
 
 import (
+	"bytes"
 	"cmp"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"regexp"
-	"time"
+	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -28,6 +31,15 @@ const (
 	caPrefix          = "ca_"
 	defaultProperty   = "password"
 	defaultPrivateKey = "EC PRIVATE KEY"
+)
+
+// The values of MTLS.CAFrom: where ca.crt comes from.
+const (
+	// CAFromProvider reads the CA certificate from the secrets provider item MTLS.CAKey.
+	CAFromProvider = "provider"
+	// CAFromGlobalStack writes MTLS.CACertPEM, the global stack's caCertPem output (a global stack with
+	// authority.root pulumi-tls exports it).
+	CAFromGlobalStack = "globalStack"
 )
 
 // Store is the (Cluster)SecretStore every ExternalSecret reads from.
@@ -70,10 +82,16 @@ type EnvItem struct {
 
 // MTLS combines the per-site client certificate item and the shared CA item into one kubernetes.io/tls secret.
 type MTLS struct {
+	// CAFrom is where ca.crt comes from: CAFromProvider (default) or CAFromGlobalStack.
+	CAFrom string `json:"caFrom"`
+	// CACertPEM is the CA certificate with CAFrom globalStack. Not config: the site stack sets it from the
+	// global stack's output.
+	CACertPEM string `json:"-"`
 	// ClientKey is the remote key of this site's client certificate + key item (required); its source is
 	// the global secret nautobot-mtls-client-<site>.
 	ClientKey string `json:"clientKey"`
-	// CAKey is the remote key of the shared CA certificate item (required), copied from the global ca.crt-only secret.
+	// CAKey is the remote key of the shared CA certificate item (required with CAFrom provider, refused
+	// with globalStack), copied from the global ca.crt-only secret.
 	CAKey string `json:"caKey"`
 	// ClientCertProperty is the client item's field holding the certificate PEM (default password).
 	ClientCertProperty string `json:"clientCertProperty"`
@@ -113,12 +131,7 @@ type Args struct {
 // Defaults returns args with every unset field filled in.
 func (a Args) Defaults() Args {
 	a.Store.Kind = cmp.Or(a.Store.Kind, "ClusterSecretStore")
-	a.RefreshInterval = cmp.Or(a.RefreshInterval, "1h")
-	// The External Secrets controller rewrites the field in Go's form (1h0m0s) and so owns it; applying
-	// the same duration spelt otherwise (1h) is then a server-side apply conflict on the next update.
-	if d, err := time.ParseDuration(a.RefreshInterval); err == nil {
-		a.RefreshInterval = d.String()
-	}
+	a.RefreshInterval = kube.ControllerDuration(cmp.Or(a.RefreshInterval, "1h"))
 	for _, it := range []struct {
 		item   *Item
 		target string
@@ -132,6 +145,7 @@ func (a Args) Defaults() Args {
 	a.DB.PasswordProperty = cmp.Or(a.DB.PasswordProperty, defaultProperty)
 	a.DB.Target = cmp.Or(a.DB.Target, "nautobot-db")
 	a.CustomEnv.Target = cmp.Or(a.CustomEnv.Target, "nautobot-custom-env")
+	a.MTLS.CAFrom = cmp.Or(a.MTLS.CAFrom, CAFromProvider)
 	a.MTLS.ClientCertProperty = cmp.Or(a.MTLS.ClientCertProperty, defaultProperty)
 	a.MTLS.ClientKeyProperty = cmp.Or(a.MTLS.ClientKeyProperty, defaultProperty)
 	a.MTLS.CACertProperty = cmp.Or(a.MTLS.CACertProperty, defaultProperty)
@@ -166,9 +180,7 @@ func (a Args) Validate() error {
 	} else {
 		p.ObjectName("store.name", a.Store.Name)
 	}
-	if d, err := time.ParseDuration(a.RefreshInterval); err != nil || d < time.Minute {
-		p.Addf("refreshInterval", "%q is not a refresh interval of at least 1m; use a Go duration such as 1h or 15m", a.RefreshInterval)
-	}
+	p.RefreshInterval("refreshInterval", a.RefreshInterval)
 	required := func(key, value, what string) {
 		if value == "" {
 			p.Addf(key, "is required: the remote key of the provider item holding %s", what)
@@ -180,7 +192,7 @@ func (a Args) Validate() error {
 	required("registry.key", a.Registry.Key, "the image registry's .dockerconfigjson")
 	required("customEnv.key", a.CustomEnv.Key, "the deployment-specific environment (nautobot-custom-env)")
 	required("mtls.clientKey", a.MTLS.ClientKey, "this site's client certificate and key (from the global secret nautobot-mtls-client-<site>)")
-	required("mtls.caKey", a.MTLS.CAKey, "the mTLS CA certificate (from the global ca.crt-only secret)")
+	a.validateCASource(p, required)
 	for _, f := range []field{
 		{"django.property", a.Django.Property}, {"db.usernameProperty", a.DB.UsernameProperty},
 		{"db.passwordProperty", a.DB.PasswordProperty}, {"redis.property", a.Redis.Property},
@@ -204,10 +216,71 @@ func (a Args) Validate() error {
 	return p.Err()
 }
 
-// Cluster returns the provider of the site cluster.
+func (a Args) validateCASource(p *validate.Problems, required func(key, value, what string)) {
+	if !p.OneOf("mtls.caFrom", a.MTLS.CAFrom, CAFromProvider, CAFromGlobalStack) {
+		return
+	}
+	if a.MTLS.CAFrom == CAFromProvider {
+		required("mtls.caKey", a.MTLS.CAKey, "the mTLS CA certificate (from the global ca.crt-only secret)")
+		return
+	}
+	if a.MTLS.CAKey != "" {
+		p.Addf("mtls.caKey", "is not read with mtls.caFrom: %s (ca.crt comes from the global stack's caCertPem output); remove it, or set mtls.caFrom: %s",
+			CAFromGlobalStack, CAFromProvider)
+	}
+	// Empty until the site stack has read the global stack; Cluster requires it before registration.
+	if a.MTLS.CACertPEM != "" {
+		if _, err := caCertificates(a.MTLS.CACertPEM); err != nil {
+			p.Addf("mtls.caFrom", "%s: the global stack's caCertPem output is not a PEM bundle of CA certificates (%v); run `pulumi up` on the global stack, or set mtls.caFrom: %s",
+				CAFromGlobalStack, err, CAFromProvider)
+		}
+	}
+}
+
+// caCertificates parses a bundle of CA certificates and returns it re-encoded: only CERTIFICATE blocks
+// without headers, each a CA (a leaf here would repeat the seed's "ca.crt holds the client certificate").
+func caCertificates(bundle string) (string, error) {
+	var out bytes.Buffer
+	rest := []byte(bundle)
+	for n := 1; ; n++ {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		switch {
+		case b.Type != "CERTIFICATE":
+			return "", fmt.Errorf("block %d is a %s block", n, b.Type)
+		case len(b.Headers) > 0:
+			return "", fmt.Errorf("block %d has PEM headers", n)
+		}
+		cert, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return "", fmt.Errorf("certificate %d: %w", n, err)
+		}
+		if !cert.IsCA {
+			return "", fmt.Errorf("%q is not a CA certificate", cert.Subject.CommonName)
+		}
+		if err := pem.Encode(&out, &pem.Block{Type: b.Type, Bytes: b.Bytes}); err != nil {
+			return "", err
+		}
+	}
+	switch {
+	case strings.TrimSpace(string(rest)) != "":
+		return "", errors.New("text outside PEM blocks")
+	case out.Len() == 0:
+		return "", errors.New("no CERTIFICATE block")
+	}
+	return out.String(), nil
+}
+
+// Cluster returns the provider of the site cluster, and requires the CA certificate the site stack takes
+// from the global stack when ca.crt comes from there.
 func (a Args) Cluster() (*kubernetes.Provider, error) {
 	if a.Provider == nil {
 		return nil, errors.New("sitesecrets: Args.Provider is required (the site cluster's Kubernetes provider)")
+	}
+	if a.MTLS.CAFrom == CAFromGlobalStack && a.MTLS.CACertPEM == "" {
+		return nil, errors.New("sitesecrets: Args.MTLS.CACertPEM is required with mtls.caFrom: globalStack (the global stack's caCertPem output)")
 	}
 	return a.Provider, nil
 }
@@ -308,6 +381,13 @@ func (a Args) externalSecrets() []externalSecret {
 // mtlsClient extracts the client and CA items with prefixed keys (both usually name their field password)
 // and templates the three files of a kubernetes.io/tls secret. filterPEM picks blocks by type and strips
 // the carriage returns some providers store, so a field may hold certificate and key concatenated.
+//
+// With caFrom globalStack there is no CA item: ca.crt is the CA certificate itself, as literal text of
+// the template, so the one ExternalSecret still writes all three files of the one secret the worker
+// mounts (a second writer of ca.crt would fight the ExternalSecret, which owns the secret, and two
+// secrets would need a projected volume the chart does not make). The literal is the bundle re-encoded
+// from its parsed blocks, base64 between BEGIN and END lines, so it can hold no template action; a new
+// CA certificate changes the ExternalSecret's spec, which the controller syncs at once.
 func (a Args) mtlsClient() externalSecret {
 	m := a.MTLS
 	extract := func(key, prefix string) map[string]any {
@@ -316,21 +396,25 @@ func (a Args) mtlsClient() externalSecret {
 			"rewrite": []any{map[string]any{"regexp": map[string]any{"source": "(.*)", "target": prefix + "$1"}}},
 		}
 	}
+	data := map[string]any{
+		nautobotpod.CertFile: pemTemplate(clientPrefix+m.ClientCertProperty, "CERTIFICATE",
+			fmt.Sprintf("field %q of remote key %q (secrets.mtls.clientKey) holds no CERTIFICATE block", m.ClientCertProperty, m.ClientKey)),
+		nautobotpod.KeyFile: pemTemplate(clientPrefix+m.ClientKeyProperty, m.PrivateKeyType,
+			fmt.Sprintf("field %q of remote key %q (secrets.mtls.clientKey) holds no %s block; secrets.mtls.privateKeyType must name the key's PEM type", m.ClientKeyProperty, m.ClientKey, m.PrivateKeyType)),
+	}
+	dataFrom := []any{extract(m.ClientKey, clientPrefix)}
+	if m.CAFrom == CAFromGlobalStack {
+		// Validate has parsed the bundle.
+		data[nautobotpod.CAFile], _ = caCertificates(m.CACertPEM)
+	} else {
+		data[nautobotpod.CAFile] = pemTemplate(caPrefix+m.CACertProperty, "CERTIFICATE",
+			fmt.Sprintf("field %q of remote key %q (secrets.mtls.caKey) holds no CERTIFICATE block", m.CACertProperty, m.CAKey))
+		dataFrom = append(dataFrom, extract(m.CAKey, caPrefix))
+	}
 	return externalSecret{
 		suffix: "mtls-client", target: m.Target,
-		template: map[string]any{
-			"engineVersion": "v2",
-			"type":          "kubernetes.io/tls",
-			"data": map[string]any{
-				nautobotpod.CertFile: pemTemplate(clientPrefix+m.ClientCertProperty, "CERTIFICATE",
-					fmt.Sprintf("field %q of remote key %q (secrets.mtls.clientKey) holds no CERTIFICATE block", m.ClientCertProperty, m.ClientKey)),
-				nautobotpod.KeyFile: pemTemplate(clientPrefix+m.ClientKeyProperty, m.PrivateKeyType,
-					fmt.Sprintf("field %q of remote key %q (secrets.mtls.clientKey) holds no %s block; secrets.mtls.privateKeyType must name the key's PEM type", m.ClientKeyProperty, m.ClientKey, m.PrivateKeyType)),
-				nautobotpod.CAFile: pemTemplate(caPrefix+m.CACertProperty, "CERTIFICATE",
-					fmt.Sprintf("field %q of remote key %q (secrets.mtls.caKey) holds no CERTIFICATE block", m.CACertProperty, m.CAKey)),
-			},
-		},
-		dataFrom: []any{extract(m.ClientKey, clientPrefix), extract(m.CAKey, caPrefix)},
+		template: map[string]any{"engineVersion": "v2", "type": "kubernetes.io/tls", "data": data},
+		dataFrom: dataFrom,
 	}
 }
 

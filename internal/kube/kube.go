@@ -4,6 +4,7 @@ package kube
 
 import (
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
@@ -111,3 +112,13 @@ func NewCustomResource(ctx *pulumi.Context, name, apiVersion, kind string, obj O
 
 // Metadata returns the ObjectMeta of a namespaced object for typed resources.
 func Metadata(obj Object) metav1.ObjectMetaArgs { return obj.metadata() }
+
+// ControllerDuration spells a duration as the External Secrets controller writes it back (Go's form,
+// 1h0m0s): the controller then owns the field, and applying the same duration spelt otherwise (1h) is a
+// server-side apply conflict on the next update. A value that does not parse is left for validation.
+func ControllerDuration(s string) string {
+	if d, err := time.ParseDuration(s); err == nil {
+		return d.String()
+	}
+	return s
+}

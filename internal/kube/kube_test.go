@@ -36,3 +36,9 @@ func TestProvider(t *testing.T) {
 		})
 	}
 }
+
+func TestControllerDuration(t *testing.T) {
+	for in, want := range map[string]string{"1h": "1h0m0s", "15m": "15m0s", "90s": "1m30s", "1h0m0s": "1h0m0s", "1d": "1d", "": ""} {
+		require.Equal(t, want, kube.ControllerDuration(in), in)
+	}
+}

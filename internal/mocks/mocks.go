@@ -222,6 +222,22 @@ func (m *Monitor) NewResource(args pulumi.MockResourceArgs) (string, resource.Pr
 	if rec.Type == chartV4Type && rec.Remote {
 		state["resources"] = resource.NewArrayProperty(nil)
 	}
+	if !rec.Read {
+		computed, err := tlsOutputs(args.TypeToken, args.Inputs)
+		if err != nil {
+			return "", nil, err
+		}
+		for k, v := range computed {
+			state[k] = v
+		}
+	}
+	// The engine marks the outputs a registration lists in additionalSecretOutputs secret (the tls SDK
+	// lists privateKeyPem), so a program that reads them sees a secret, as it would in a real run.
+	for _, k := range args.RegisterRPC.GetAdditionalSecretOutputs() {
+		if v, ok := state[resource.PropertyKey(k)]; ok && !v.IsSecret() {
+			state[resource.PropertyKey(k)] = resource.MakeSecret(v)
+		}
+	}
 	m.mu.Lock()
 	rec.URN = m.urn(rec.Parent, rec.Type, rec.Name)
 	m.resources = append(m.resources, rec)

@@ -229,6 +229,32 @@ func (p *Problems) Duration(key, value string, min time.Duration) (time.Duration
 }
 
 // Port requires a TCP port number.
+// RefreshInterval checks an External Secrets refresh interval: a Go duration of at least a minute.
+func (p *Problems) RefreshInterval(key, value string) bool {
+	if d, err := time.ParseDuration(value); err != nil || d < time.Minute {
+		p.Addf(key, "%q is not a refresh interval of at least 1m; use a Go duration such as 1h or 15m", value)
+		return false
+	}
+	return true
+}
+
+// UnkeyedLines returns the lines of a program's error that name no config key (the SDK's "N errors
+// occurred:" heading and blank lines aside): every refusal must say which key to fix.
+func UnkeyedLines(err error) []string {
+	var out []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line = strings.TrimSpace(line); line == "" || errorCount.MatchString(line) {
+			continue
+		}
+		if !strings.Contains(line, "config ") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+var errorCount = regexp.MustCompile(`^\d+ errors? occurred:$`)
+
 func (p *Problems) Port(key string, port int) bool {
 	if port < 1 || port > 65535 {
 		p.Addf(key, "%d is not a TCP port; use 1-65535", port)

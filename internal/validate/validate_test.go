@@ -86,3 +86,19 @@ func TestInConfigPlacesProblemsWhereTheUserSetTheValue(t *testing.T) {
 	require.Nil(t, validate.Join(nil, validate.InConfig("x", nil, nil)), "no problems, no error")
 	require.Equal(t, "site: bad site", component("site", "bad site").Error(), "outside a stack the key is the argument's")
 }
+
+func TestUnkeyedLines(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"every line names its key", errors.New("2 errors occurred:\n\t* config a: bad\n\t* config b: worse\n\n"), nil},
+		{"one line does not", errors.New("1 error occurred:\n\t* index out of range\n"), []string{"* index out of range"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, validate.UnkeyedLines(tc.err))
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"nautobot-worker/components/authority"
 	"nautobot-worker/components/certificates"
 	"nautobot-worker/components/database"
+	"nautobot-worker/components/distribution"
 	"nautobot-worker/components/gateway"
 	"nautobot-worker/components/nautobot"
 	"nautobot-worker/components/worker"
@@ -64,6 +65,8 @@ type Config struct {
 	Database     database.Args
 	Gateway      GatewayConfig
 	Nautobot     nautobot.Args
+	// Distribution pushes the sites' certificates to their secrets provider (opt-in).
+	Distribution distribution.Config
 }
 
 // LoadConfig reads, completes and validates the stack config; it registers nothing.
@@ -71,7 +74,7 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	r := stackconfig.New(ctx)
 	if err := r.CheckKeys("role", "kubernetes", "namespace", "createNamespace", "sites", authority.ConfigKey,
 		certificates.ConfigKey, database.ConfigKey, gateway.ConfigKey, nautobot.ConfigKey, "djangoSecretKey",
-		"redisPassword"); err != nil {
+		"redisPassword", distribution.ConfigKey); err != nil {
 		return Config{}, err
 	}
 	namespace, errNamespace := r.String("namespace", "nautobot")
@@ -89,6 +92,7 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 		r.Object(database.ConfigKey, &c.Database),
 		r.Object(gateway.ConfigKey, &c.Gateway),
 		r.Object(nautobot.ConfigKey, &c.Nautobot),
+		r.Object(distribution.ConfigKey, &c.Distribution),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, err
@@ -121,7 +125,27 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 		validate.InConfig(certificates.ConfigKey, origins, c.Certificates.Validate()),
 		validate.InConfig(database.ConfigKey, origins, c.Database.Validate()),
 		validate.InConfig(gateway.ConfigKey, origins, c.gatewayArgs().Validate()),
-		validate.InConfig(nautobot.ConfigKey, origins, c.Nautobot.Validate()))
+		validate.InConfig(nautobot.ConfigKey, origins, c.Nautobot.Validate()),
+		validate.InConfig(distribution.ConfigKey, origins, c.validateDistribution()))
+}
+
+// distributionArgs are the push's arguments: the config's, with the issued secrets it pushes.
+func (c *Config) distributionArgs() distribution.Args {
+	a := c.Distribution.Args.Defaults()
+	a.Namespace = c.Certificates.Namespace
+	a.CANamespace, a.CASecret = c.Authority.Namespace, c.Authority.CAPublicSecret
+	for _, s := range c.Sites {
+		a.Sites = append(a.Sites, distribution.Site{Name: s.Name, Secret: c.Certificates.SiteSecretName(s.Name)})
+	}
+	return a
+}
+
+// validateDistribution checks the push only when it is on: a disabled one may keep settings for later.
+func (c *Config) validateDistribution() error {
+	if !c.Distribution.Enabled {
+		return nil
+	}
+	return c.distributionArgs().Validate()
 }
 
 // complete fills defaults and wires the values one component takes from another. It returns where each
@@ -271,6 +295,17 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	}
 
 	values := map[string]pulumi.Input{}
+	if c.Distribution.Enabled {
+		pushArgs := c.distributionArgs()
+		pushArgs.Provider = provider
+		push, err := distribution.NewCertificateDistribution(ctx, "push", &pushArgs, after,
+			pulumi.DependsOn(append([]pulumi.Resource{ca.CAPublic}, certs.Certificates...)))
+		if err != nil {
+			return nil, err
+		}
+		// Per site, the secrets.mtls keys of its stack file.
+		values["pushedRemoteKeys"] = push.RemoteKeys
+	}
 	if *c.Nautobot.Enabled {
 		nbArgs := c.Nautobot
 		nbArgs.Provider = provider
@@ -323,8 +358,13 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 		"databaseDirectTls": pulumi.Bool(*c.Database.DirectTLS),
 		"gatewayAddress":    address,
 		"firewallRules":     firewall,
+		// Sites check it: only a pulumi-tls root has its certificate in the state to export as caCertPem.
+		"caSource": pulumi.String(c.Authority.Root),
 	} {
 		values[k] = v
+	}
+	if c.Authority.Root == authority.RootPulumiTLS {
+		values["caCertPem"] = ca.CACertPEM
 	}
 	return values, nil
 }

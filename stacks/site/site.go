@@ -11,6 +11,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"nautobot-worker/components/authority"
 	"nautobot-worker/components/sitesecrets"
 	"nautobot-worker/components/worker"
 	"nautobot-worker/internal/kube"
@@ -127,6 +128,9 @@ type Global struct {
 	ClientKeyPEMType string
 	// DatabaseDirectTLS is whether PostgreSQL accepts direct TLS, when the global stack exports it.
 	DatabaseDirectTLS *bool
+	// CASource is who makes the global root CA (authority.root), and CACertPEM its certificate, which only
+	// a pulumi-tls root exports; both empty for a global stack deployed before them.
+	CASource, CACertPEM string
 	// Secret names the outputs the global stack marks secret.
 	Secret map[string]bool
 }
@@ -215,6 +219,18 @@ func ReadGlobal(ctx *pulumi.Context, stack, site string) (Global, error) {
 			g.DatabaseDirectTLS = &direct
 		}
 	}
+	if d, err := ref.GetOutputDetails("caSource"); err == nil {
+		g.CASource, _ = d.Value.(string)
+	}
+	// The global stack exports the certificate in plain text; were it marked secret, a certificate is still
+	// public, and the site writes it into the ExternalSecret's spec either way.
+	if d, err := ref.GetOutputDetails("caCertPem"); err == nil {
+		v := d.Value
+		if d.SecretValue != nil {
+			v = d.SecretValue
+		}
+		g.CACertPEM, _ = v.(string)
+	}
 	return g, errors.Join(errs...)
 }
 
@@ -279,11 +295,21 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 		},
 		// Where the items behind secrets.mtls.clientKey and secrets.mtls.caKey come from on the global cluster.
 		"clientCertSource": source("siteClientSecrets", g.ClientSecret),
-		"caCertSource":     source("caCertSecretName", g.CASecret),
+		"caCertSource":     c.caCertSource(g, source),
 	}, nil
 }
 
-// applyGlobal puts the global stack's endpoints into the worker args and checks the key type.
+// caCertSource is where ca.crt comes from: the global secret behind secrets.mtls.caKey, or the global
+// stack's output itself.
+func (c *Config) caCertSource(g Global, source func(output, secret string) pulumi.Input) pulumi.Input {
+	if c.Secrets.MTLS.CAFrom == sitesecrets.CAFromGlobalStack {
+		return pulumi.ToMap(map[string]any{"stack": c.GlobalStack, "output": "caCertPem"})
+	}
+	return source("caCertSecretName", g.CASecret)
+}
+
+// applyGlobal puts the global stack's endpoints into the worker args and checks what the site must agree
+// with: direct TLS, the CA source and the key type.
 func (c *Config) applyGlobal(g Global) error {
 	c.Worker.DB, c.Worker.Redis = g.DB, g.Redis
 	for _, name := range []string{"dbFqdn", "dbPort", "dbName", "dbUser", "redisFqdn", "redisPort"} {
@@ -297,6 +323,9 @@ func (c *Config) applyGlobal(g Global) error {
 			"(sslnegotiation=direct): every site would fail with `write failed: EOF`; set database.directTls: true on the global stack " +
 			"(PostgreSQL 17 or newer) and run `pulumi up` there first")
 	}
+	if err := c.applyGlobalCA(g); err != nil {
+		return err
+	}
 	switch {
 	case g.ClientKeyPEMType == "" || g.ClientKeyPEMType == c.Secrets.MTLS.PrivateKeyType:
 	case !c.privateKeyTypeSet:
@@ -307,4 +336,28 @@ func (c *Config) applyGlobal(g Global) error {
 			c.Secrets.MTLS.PrivateKeyType, g.ClientKeyPEMType, g.ClientKeyPEMType)
 	}
 	return nil
+}
+
+// applyGlobalCA hands the global stack's CA certificate to the site secrets when ca.crt comes from there,
+// which only a global stack with a pulumi-tls root can serve: a cert-manager root's certificate exists only
+// in the global cluster. A global stack deployed before caSource serves provider-mode sites as before.
+func (c *Config) applyGlobalCA(g Global) error {
+	if c.Secrets.MTLS.CAFrom != sitesecrets.CAFromGlobalStack {
+		return nil
+	}
+	var found string
+	switch {
+	case g.CASource == "":
+		found = "no caSource (it predates authority.root, so its root is cert-manager's)"
+	case g.CASource != authority.RootPulumiTLS:
+		found = fmt.Sprintf("caSource %q", g.CASource)
+	case g.CACertPEM == "":
+		found = fmt.Sprintf("caSource %q but no caCertPem", g.CASource)
+	default:
+		c.Secrets.MTLS.CACertPEM = g.CACertPEM
+		return validate.InConfig(sitesecrets.ConfigKey, origins, c.Secrets.Validate())
+	}
+	return fmt.Errorf("config secrets.mtls.caFrom: %s reads ca.crt from the global stack's caCertPem output, which a global stack exports only with authority.root: %s, and this one exports %s; "+
+		"set authority.root: %s on the global stack and run `pulumi up` there first, or set secrets.mtls.caFrom: %s with secrets.mtls.caKey",
+		sitesecrets.CAFromGlobalStack, authority.RootPulumiTLS, found, authority.RootPulumiTLS, sitesecrets.CAFromProvider)
 }

@@ -230,6 +230,10 @@ func TestControllers(t *testing.T) {
 			require.Equal(t, item["nautobot-custom-env"], got["nautobot-custom-env"], s.site)
 		}
 	})
+
+	// The seed's Troubleshooting as commands, on these real objects (tests/integration/doctor_test.go).
+	doctorGlobal(t, e, global)
+	doctorSite(t, e, shapes[0].stack, "nautobot-dfw1", badSiteSecrets(e, "nautobot-dfw1", "nautobot-rsa", "rsa1"))
 }
 
 // extraGlobal is a whole global stack config (the demo's is ignored) in its own namespace with one site,

@@ -210,6 +210,15 @@ func (e *env) up(stack string) string {
 	return out
 }
 
+// upRefresh runs `pulumi up --refresh`: the state first reads back what the controllers wrote.
+func (e *env) upRefresh(stack string) {
+	e.t.Helper()
+	var buf bytes.Buffer
+	_, err := e.open(stack).Up(e.t.Context(), optup.Refresh(), optup.ProgressStreams(&buf), optup.ErrorProgressStreams(&buf),
+		optup.Color("never"), optup.SuppressProgress())
+	require.NoError(e.t, err, "pulumi up --refresh %s:\n%s", stack, buf.String())
+}
+
 // preview runs a preview of the stack (the error it fails the test with holds the CLI's output).
 func (e *env) preview(s *auto.Stack, opts ...optpreview.Option) {
 	e.t.Helper()

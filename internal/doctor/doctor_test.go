@@ -1,0 +1,102 @@
+package doctor
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The log lines are the ones the real worker printed in make test-worker (README, "A real worker").
+func TestDiagnoseLog(t *testing.T) {
+	cases := []struct {
+		name, log, diagnosis, fix string
+	}{
+		{"no tls.crt", "Traceback …\nFileNotFoundError: SSL certificate file required by NAUTOBOT_DB_SSLCERT not found: /etc/nautobot/mtls/tls.crt\n",
+			"a certificate file is missing from /etc/nautobot/mtls", fixMissingFile},
+		{"a certificate from another CA", "[2026-12-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to rediss://:**@nautobot-redis.demo.example.com:6379/0: Error 1 connecting to nautobot-redis.demo.example.com:6379. [SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca (_ssl.c:2578).\nTrying again in 2.00 seconds... (1/100)",
+			"the server does not trust the client certificate's CA", fixPostgresUnknownCA},
+		{"the client certificate in ca.crt", "consumer: Cannot connect to rediss://…: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate in certificate chain (_ssl.c:1006).",
+			"the client cannot verify the server with ca.crt", fixCAIsClient},
+		{"key and certificate swapped", "consumer: Cannot connect to rediss://…: Error 524297 connecting to nautobot-redis.demo.example.com:6379. [SSL] PEM lib (_ssl.c:3895).",
+			"OpenSSL cannot read a PEM file (carriage returns, escaped line breaks, or key and certificate swapped)", fixCarriageReturn + "; " + fixKeyMatch},
+		{"the wrong SNI name", "consumer: Cannot connect to rediss://…: Error while reading from nautobot-redis.demo.example.com:6379 : TLS/SSL connection has been closed (EOF) (_ssl.c:992)",
+			"the gateway closed the connection after the ClientHello", fixSNI},
+		{"PostgreSQL 15 behind the gateway", `django.db.utils.OperationalError: connection to server at "nautobot-db.demo.example.com" (127.0.0.1), port 5432 failed: SSL SYSCALL error: EOF detected`,
+			"the gateway closed the connection after the ClientHello", fixSNI},
+		{"CN other than the user", `FATAL:  certificate authentication failed for user "app"`, "PostgreSQL rejects the certificate's CN for the user", fixCN},
+		{"no pg_hba entry", `FATAL:  no pg_hba.conf entry for host "10.0.0.1", user "app", database "app", no encryption`, "PostgreSQL has no pg_hba rule for the connection", fixHBA},
+		{"expired", "SSL error: sslv3 alert certificate expired", "a certificate in the handshake has expired", fixExpired},
+		{"no client certificate at Redis", "remote error: tls: certificate required", "the server requires a client certificate and got none", fixNoClientCert},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			line, diagnosis, fix, ok := DiagnoseLog("[worker starting]\n" + tc.log + "\nmore\n")
+			require.True(t, ok)
+			require.Equal(t, tc.diagnosis, diagnosis)
+			require.Equal(t, tc.fix, fix)
+			require.NotContains(t, line, "\n")
+			require.NotContains(t, line, "[worker starting]")
+		})
+	}
+	t.Run("a healthy worker's log", func(t *testing.T) {
+		_, _, _, ok := DiagnoseLog("[2026-12-01 10:00:00,000: INFO/MainProcess] Connected to rediss://:**@nautobot-redis.demo.example.com:6379/0\ncelery@worker ready.\n")
+		require.False(t, ok)
+	})
+}
+
+func TestCertOnly(t *testing.T) {
+	cases := []struct {
+		name string
+		hba  []string
+		bad  string
+	}{
+		{"the stack's rules", []string{"hostssl all all all cert", "hostnossl all all all reject"}, ""},
+		{"the seed's rule", []string{"hostssl all all 0.0.0.0/0 cert"}, ""},
+		{"cert with an option", []string{"hostssl all all all cert clientcert=verify-full"}, ""},
+		{"address and mask", []string{"hostssl all all 10.0.0.0 255.0.0.0 cert"}, ""},
+		{"empty", nil, "spec.postgresql.pg_hba is empty: CNPG's defaults accept passwords"},
+		{"password over TLS", []string{"hostssl all all all scram-sha-256"}, `"hostssl all all all scram-sha-256" accepts scram-sha-256 instead of a client certificate`},
+		{"plaintext allowed", []string{"hostssl all all all cert", "hostnossl all all all md5"}, `"hostnossl all all all md5" accepts plaintext`},
+		{"host trust", []string{"host all all 0.0.0.0/0 trust"}, `"host all all 0.0.0.0/0 trust" accepts trust instead of a client certificate`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.bad, certOnly(tc.hba))
+		})
+	}
+}
+
+func TestReportExitCodeAndJSON(t *testing.T) {
+	cases := []struct {
+		name   string
+		fill   func(r *Report)
+		exit   int
+		counts [3]int
+	}{
+		{"all pass", func(r *Report) { r.Pass("a", "ok") }, 0, [3]int{1, 0, 0}},
+		{"a warning", func(r *Report) { r.Pass("a", "ok"); r.Warn("b", "do x", "not checked") }, 3, [3]int{1, 1, 0}},
+		{"a failure wins", func(r *Report) { r.Warn("b", "do x", "not checked"); r.Fail("c", "do y", "broken") }, 1, [3]int{0, 1, 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Report{Command: "test"}
+			tc.fill(&r)
+			require.Equal(t, tc.exit, r.ExitCode())
+			var buf bytes.Buffer
+			require.NoError(t, r.WriteJSON(&buf))
+			var got struct {
+				Command                  string
+				Checks                   []Check
+				Passed, Warnings, Failed int
+				ExitCode                 int
+			}
+			require.NoError(t, json.Unmarshal(buf.Bytes(), &got))
+			require.Equal(t, "test", got.Command)
+			require.Equal(t, r.Checks, got.Checks)
+			require.Equal(t, tc.counts, [3]int{got.Passed, got.Warnings, got.Failed})
+			require.Equal(t, tc.exit, got.ExitCode)
+		})
+	}
+}

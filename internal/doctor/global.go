@@ -1,0 +1,447 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+const (
+	fixCRD              = "install the controller's CRDs before `pulumi up -s global` (cert-manager, CloudNativePG, External Secrets, Gateway API with TLSRoute, Envoy Gateway)"
+	fixCertManager      = "cert-manager is not reconciling: check its controller is running (kubectl -n cert-manager get pods) and its logs"
+	fixExternalSecrets  = "External Secrets is not reconciling the global stack's store and ExternalSecret (which write the ca.crt-only secret): install the External Secrets controller, or check its logs"
+	fixCertificateReady = "kubectl describe certificate <name>: read the condition's message and the CertificateRequest's events (the CA Issuer must be Ready first)"
+	fixCAPublic         = "the ca.crt-only secret (authority.caPublicSecret) is written by the stack's ExternalSecret from the CA key pair: check `kubectl get externalsecret mtls-ca-cert` and that it holds ca.crt only"
+	fixClientCA         = "clientCASecret is required for client cert verification: without it CNPG uses its own replication CA as ssl_ca_file and clients get `tlsv1 alert unknown ca`; set spec.certificates.clientCASecret (and replicationTLSSecret, so CNPG needs no ca.key)"
+	fixPgHBA            = "pg_hba must be cert-only for TLS (hostssl all all all cert) and reject plaintext, as the global stack writes it"
+	fixCNPG             = "kubectl describe cluster.postgresql.cnpg.io <name> and the operator's logs: the cluster must reach `Cluster in healthy state`"
+	fixGatewayClass     = "Envoy Gateway must accept the GatewayClass (spec.controllerName gateway.envoyproxy.io/gatewayclass-controller): install Envoy Gateway or fix gateway.className"
+	fixGateway          = "kubectl get gateway -n envoy-gateway -o yaml: the listeners must be Programmed (Envoy Gateway running, ports free, TLS mode Passthrough)"
+	fixRoute            = "kubectl get tlsroute -n nautobot -o yaml: the route must be Accepted by its Gateway listener and its backend Service must resolve; verify the route's hostname is the SNI name the sites connect to (gateway.dbFqdn / gateway.redisFqdn)"
+	fixAddress          = "the Gateway has no address yet, so the firewall request names none: wait for Envoy Gateway to assign one, or set gateway.address, then `pulumi up --refresh -s global` so firewallRules names it"
+)
+
+// requiredCRDs are the kinds the global stack creates, by the controller that serves them.
+var requiredCRDs = []struct{ name, controller string }{
+	{"certificates.cert-manager.io", "cert-manager"},
+	{"issuers.cert-manager.io", "cert-manager"},
+	{"clusters.postgresql.cnpg.io", "CloudNativePG"},
+	{"externalsecrets.external-secrets.io", "External Secrets"},
+	{"secretstores.external-secrets.io", "External Secrets"},
+	{"gateways.gateway.networking.k8s.io", "Gateway API"},
+	{"tlsroutes.gateway.networking.k8s.io", "Gateway API (experimental channel)"},
+	{"clienttrafficpolicies.gateway.envoyproxy.io", "Envoy Gateway"},
+}
+
+// GlobalOptions say where the global stack's objects are.
+type GlobalOptions struct {
+	// Outputs of the global stack (`pulumi stack output --json -s global`); without them the defaults apply
+	// and the checks that need an output say so.
+	Outputs Outputs
+	// Namespace overrides the outputs' namespace (default nautobot).
+	Namespace string
+	Now       time.Time
+}
+
+// Global checks what the global stack deployed, as the controllers report it.
+func Global(ctx context.Context, c *Cluster, o GlobalOptions) Report {
+	r := Report{Command: "global"}
+	ns := o.Namespace
+	if ns == "" {
+		ns = o.Outputs.String("namespace", "nautobot")
+	}
+	if len(o.Outputs) == 0 {
+		r.Warn("stack outputs", "pass --outputs with the JSON of `pulumi stack output --json -s global`", "none given: namespace %s, FQDNs and firewall rules not checked against the stack", ns)
+	}
+
+	missing := map[string]bool{}
+	for _, crd := range requiredCRDs {
+		_, err := c.get(ctx, crdResource, "", crd.name)
+		switch {
+		case err == nil:
+			r.Pass("CRD "+crd.name, "installed (%s)", crd.controller)
+		case notFound(err):
+			missing[crd.name] = true
+			r.Fail("CRD "+crd.name, fixCRD, "not installed: %s is missing", crd.controller)
+		default:
+			r.Fail("CRD "+crd.name, "the kubeconfig's user must be able to read customresourcedefinitions", "%v", err)
+		}
+	}
+
+	if !missing["issuers.cert-manager.io"] {
+		checkIssuers(ctx, c, ns, &r)
+	}
+	if !missing["certificates.cert-manager.io"] {
+		checkCertificates(ctx, c, ns, o.Now, &r)
+	}
+	checkCAPublic(ctx, c, ns, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), !missing["externalsecrets.external-secrets.io"], &r)
+	if !missing["clusters.postgresql.cnpg.io"] {
+		checkCNPG(ctx, c, ns, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), &r)
+	}
+	if !missing["tlsroutes.gateway.networking.k8s.io"] && !missing["gateways.gateway.networking.k8s.io"] {
+		checkGateway(ctx, c, ns, o.Outputs, &r)
+	}
+	return r
+}
+
+// checkIssuers: every Issuer Ready, which is also the proof that cert-manager's controller runs (nothing
+// else writes an Issuer's status).
+func checkIssuers(ctx context.Context, c *Cluster, ns string, r *Report) {
+	issuers, err := c.list(ctx, issuerResource, ns)
+	if err != nil {
+		r.Fail("cert-manager issuers", fixCertManager, "listing issuers in %s: %v", ns, err)
+		return
+	}
+	if len(issuers) == 0 {
+		r.Fail("cert-manager issuers", "run `pulumi up -s global`", "no Issuer in namespace %s", ns)
+		return
+	}
+	reconciled := 0
+	for _, is := range issuers {
+		cond, ok := conditionOf(is.Object, "Ready")
+		name := "issuer " + is.GetName()
+		switch {
+		case !ok:
+			r.Fail(name, fixCertManager, "no Ready condition: cert-manager has not reconciled it")
+			continue
+		case cond.Status != "True":
+			r.Fail(name, fixCertificateReady, "%s", cond)
+		default:
+			r.Pass(name, "%s", cond)
+		}
+		reconciled++
+	}
+	if reconciled > 0 {
+		r.Pass("controller cert-manager", "reconciles (%d of %d issuers have a Ready condition)", reconciled, len(issuers))
+	} else {
+		r.Fail("controller cert-manager", fixCertManager, "none of %d issuers has a Ready condition", len(issuers))
+	}
+}
+
+// checkCertificates: every Certificate Ready, with days to expiry and to its renewal.
+func checkCertificates(ctx context.Context, c *Cluster, ns string, now time.Time, r *Report) {
+	certs, err := c.list(ctx, certificateResource, ns)
+	if err != nil {
+		r.Fail("certificates", fixCertManager, "listing certificates in %s: %v", ns, err)
+		return
+	}
+	if len(certs) == 0 {
+		r.Fail("certificates", "run `pulumi up -s global`", "no Certificate in namespace %s", ns)
+		return
+	}
+	sort.Slice(certs, func(i, j int) bool { return certs[i].GetName() < certs[j].GetName() })
+	for _, cert := range certs {
+		name := "certificate " + cert.GetName()
+		cond, ok := conditionOf(cert.Object, "Ready")
+		if !ok || cond.Status != "True" {
+			detail := "no Ready condition: cert-manager has not issued it"
+			if ok {
+				detail = cond.String()
+			}
+			r.Fail(name, fixCertificateReady, "%s", detail)
+			continue
+		}
+		notAfter, errA := timeField(cert.Object, "status", "notAfter")
+		renewal, errR := timeField(cert.Object, "status", "renewalTime")
+		switch {
+		case errA != nil:
+			r.Warn(name, fixCertificateReady, "Ready, but status.notAfter unreadable: %v", errA)
+		case !notAfter.After(now):
+			r.Fail(name, fixExpired, "Ready, but expired %s", notAfter.Format(time.RFC3339))
+		case errR == nil && !renewal.After(now):
+			r.Warn(name, fixCertificateReady, "expires in %s, renewal was due %s and has not happened", days(notAfter.Sub(now)), renewal.Format(time.RFC3339))
+		case errR == nil:
+			r.Pass(name, "Ready; expires in %s, renews in %s", days(notAfter.Sub(now)), days(renewal.Sub(now)))
+		default:
+			r.Pass(name, "Ready; expires in %s", days(notAfter.Sub(now)))
+		}
+	}
+}
+
+func timeField(obj map[string]any, path ...string) (time.Time, error) {
+	s, ok, _ := unstructured.NestedString(obj, path...)
+	if !ok {
+		return time.Time{}, fmt.Errorf("%s not set", strings.Join(path, "."))
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+// checkCAPublic: the secret CNPG and the sites read the CA from holds ca.crt, a CA, and no key; when an
+// ExternalSecret writes it, that ExternalSecret is synced (the proof External Secrets runs).
+func checkCAPublic(ctx context.Context, c *Cluster, ns, name string, externalSecretsCRD bool, r *Report) {
+	check := "ca.crt-only secret " + name
+	if externalSecretsCRD {
+		es, err := c.get(ctx, externalSecretRes, ns, name)
+		switch {
+		case err == nil:
+			if cond, ok := conditionOf(es.Object, "Ready"); !ok {
+				r.Fail("controller External Secrets", fixExternalSecrets, "ExternalSecret %s has no Ready condition", name)
+			} else if cond.Status != "True" {
+				r.Pass("controller External Secrets", "reconciles ExternalSecret %s", name)
+				r.Fail("externalsecret "+name, fixCAPublic, "%s", cond)
+			} else {
+				r.Pass("controller External Secrets", "reconciles ExternalSecret %s", name)
+				r.Pass("externalsecret "+name, "%s", cond)
+			}
+		case notFound(err):
+			// The pulumi-tls root writes the public secret itself: no ExternalSecret to check.
+		default:
+			r.Fail("externalsecret "+name, fixCAPublic, "%v", err)
+		}
+	}
+	s, err := c.Core.CoreV1().Secrets(ns).Get(ctx, name, getOptions)
+	if err != nil {
+		r.Fail(check, fixCAPublic, "%v", err)
+		return
+	}
+	var keys []string
+	for k := range s.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var withKey []string
+	for k, v := range s.Data {
+		if strings.Contains(string(v), "PRIVATE KEY") || k == "tls.key" {
+			withKey = append(withKey, k)
+		}
+	}
+	cas, caErr := certificates(s.Data["ca.crt"])
+	switch {
+	case len(withKey) > 0:
+		r.Fail(check, fixCAPublic, "holds a private key in %s: it must hold the CA certificate only", strings.Join(withKey, ", "))
+	case !slices.Equal(keys, []string{"ca.crt"}):
+		r.Fail(check, fixCAPublic, "keys %v: want ca.crt only", keys)
+	case caErr != nil:
+		r.Fail(check, fixCAPublic, "ca.crt: %v", caErr)
+	case !cas[0].IsCA:
+		r.Fail(check, fixCAIsClient, "ca.crt is not a CA certificate (CN=%s)", cas[0].Subject.CommonName)
+	default:
+		r.Pass(check, "ca.crt only, CN=%s, no key", cas[0].Subject.CommonName)
+	}
+}
+
+// checkCNPG: each Cluster healthy, and the TLS fields the seed's first gotcha is about.
+func checkCNPG(ctx context.Context, c *Cluster, ns, caSecret string, r *Report) {
+	clusters, err := c.list(ctx, cnpgClusterResource, ns)
+	if err != nil {
+		r.Fail("CNPG clusters", fixCNPG, "%v", err)
+		return
+	}
+	if len(clusters) == 0 {
+		r.Fail("CNPG clusters", "run `pulumi up -s global`", "no CNPG Cluster in namespace %s", ns)
+		return
+	}
+	for _, cl := range clusters {
+		name := "CNPG cluster " + cl.GetName()
+		certs, _, _ := unstructured.NestedStringMap(cl.Object, "spec", "certificates")
+		switch {
+		case certs["clientCASecret"] == "":
+			r.Fail(name+" clientCASecret", fixClientCA, "spec.certificates.clientCASecret is not set")
+		case certs["clientCASecret"] != caSecret:
+			r.Fail(name+" clientCASecret", fixClientCA, "clientCASecret %q is not the mTLS CA secret %q", certs["clientCASecret"], caSecret)
+		case certs["replicationTLSSecret"] == "":
+			r.Fail(name+" clientCASecret", fixClientCA, "clientCASecret set without replicationTLSSecret: CNPG would need ca.key in %s", caSecret)
+		default:
+			r.Pass(name+" clientCASecret", "clientCASecret %s, replicationTLSSecret %s, serverTLSSecret %s", certs["clientCASecret"], certs["replicationTLSSecret"], certs["serverTLSSecret"])
+		}
+		hba, _, _ := unstructured.NestedStringSlice(cl.Object, "spec", "postgresql", "pg_hba")
+		if rule := certOnly(hba); rule != "" {
+			r.Fail(name+" pg_hba", fixPgHBA, "%s", rule)
+		} else {
+			r.Pass(name+" pg_hba", "%s", strings.Join(hba, "; "))
+		}
+		phase, _, _ := unstructured.NestedString(cl.Object, "status", "phase")
+		ready, _, _ := unstructured.NestedInt64(cl.Object, "status", "readyInstances")
+		instances, _, _ := unstructured.NestedInt64(cl.Object, "spec", "instances")
+		switch {
+		case phase == "":
+			r.Fail(name, "install the CloudNativePG operator (nothing has written the Cluster's status); "+fixCNPG, "no status: the CloudNativePG operator has not reconciled it")
+		case phase != "Cluster in healthy state":
+			r.Fail(name, fixCNPG, "phase %q, %d of %d instances ready", phase, ready, instances)
+		default:
+			r.Pass(name, "%s, %d of %d instances ready", phase, ready, instances)
+		}
+	}
+}
+
+// certOnly names the first pg_hba rule that lets a TLS connection in without a certificate or a plaintext
+// one in at all, or "" when there is none.
+func certOnly(hba []string) string {
+	if len(hba) == 0 {
+		return "spec.postgresql.pg_hba is empty: CNPG's defaults accept passwords"
+	}
+	for _, line := range hba {
+		f := strings.Fields(line)
+		if len(f) < 4 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		method := ""
+		for _, w := range f[3:] {
+			if hbaMethods[w] {
+				method = w
+				break
+			}
+		}
+		switch {
+		case f[0] == "hostnossl" && method != "reject":
+			return fmt.Sprintf("%q accepts plaintext", line)
+		case (f[0] == "host" || f[0] == "hostssl") && method != "cert" && method != "reject":
+			return fmt.Sprintf("%q accepts %s instead of a client certificate", line, method)
+		}
+	}
+	return ""
+}
+
+var hbaMethods = map[string]bool{"trust": true, "reject": true, "scram-sha-256": true, "md5": true, "password": true,
+	"gss": true, "sspi": true, "ident": true, "peer": true, "pam": true, "ldap": true, "radius": true, "cert": true}
+
+// checkGateway: the TLSRoutes for the stack's FQDNs Accepted and resolved, their Gateway Programmed with an
+// address, its class accepted by Envoy Gateway, and the firewall request naming that address.
+func checkGateway(ctx context.Context, c *Cluster, ns string, out Outputs, r *Report) {
+	routes, err := c.list(ctx, tlsRouteResource, "")
+	if err != nil {
+		r.Fail("TLSRoutes", fixRoute, "%v", err)
+		return
+	}
+	wanted := map[string]string{}
+	for _, k := range []string{"dbFqdn", "redisFqdn"} {
+		if h := out.String(k, ""); h != "" {
+			wanted[h] = k
+		}
+	}
+	gateways := map[[2]string]bool{}
+	seen := map[string]bool{}
+	for _, route := range routes {
+		hosts, _, _ := unstructured.NestedStringSlice(route.Object, "spec", "hostnames")
+		ours := route.GetNamespace() == ns
+		for _, h := range hosts {
+			if wanted[h] != "" {
+				ours = true
+				seen[h] = true
+			}
+		}
+		if !ours {
+			continue
+		}
+		name := fmt.Sprintf("tlsroute %s/%s", route.GetNamespace(), route.GetName())
+		parents, _, _ := unstructured.NestedSlice(route.Object, "status", "parents")
+		refs, _, _ := unstructured.NestedSlice(route.Object, "spec", "parentRefs")
+		for _, ref := range refs {
+			m, _ := ref.(map[string]any)
+			gwNS := str(m["namespace"])
+			if gwNS == "" {
+				gwNS = route.GetNamespace()
+			}
+			gateways[[2]string{gwNS, str(m["name"])}] = true
+		}
+		if len(parents) == 0 {
+			r.Fail(name, fixRoute+"; no parent status: Envoy Gateway has not reconciled the route", "hostnames %v: no status", hosts)
+			continue
+		}
+		var problems []string
+		for _, p := range parents {
+			pm, _ := p.(map[string]any)
+			for _, typ := range []string{"Accepted", "ResolvedRefs"} {
+				cond, ok := conditionOf(pm, typ, "conditions")
+				if !ok || cond.Status != "True" {
+					if !ok {
+						cond = condition{Type: typ, Status: "missing"}
+					}
+					problems = append(problems, cond.String())
+				}
+			}
+		}
+		if len(problems) > 0 {
+			r.Fail(name, fixRoute, "hostnames %v: %s", hosts, strings.Join(problems, "; "))
+		} else {
+			r.Pass(name, "hostnames %v: Accepted, ResolvedRefs", hosts)
+		}
+	}
+	for h, key := range wanted {
+		if !seen[h] {
+			r.Fail("tlsroute for "+key, fixRoute, "no TLSRoute has hostname %s (the SNI name sites connect to)", h)
+		}
+	}
+	if len(gateways) == 0 {
+		r.Fail("gateway", fixRoute, "no TLSRoute of namespace %s names a Gateway", ns)
+		return
+	}
+	keys := make([][2]string, 0, len(gateways))
+	for k := range gateways {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+keys[i][1] < keys[j][0]+keys[j][1] })
+	for _, k := range keys {
+		checkOneGateway(ctx, c, k[0], k[1], out, r)
+	}
+}
+
+func checkOneGateway(ctx context.Context, c *Cluster, ns, name string, out Outputs, r *Report) {
+	check := fmt.Sprintf("gateway %s/%s", ns, name)
+	gw, err := c.get(ctx, gatewayResource, ns, name)
+	if err != nil {
+		r.Fail(check, fixGateway, "%v", err)
+		return
+	}
+	className, _, _ := unstructured.NestedString(gw.Object, "spec", "gatewayClassName")
+	class, err := c.get(ctx, gatewayClassRes, "", className)
+	switch {
+	case err != nil:
+		r.Fail("gatewayclass "+className, fixGatewayClass, "%v", err)
+	default:
+		if cond, ok := conditionOf(class.Object, "Accepted"); ok && cond.Status == "True" {
+			r.Pass("controller Envoy Gateway", "accepts GatewayClass %s (%s)", className, str(class.Object["spec"].(map[string]any)["controllerName"]))
+		} else {
+			if !ok {
+				cond = condition{Type: "Accepted", Status: "missing"}
+			}
+			r.Fail("controller Envoy Gateway", fixGatewayClass, "GatewayClass %s: %s", className, cond)
+		}
+	}
+	if cond, ok := conditionOf(gw.Object, "Programmed"); !ok || cond.Status != "True" {
+		if !ok {
+			cond = condition{Type: "Programmed", Status: "missing"}
+		}
+		r.Fail(check, fixGateway, "%s", cond)
+	} else {
+		r.Pass(check, "%s", cond)
+	}
+	addresses, _, _ := unstructured.NestedSlice(gw.Object, "status", "addresses")
+	var values []string
+	for _, a := range addresses {
+		if m, ok := a.(map[string]any); ok && str(m["value"]) != "" {
+			values = append(values, str(m["value"]))
+		}
+	}
+	if len(values) == 0 {
+		r.Fail(check+" address", fixAddress, "status.addresses is empty")
+		return
+	}
+	r.Pass(check+" address", "%s", strings.Join(values, ", "))
+	rules := out.Map("firewallRules")
+	if len(out) == 0 {
+		return
+	}
+	if len(rules) == 0 {
+		r.Warn("firewall rules", fixAddress, "the stack outputs no firewallRules (no sites?)")
+		return
+	}
+	var wrong []string
+	for site, rule := range rules {
+		m, _ := rule.(map[string]any)
+		if !slices.Contains(values, str(m["destination"])) {
+			wrong = append(wrong, fmt.Sprintf("%s → %q", site, str(m["destination"])))
+		}
+	}
+	sort.Strings(wrong)
+	if len(wrong) > 0 {
+		r.Fail("firewall rules", fixAddress, "destinations are not the gateway address %s: %s", strings.Join(values, ", "), strings.Join(wrong, "; "))
+	} else {
+		r.Pass("firewall rules", "%d sites → %s", len(rules), strings.Join(values, ", "))
+	}
+}

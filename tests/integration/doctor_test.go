@@ -1,0 +1,420 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"nautobot-worker/internal/doctor"
+)
+
+var (
+	cnpgClusters   = schema.GroupVersionResource{Group: "postgresql.cnpg.io", Version: "v1", Resource: "clusters"}
+	gateways       = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
+	gatewayClasses = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gatewayclasses"}
+	tlsRoutes      = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1alpha2", Resource: "tlsroutes"}
+)
+
+// requireCheck finds a check by name and asserts its status; the detail or fix must hold every wanted text.
+func requireCheck(t *testing.T, r doctor.Report, name string, status doctor.Status, wanted ...string) doctor.Check {
+	t.Helper()
+	c, ok := r.Find(name)
+	if !ok {
+		var names []string
+		for _, c := range r.Checks {
+			names = append(names, c.Name)
+		}
+		t.Fatalf("no check %q in the report; checks: %q", name, names)
+	}
+	require.Equal(t, status, c.Status, "%s: %s (fix: %s)", name, c.Detail, c.Fix)
+	for _, w := range wanted {
+		require.Contains(t, c.Detail+" | "+c.Fix, w, name)
+	}
+	return c
+}
+
+func statusPatch(t *testing.T, cl *doctor.Cluster, r schema.GroupVersionResource, ns, name string, status map[string]any) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"status": status})
+	require.NoError(t, err)
+	res := cl.Dynamic.Resource(r)
+	if ns == "" {
+		_, err = res.Patch(t.Context(), name, types.MergePatchType, body, metav1.PatchOptions{}, "status")
+	} else {
+		_, err = res.Namespace(ns).Patch(t.Context(), name, types.MergePatchType, body, metav1.PatchOptions{}, "status")
+	}
+	require.NoError(t, err, "status of %s %s/%s", r.Resource, ns, name)
+}
+
+func apply(t *testing.T, e *env, manifest string) {
+	t.Helper()
+	cmd := exec.Command("kubectl", "--kubeconfig", e.kubeconfig, "apply", "-f", "-")
+	cmd.Stdin = strings.NewReader(manifest)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+}
+
+func statusCondition(typ, status, reason, message string) map[string]any {
+	return map[string]any{"type": typ, "status": status, "reason": reason, "message": message,
+		"lastTransitionTime": time.Now().UTC().Format(time.RFC3339), "observedGeneration": 1}
+}
+
+// doctorGlobal runs `doctor global` against the global stack `pulumi up` deployed, with the real cert-manager
+// and External Secrets; what the absent controllers (CloudNativePG, Envoy Gateway) would report is written
+// through the status subresource as they write it, first missing, then healthy, then broken.
+func doctorGlobal(t *testing.T, e *env, global string) {
+	cl, err := doctor.ConnectCluster(e.kubeconfig, "")
+	require.NoError(t, err)
+	run := func(out map[string]any, ns string) doctor.Report {
+		return doctor.Global(t.Context(), cl, doctor.GlobalOptions{Outputs: out, Namespace: ns, Now: time.Now()})
+	}
+	out := e.outputs(global)
+
+	t.Run("doctor global: CloudNativePG and Envoy Gateway have not reported", func(t *testing.T) {
+		r := run(out, "")
+		for _, crd := range []string{"certificates.cert-manager.io", "clusters.postgresql.cnpg.io", "externalsecrets.external-secrets.io", "tlsroutes.gateway.networking.k8s.io", "clienttrafficpolicies.gateway.envoyproxy.io"} {
+			requireCheck(t, r, "CRD "+crd, doctor.Pass, "installed")
+		}
+		requireCheck(t, r, "controller cert-manager", doctor.Pass, "reconciles")
+		requireCheck(t, r, "controller External Secrets", doctor.Pass, "mtls-ca-cert")
+		requireCheck(t, r, "certificate mtls-ca", doctor.Pass, "Ready; expires in 3650 days, renews in 3285 days")
+		requireCheck(t, r, "certificate nautobot-mtls-client-dfw1", doctor.Pass, "Ready; expires in 1095 days, renews in 1065 days")
+		requireCheck(t, r, "ca.crt-only secret mtls-ca-cert", doctor.Pass, "ca.crt only, CN=understack-mtls-ca, no key")
+		requireCheck(t, r, "CNPG cluster nautobot-cluster clientCASecret", doctor.Pass, "clientCASecret mtls-ca-cert, replicationTLSSecret nautobot-cluster-replication")
+		requireCheck(t, r, "CNPG cluster nautobot-cluster pg_hba", doctor.Pass, "hostssl all all all cert")
+		requireCheck(t, r, "CNPG cluster nautobot-cluster", doctor.Fail, "the CloudNativePG operator has not reconciled it")
+		requireCheck(t, r, "tlsroute nautobot/nautobot-db", doctor.Fail, "Envoy Gateway has not reconciled the route")
+		requireCheck(t, r, "gatewayclass eg", doctor.Fail, "not found", "install Envoy Gateway")
+		requireCheck(t, r, "gateway envoy-gateway/nautobot-passthrough", doctor.Fail, "Programmed=Unknown (Pending): Waiting for controller")
+		require.Equal(t, 1, r.ExitCode())
+	})
+
+	// What the operators write: CloudNativePG's phase, Envoy Gateway's GatewayClass acceptance (its install
+	// creates the class), Gateway Programmed with its address, and each TLSRoute's parent status.
+	apply(t, e, "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata:\n  name: eg\nspec:\n  controllerName: gateway.envoyproxy.io/gatewayclass-controller\n")
+	statusPatch(t, cl, gatewayClasses, "", "eg", map[string]any{"conditions": []any{statusCondition("Accepted", "True", "Accepted", "Valid GatewayClass")}})
+	statusPatch(t, cl, cnpgClusters, "nautobot", "nautobot-cluster", map[string]any{"phase": "Cluster in healthy state", "instances": 3, "readyInstances": 3})
+	statusPatch(t, cl, gateways, "envoy-gateway", "nautobot-passthrough", map[string]any{
+		"addresses":  []any{map[string]any{"type": "IPAddress", "value": "192.0.2.10"}},
+		"conditions": []any{statusCondition("Accepted", "True", "Accepted", "The Gateway has been scheduled by Envoy Gateway"), statusCondition("Programmed", "True", "Programmed", "Address assigned to the Gateway, 1/1 envoy replicas available")},
+	})
+	routeStatus := func(route, accepted, message string) map[string]any {
+		return map[string]any{"parents": []any{map[string]any{
+			"controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
+			"parentRef":      map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "nautobot-passthrough", "namespace": "envoy-gateway", "sectionName": route},
+			"conditions":     []any{statusCondition("Accepted", accepted, map[string]string{"True": "Accepted", "False": "NotAllowedByListeners"}[accepted], message), statusCondition("ResolvedRefs", "True", "ResolvedRefs", "Resolved all the Object references for the Route")},
+		}}}
+	}
+	for _, route := range []string{"nautobot-db", "nautobot-redis"} {
+		statusPatch(t, cl, tlsRoutes, "nautobot", route, routeStatus(route, "True", "Route is accepted"))
+	}
+
+	t.Run("doctor global: the firewall request still names no address until a refresh", func(t *testing.T) {
+		r := run(out, "")
+		requireCheck(t, r, "CNPG cluster nautobot-cluster", doctor.Pass, "Cluster in healthy state, 3 of 3 instances ready")
+		requireCheck(t, r, "controller Envoy Gateway", doctor.Pass, "accepts GatewayClass eg")
+		requireCheck(t, r, "tlsroute nautobot/nautobot-db", doctor.Pass, "nautobot-db.demo.example.com", "Accepted, ResolvedRefs")
+		requireCheck(t, r, "gateway envoy-gateway/nautobot-passthrough address", doctor.Pass, "192.0.2.10")
+		requireCheck(t, r, "firewall rules", doctor.Fail, "the gateway VIP that", "pulumi up --refresh -s global")
+	})
+
+	t.Run("doctor global: every check passes after pulumi up --refresh, and the command says so", func(t *testing.T) {
+		e.upRefresh(global)
+		out = e.outputs(global)
+		r := run(out, "")
+		requireCheck(t, r, "firewall rules", doctor.Pass, "→ 192.0.2.10")
+		for _, c := range r.Checks {
+			require.Equal(t, doctor.Pass, c.Status, "%s: %s", c.Name, c.Detail)
+		}
+		// The command itself, as an operator runs it, with the outputs on standard input.
+		report, code := e.doctorCommand(t, mustJSON(t, out), "global", "--kubeconfig", e.kubeconfig, "--outputs", "-", "--json")
+		require.Equal(t, 0, code, "%+v", report)
+		require.Equal(t, len(r.Checks), report.Passed)
+	})
+
+	t.Run("doctor global: each failure, made real", func(t *testing.T) {
+		// A namespace of broken objects: a Certificate cert-manager cannot issue, a CNPG Cluster as the seed
+		// warns against (no clientCASecret, password auth), a public CA secret carrying the key, a route for
+		// another name that its listener refused.
+		apply(t, e, `apiVersion: v1
+kind: Namespace
+metadata: {name: doctor-broken}
+---
+apiVersion: cert-manager.io/v1
+kind: Issuer
+metadata: {name: bootstrap, namespace: doctor-broken}
+spec: {selfSigned: {}}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: orphan, namespace: doctor-broken}
+spec:
+  secretName: orphan
+  commonName: app
+  issuerRef: {name: no-such-issuer, kind: Issuer, group: cert-manager.io}
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata: {name: seed-default, namespace: doctor-broken}
+spec:
+  instances: 1
+  storage: {size: 1Gi}
+  certificates: {serverTLSSecret: server, serverCASecret: mtls-ca-cert}
+  postgresql:
+    pg_hba: ["hostssl all all 0.0.0.0/0 scram-sha-256"]
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TLSRoute
+metadata: {name: wrong-name, namespace: doctor-broken}
+spec:
+  parentRefs: [{name: nautobot-passthrough, namespace: envoy-gateway, sectionName: nautobot-db}]
+  hostnames: [db.wrong.example.com]
+  rules: [{backendRefs: [{name: nautobot-cluster-rw, port: 5432}]}]
+`)
+		ca := e.secret("nautobot", "mtls-ca-key-pair")
+		_, err := cl.Core.CoreV1().Secrets("doctor-broken").Create(t.Context(), &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "mtls-ca-cert"},
+			Data:       map[string][]byte{"ca.crt": ca["tls.crt"], "tls.key": ca["tls.key"]},
+		}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		statusPatch(t, cl, cnpgClusters, "doctor-broken", "seed-default", map[string]any{"phase": "Setting up primary", "instances": 1, "readyInstances": 0})
+		statusPatch(t, cl, tlsRoutes, "doctor-broken", "wrong-name", routeStatus("nautobot-db", "False", "No listener included by this parent ref allowed this attached route."))
+		e.waitConditionStatus("certificates.cert-manager.io", "doctor-broken", "orphan", "Ready", "False", time.Minute)
+
+		brokenOut := map[string]any{"namespace": "doctor-broken", "caCertSecretName": "mtls-ca-cert", "dbFqdn": "nautobot-db.other.example.com"}
+		r := run(brokenOut, "")
+		requireCheck(t, r, "certificate orphan", doctor.Fail, "Ready=False")
+		requireCheck(t, r, "ca.crt-only secret mtls-ca-cert", doctor.Fail, "holds a private key in tls.key")
+		requireCheck(t, r, "CNPG cluster seed-default clientCASecret", doctor.Fail, "spec.certificates.clientCASecret is not set", "tlsv1 alert unknown ca")
+		requireCheck(t, r, "CNPG cluster seed-default pg_hba", doctor.Fail, "accepts scram-sha-256 instead of a client certificate")
+		requireCheck(t, r, "CNPG cluster seed-default", doctor.Fail, `phase "Setting up primary", 0 of 1 instances ready`)
+		requireCheck(t, r, "tlsroute doctor-broken/wrong-name", doctor.Fail, "Accepted=False (NotAllowedByListeners)")
+		requireCheck(t, r, "tlsroute for dbFqdn", doctor.Fail, "no TLSRoute has hostname nautobot-db.other.example.com", "SNI")
+		require.Equal(t, 1, r.ExitCode())
+
+		// A Gateway whose listener Envoy Gateway could not program.
+		statusPatch(t, cl, gateways, "envoy-gateway", "nautobot-passthrough", map[string]any{
+			"addresses":  []any{},
+			"conditions": []any{statusCondition("Programmed", "False", "AddressNotAssigned", "No addresses have been assigned to the Gateway")},
+		})
+		r = run(out, "")
+		requireCheck(t, r, "gateway envoy-gateway/nautobot-passthrough", doctor.Fail, "Programmed=False (AddressNotAssigned)")
+		requireCheck(t, r, "gateway envoy-gateway/nautobot-passthrough address", doctor.Fail, "status.addresses is empty", "gateway.address")
+	})
+}
+
+// doctorSite runs `doctor site` against a site stack's real objects: the secrets External Secrets synced,
+// the worker Deployment and the Pods kube-controller-manager created for it. No kubelet runs here, so
+// what a kubelet reports of a container is written through the Pod's status subresource.
+func doctorSite(t *testing.T, e *env, site, ns string, bad map[string]map[string][]byte) {
+	cl, err := doctor.ConnectCluster(e.kubeconfig, "")
+	require.NoError(t, err)
+	out := e.outputs(site)
+	run := func(o doctor.SiteOptions) doctor.Report {
+		o.Outputs, o.DBUser, o.RenewBefore, o.LogLines = out, "app", 720*time.Hour, 100
+		if o.Now.IsZero() {
+			o.Now = time.Now()
+		}
+		return doctor.Site(t.Context(), cl, o)
+	}
+	deployment := out["workerDeployment"].(string)
+	var pod corev1.Pod
+	require.Eventually(t, func() bool {
+		d, err := cl.Core.AppsV1().Deployments(ns).Get(t.Context(), deployment, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		require.NoError(t, err)
+		pods, err := cl.Core.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: sel.String()})
+		if err != nil || len(pods.Items) == 0 {
+			return false
+		}
+		pod = pods.Items[0]
+		return true
+	}, time.Minute, time.Second, "kube-controller-manager created no Pod for %s", deployment)
+
+	t.Run("doctor site: the synced secrets pass, the unscheduled worker fails", func(t *testing.T) {
+		r := run(doctor.SiteOptions{})
+		for _, name := range []string{"nautobot-mtls-client", "nautobot-db", "nautobot-django"} {
+			requireCheck(t, r, "externalsecret "+name, doctor.Pass, "Ready=True (SecretSynced)")
+		}
+		for _, name := range []string{"files present", "no carriage return in PEM", "ca.crt is the CA", "tls.crt chains to ca.crt", "CN is the database user", "client auth usage", "tls.key matches tls.crt", "validity"} {
+			requireCheck(t, r, "secret nautobot-mtls-client: "+name, doctor.Pass)
+		}
+		requireCheck(t, r, "deployment "+deployment, doctor.Fail, "0 of 1 replicas available")
+		requireCheck(t, r, "pod "+pod.Name, doctor.Fail, "no container has started")
+	})
+
+	setContainer := func(t *testing.T, ready bool, state, last map[string]any, restarts int) {
+		t.Helper()
+		now := time.Now().UTC().Format(time.RFC3339)
+		readyStatus := map[bool]string{true: "True", false: "False"}[ready]
+		status := map[string]any{
+			"phase": "Running", "startTime": now,
+			"conditions": []any{
+				map[string]any{"type": "Ready", "status": readyStatus, "lastTransitionTime": now},
+				map[string]any{"type": "ContainersReady", "status": readyStatus, "lastTransitionTime": now},
+			},
+			"containerStatuses": []any{map[string]any{
+				"name": pod.Spec.Containers[0].Name, "image": pod.Spec.Containers[0].Image, "imageID": "", "ready": ready,
+				"restartCount": restarts, "started": ready, "state": state, "lastState": last,
+			}},
+		}
+		body, err := json.Marshal(map[string]any{"status": status})
+		require.NoError(t, err)
+		_, err = cl.Core.CoreV1().Pods(ns).Patch(t.Context(), pod.Name, types.MergePatchType, body, metav1.PatchOptions{}, "status")
+		require.NoError(t, err)
+	}
+
+	t.Run("doctor site: a worker crashing with the seed's FileNotFoundError", func(t *testing.T) {
+		message := "Traceback (most recent call last):\n  File \"/opt/nautobot/nautobot_config.py\", line 55, in _require_file\nFileNotFoundError: SSL certificate file required by NAUTOBOT_DB_SSLCERT not found: /etc/nautobot/mtls/tls.crt\n"
+		setContainer(t, false,
+			map[string]any{"waiting": map[string]any{"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}},
+			map[string]any{"terminated": map[string]any{"exitCode": 1, "reason": "Error", "message": message}}, 3)
+		r := run(doctor.SiteOptions{})
+		requireCheck(t, r, "pod "+pod.Name+" container "+pod.Spec.Containers[0].Name, doctor.Fail,
+			"a certificate file is missing", "FileNotFoundError: SSL certificate file required by NAUTOBOT_DB_SSLCERT", "last termination message", "restarts 3", "kubectl get externalsecret")
+	})
+
+	t.Run("doctor site: a ready worker makes the Deployment available, as kube-controller-manager computes it", func(t *testing.T) {
+		setContainer(t, true, map[string]any{"running": map[string]any{"startedAt": time.Now().UTC().Format(time.RFC3339)}}, map[string]any{}, 3)
+		require.Eventually(t, func() bool {
+			r := run(doctor.SiteOptions{})
+			c, _ := r.Find("deployment " + deployment)
+			return c.Status == doctor.Pass
+		}, time.Minute, time.Second)
+		r := run(doctor.SiteOptions{})
+		requireCheck(t, r, "deployment "+deployment, doctor.Pass, "1 of 1 replicas available")
+		requireCheck(t, r, "pod "+pod.Name+" container "+pod.Spec.Containers[0].Name, doctor.Pass, "running, ready, restarts 3")
+		require.Equal(t, 0, r.ExitCode(), "%+v", r.Checks)
+		report, code := e.doctorCommand(t, mustJSON(t, out), "site", "--kubeconfig", e.kubeconfig, "--outputs", "-", "--json")
+		require.Equal(t, 0, code, "%+v", report)
+	})
+
+	t.Run("doctor site: the certificate judged after its renewal time and after its expiry", func(t *testing.T) {
+		leaf := onlyCert(t, e.secret(ns, "nautobot-mtls-client")["tls.crt"])
+		r := run(doctor.SiteOptions{Now: leaf.NotAfter.Add(-24 * time.Hour)})
+		requireCheck(t, r, "secret nautobot-mtls-client: validity", doctor.Warn, "expires in 1 days, inside the 720h0m0s renewal window", "reaches this site's secrets provider item")
+		require.Equal(t, 3, r.ExitCode())
+		r = run(doctor.SiteOptions{Now: leaf.NotAfter.Add(time.Hour)})
+		requireCheck(t, r, "secret nautobot-mtls-client: validity", doctor.Fail, "expired")
+	})
+
+	for name, data := range bad {
+		_, err := cl.Core.CoreV1().Secrets(ns).Create(t.Context(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: data}, metav1.CreateOptions{})
+		require.NoError(t, err, name)
+	}
+	t.Run("doctor site: doctor-crlf", func(t *testing.T) {
+		r := run(doctor.SiteOptions{MTLSSecret: "doctor-crlf"})
+		requireCheck(t, r, "secret doctor-crlf: no carriage return in PEM", doctor.Warn, "tls.crt, tls.key, ca.crt hold carriage returns", "filterPEM")
+		requireCheck(t, r, "secret doctor-crlf: tls.crt chains to ca.crt", doctor.Pass)
+	})
+	for _, tc := range []struct{ secret, check, want string }{
+		{"doctor-no-ca", "files present", "ca.crt missing or empty"},
+		{"doctor-escaped", "no carriage return in PEM", "tls.crt hold escaped line breaks"},
+		{"doctor-escaped", "tls.crt parses", "no PEM certificate found"},
+		{"doctor-client-as-ca", "ca.crt is the CA", "ca.crt holds the client certificate itself (CN=app)"},
+		{"doctor-other-ca", "tls.crt chains to ca.crt", "certificate signed by unknown authority"},
+		{"doctor-replication-cn", "CN is the database user", `CN="streaming_replica", database user "app"`},
+		{"doctor-server-cert", "client auth usage", "has no client auth"},
+		{"doctor-key-mismatch", "tls.key matches tls.crt", "private key does not match public key"},
+	} {
+		t.Run("doctor site: "+tc.secret+": "+tc.check, func(t *testing.T) {
+			r := run(doctor.SiteOptions{MTLSSecret: tc.secret})
+			requireCheck(t, r, "secret "+tc.secret+": "+tc.check, doctor.Fail, tc.want)
+			require.Equal(t, 1, r.ExitCode())
+		})
+	}
+}
+
+// badSiteSecrets are the seed's broken nautobot-mtls-client secrets, each made from certificates the local
+// cert-manager issued: the site's own, the replication and server certificates of the same CA, and a client
+// certificate of another CA of the same name (the RSA global stack's).
+func badSiteSecrets(e *env, ns, otherGlobalNS, otherSite string) map[string]map[string][]byte {
+	good := e.secret(ns, "nautobot-mtls-client")
+	with := func(changes map[string][]byte) map[string][]byte {
+		m := map[string][]byte{}
+		for k, v := range good {
+			m[k] = v
+		}
+		for k, v := range changes {
+			if v == nil {
+				delete(m, k)
+			} else {
+				m[k] = v
+			}
+		}
+		return m
+	}
+	crlf := func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")) }
+	escaped := func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\n"), []byte(`\r\n`)) }
+	replication := e.secret("nautobot", "nautobot-cluster-replication")
+	server := e.secret("nautobot", "nautobot-cluster-server-tls")
+	other := e.secret(otherGlobalNS, "nautobot-mtls-client-"+otherSite)
+	otherKey := e.secret("nautobot", "nautobot-mtls-client")["tls.key"]
+	return map[string]map[string][]byte{
+		"doctor-no-ca":          with(map[string][]byte{"ca.crt": nil}),
+		"doctor-crlf":           {"tls.crt": crlf(good["tls.crt"]), "tls.key": crlf(good["tls.key"]), "ca.crt": crlf(good["ca.crt"])},
+		"doctor-escaped":        with(map[string][]byte{"tls.crt": escaped(good["tls.crt"])}),
+		"doctor-client-as-ca":   with(map[string][]byte{"ca.crt": good["tls.crt"]}),
+		"doctor-other-ca":       with(map[string][]byte{"tls.crt": other["tls.crt"], "tls.key": other["tls.key"]}),
+		"doctor-replication-cn": with(map[string][]byte{"tls.crt": replication["tls.crt"], "tls.key": replication["tls.key"]}),
+		"doctor-server-cert":    with(map[string][]byte{"tls.crt": server["tls.crt"], "tls.key": server["tls.key"]}),
+		"doctor-key-mismatch":   with(map[string][]byte{"tls.key": otherKey}),
+	}
+}
+
+type doctorJSON struct {
+	Command  string         `json:"command"`
+	Checks   []doctor.Check `json:"checks"`
+	Passed   int            `json:"passed"`
+	Warnings int            `json:"warnings"`
+	Failed   int            `json:"failed"`
+	ExitCode int            `json:"exitCode"`
+}
+
+// doctorCommand runs cmd/doctor as an operator does and returns its JSON report and exit code.
+func (e *env) doctorCommand(t *testing.T, stdin []byte, args ...string) (doctorJSON, int) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "doctor")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/doctor")
+	build.Dir = root
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	code := 0
+	if exit, ok := err.(*exec.ExitError); ok {
+		code = exit.ExitCode()
+	} else {
+		require.NoError(t, err, stderr.String())
+	}
+	var report doctorJSON
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &report), "stdout %q stderr %q", stdout.String(), stderr.String())
+	require.Equal(t, code, report.ExitCode)
+	return report, code
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}
