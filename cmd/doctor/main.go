@@ -52,7 +52,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}{}
 	connect := doctor.ConnectOptions{}
 	var login *bool
-	var dbUser *string
 	switch command {
 	case "global":
 	case "site":
@@ -70,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		flags.StringVar(&connect.RedisAddress, "redis-address", "", "as --db-address, for Redis")
 		flags.DurationVar(&connect.Timeout, "connect-timeout", 5*time.Second, "each connection attempt gives up after this long (a firewall that drops packets)")
 		flags.StringVar(&connect.CertDir, "cert-dir", "/etc/nautobot/mtls", "directory with tls.crt, tls.key and ca.crt")
-		dbUser = flags.String("db-user", "app", "with --login: the database user (the client certificate's CN)")
+		flags.StringVar(&connect.DBUser, "db-user", "app", "the database user: the client certificate's CN must equal it, and --login logs in as it")
 		flags.StringVar(&connect.DBName, "db-name", "app", "with --login: the database")
 		login = flags.Bool("login", false, "also log in to PostgreSQL with the client certificate (a password from $NAUTOBOT_DB_PASSWORD is sent if the server asks for one), and to Redis when $NAUTOBOT_REDIS_PASSWORD is set")
 	default:
@@ -120,7 +119,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		if *login {
-			connect.DBUser = *dbUser
+			connect.Login = true
 			connect.DBPassword = os.Getenv("NAUTOBOT_DB_PASSWORD")
 			connect.RedisPassword = os.Getenv("NAUTOBOT_REDIS_PASSWORD")
 		}

@@ -143,6 +143,17 @@ func (o Outputs) String(key, def string) string {
 	return def
 }
 
+// Hidden returns the keys whose value `pulumi stack output --json` hid as "[secret]".
+func (o Outputs) Hidden(keys ...string) []string {
+	var hidden []string
+	for _, k := range keys {
+		if o[k] == "[secret]" {
+			hidden = append(hidden, k)
+		}
+	}
+	return hidden
+}
+
 // Map returns an object output.
 func (o Outputs) Map(key string) map[string]any {
 	m, _ := o[key].(map[string]any)

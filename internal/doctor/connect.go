@@ -52,10 +52,11 @@ type ConnectOptions struct {
 	DBAddress, RedisAddress string
 	// CertDir holds tls.crt, tls.key and ca.crt, as mounted at /etc/nautobot/mtls.
 	CertDir string
-	// DBUser is the database user. Setting it asks for the PostgreSQL login check (the client certificate
-	// is the credential, DBPassword is only sent if the server asks); unset, the login is not checked and
-	// the certificate's CN is compared with "app", the seed's user.
+	// DBUser is the database user the certificate's CN must equal, and the login's user (default "app").
 	DBUser string
+	// Login asks for the PostgreSQL login check (the client certificate is the credential, DBPassword is
+	// only sent if the server asks).
+	Login bool
 	// DBName is the database to log in to (default "app").
 	DBName     string
 	DBPassword string
@@ -90,7 +91,7 @@ const (
 // server or the client library gave, what it means and the seed's fix.
 func Connect(ctx context.Context, o ConnectOptions) Report {
 	r := Report{Command: "connect"}
-	dbLogin := o.DBUser != ""
+	dbLogin := o.Login
 	o = o.withDefaults()
 
 	files, readErrs := readCertDir(o.CertDir)
@@ -112,7 +113,7 @@ func Connect(ctx context.Context, o ConnectOptions) Report {
 	if o.RedisPassword != "" {
 		redisLogin = c.redisLogin
 	}
-	c.check(ctx, &r, pg, pgLogin, "no database user given: set the user (the global stack's dbUser output) to log in with the client certificate")
+	c.check(ctx, &r, pg, pgLogin, "login not asked for: --login logs in as the database user (the global stack's dbUser output) with the client certificate")
 	c.check(ctx, &r, redis, redisLogin, "no Redis password given: set it (NAUTOBOT_REDIS_PASSWORD of the global nautobot-redis secret) to AUTH and PING")
 	return r
 }

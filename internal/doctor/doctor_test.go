@@ -47,19 +47,25 @@ func TestDiagnoseLog(t *testing.T) {
 }
 
 func TestCertOnly(t *testing.T) {
+	fallsThrough := func(class string) string {
+		return "no rule for every user, database and source ends " + class + " connections in cert or reject, so the ones the rules leave (IPv6 under 0.0.0.0/0, other users) reach CNPG's \"host all all all scram-sha-256\""
+	}
 	cases := []struct {
 		name string
 		hba  []string
 		bad  string
 	}{
 		{"the stack's rules", []string{"hostssl all all all cert", "hostnossl all all all reject"}, ""},
-		{"the seed's rule", []string{"hostssl all all 0.0.0.0/0 cert"}, ""},
-		{"cert with an option", []string{"hostssl all all all cert clientcert=verify-full"}, ""},
-		{"address and mask", []string{"hostssl all all 10.0.0.0 255.0.0.0 cert"}, ""},
-		{"empty", nil, "spec.postgresql.pg_hba is empty: CNPG's defaults accept passwords"},
-		{"password over TLS", []string{"hostssl all all all scram-sha-256"}, `"hostssl all all all scram-sha-256" accepts scram-sha-256 instead of a client certificate`},
-		{"plaintext allowed", []string{"hostssl all all all cert", "hostnossl all all all md5"}, `"hostnossl all all all md5" accepts plaintext`},
-		{"host trust", []string{"host all all 0.0.0.0/0 trust"}, `"host all all 0.0.0.0/0 trust" accepts trust instead of a client certificate`},
+		{"cert with an option", []string{"hostssl all all all cert clientcert=verify-full", "host all all all reject"}, ""},
+		{"host cert closes both", []string{"host all all all cert"}, ""},
+		{"the seed's rule: IPv6 and plaintext fall through", []string{"hostssl all all 0.0.0.0/0 cert"}, fallsThrough("TLS")},
+		{"TLS closed, plaintext falls through", []string{"hostssl all all all cert"}, fallsThrough("plaintext")},
+		{"one user only", []string{"hostssl app app all cert", "hostnossl all all all reject"}, fallsThrough("TLS")},
+		{"address and mask", []string{"hostssl all all 10.0.0.0 255.0.0.0 cert", "hostnossl all all all reject"}, fallsThrough("TLS")},
+		{"empty", nil, fallsThrough("TLS")},
+		{"password over TLS", []string{"hostssl all all all scram-sha-256"}, `"hostssl all all all scram-sha-256" lets TLS connections in with scram-sha-256, not a client certificate`},
+		{"plaintext allowed", []string{"hostssl all all all cert", "hostnossl all all all md5"}, `"hostnossl all all all md5" lets plaintext connections in with md5, not a client certificate`},
+		{"hostnogssenc is TLS or plaintext", []string{"hostnogssenc all all all trust", "hostssl all all all cert"}, `"hostnogssenc all all all trust" lets TLS connections in with trust, not a client certificate`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

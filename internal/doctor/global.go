@@ -23,6 +23,7 @@ const (
 	fixGatewayClass     = "Envoy Gateway must accept the GatewayClass (spec.controllerName gateway.envoyproxy.io/gatewayclass-controller): install Envoy Gateway or fix gateway.className"
 	fixGateway          = "kubectl get gateway -n envoy-gateway -o yaml: the listeners must be Programmed (Envoy Gateway running, ports free, TLS mode Passthrough)"
 	fixRoute            = "kubectl get tlsroute -n nautobot -o yaml: the route must be Accepted by its Gateway listener and its backend Service must resolve; verify the route's hostname is the SNI name the sites connect to (gateway.dbFqdn / gateway.redisFqdn)"
+	fixHiddenOutputs    = "run `pulumi stack output --json --show-secrets` so the doctor sees every output"
 	fixAddress          = "the Gateway has no address yet, so the firewall request names none: wait for Envoy Gateway to assign one, or set gateway.address, then `pulumi up --refresh -s global` so firewallRules names it"
 )
 
@@ -59,8 +60,20 @@ func Global(ctx context.Context, c *Cluster, o GlobalOptions) Report {
 		r.Warn("stack outputs", "pass --outputs with the JSON of `pulumi stack output --json -s global`", "none given: namespace %s, FQDNs and firewall rules not checked against the stack", ns)
 	}
 
+	if hidden := o.Outputs.Hidden("namespace", "caCertSecretName", "caSource", "dbFqdn", "redisFqdn", "firewallRules"); len(hidden) > 0 {
+		r.Warn("stack outputs", fixHiddenOutputs, "%s shown as [secret]: the defaults stand in for them", strings.Join(hidden, ", "))
+	}
+	// A pulumi-tls root writes the public CA secret itself: External Secrets is needed on the global
+	// cluster only for a cert-manager root (or a stack too old to say) and for the push to the sites.
+	caSource := o.Outputs.String("caSource", "")
+	_, pushes := o.Outputs["pushedRemoteKeys"]
+	externalSecrets := caSource != "pulumi-tls" || pushes
+
 	missing := map[string]bool{}
 	for _, crd := range requiredCRDs {
+		if crd.controller == "External Secrets" && !externalSecrets {
+			continue
+		}
 		_, err := c.get(ctx, crdResource, "", crd.name)
 		switch {
 		case err == nil:
@@ -79,7 +92,7 @@ func Global(ctx context.Context, c *Cluster, o GlobalOptions) Report {
 	if !missing["certificates.cert-manager.io"] {
 		checkCertificates(ctx, c, ns, o.Now, &r)
 	}
-	checkCAPublic(ctx, c, ns, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), !missing["externalsecrets.external-secrets.io"], &r)
+	checkCAPublic(ctx, c, ns, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), caSource, externalSecrets && !missing["externalsecrets.external-secrets.io"], &r)
 	if !missing["clusters.postgresql.cnpg.io"] {
 		checkCNPG(ctx, c, ns, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), &r)
 	}
@@ -173,7 +186,7 @@ func timeField(obj map[string]any, path ...string) (time.Time, error) {
 
 // checkCAPublic: the secret CNPG and the sites read the CA from holds ca.crt, a CA, and no key; when an
 // ExternalSecret writes it, that ExternalSecret is synced (the proof External Secrets runs).
-func checkCAPublic(ctx context.Context, c *Cluster, ns, name string, externalSecretsCRD bool, r *Report) {
+func checkCAPublic(ctx context.Context, c *Cluster, ns, name, caSource string, externalSecretsCRD bool, r *Report) {
 	check := "ca.crt-only secret " + name
 	if externalSecretsCRD {
 		es, err := c.get(ctx, externalSecretRes, ns, name)
@@ -188,8 +201,10 @@ func checkCAPublic(ctx context.Context, c *Cluster, ns, name string, externalSec
 				r.Pass("controller External Secrets", "reconciles ExternalSecret %s", name)
 				r.Pass("externalsecret "+name, "%s", cond)
 			}
+		case notFound(err) && caSource == "cert-manager":
+			r.Fail("externalsecret "+name, fixCAPublic, "not found: with a cert-manager root the stack's ExternalSecret writes the ca.crt-only secret")
 		case notFound(err):
-			// The pulumi-tls root writes the public secret itself: no ExternalSecret to check.
+			r.Warn("externalsecret "+name, "pass --outputs so the doctor knows the stack's caSource", "not found: right for a pulumi-tls root (the stack writes the secret), wrong for a cert-manager root")
 		default:
 			r.Fail("externalsecret "+name, fixCAPublic, "%v", err)
 		}
@@ -238,7 +253,10 @@ func checkCNPG(ctx context.Context, c *Cluster, ns, caSecret string, r *Report) 
 	}
 	for _, cl := range clusters {
 		name := "CNPG cluster " + cl.GetName()
-		certs, _, _ := unstructured.NestedStringMap(cl.Object, "spec", "certificates")
+		certs := map[string]string{}
+		for _, field := range []string{"clientCASecret", "replicationTLSSecret", "serverTLSSecret"} {
+			certs[field], _, _ = unstructured.NestedString(cl.Object, "spec", "certificates", field)
+		}
 		switch {
 		case certs["clientCASecret"] == "":
 			r.Fail(name+" clientCASecret", fixClientCA, "spec.certificates.clientCASecret is not set")
@@ -269,29 +287,40 @@ func checkCNPG(ctx context.Context, c *Cluster, ns, caSecret string, r *Report) 
 	}
 }
 
-// certOnly names the first pg_hba rule that lets a TLS connection in without a certificate or a plaintext
-// one in at all, or "" when there is none.
+// cnpgCatchAll is the rule CloudNativePG appends after the user's pg_hba rules: whatever they leave
+// unmatched can log in with a password.
+const cnpgCatchAll = "host all all all scram-sha-256"
+
+// certOnly follows a TLS connection and a plaintext one (any user, database and source) through the rules
+// and CNPG's catch-all, and names the first way either gets in without a client certificate, or "" when
+// every TLS connection meets a cert rule and every plaintext one a reject, before the catch-all.
 func certOnly(hba []string) string {
-	if len(hba) == 0 {
-		return "spec.postgresql.pg_hba is empty: CNPG's defaults accept passwords"
-	}
-	for _, line := range hba {
-		f := strings.Fields(line)
-		if len(f) < 4 || strings.HasPrefix(f[0], "#") {
-			continue
-		}
-		method := ""
-		for _, w := range f[3:] {
-			if hbaMethods[w] {
-				method = w
+	for _, class := range []struct{ name, types string }{{"TLS", "host hostssl hostnogssenc"}, {"plaintext", "host hostnossl hostnogssenc"}} {
+		closed := false
+		for _, line := range hba {
+			f := strings.Fields(line)
+			if len(f) < 4 || strings.HasPrefix(f[0], "#") || !slices.Contains(strings.Fields(class.types), f[0]) {
+				continue
+			}
+			method := ""
+			for _, w := range f[3:] {
+				if hbaMethods[w] {
+					method = w
+					break
+				}
+			}
+			if method != "cert" && method != "reject" {
+				return fmt.Sprintf("%q lets %s connections in with %s, not a client certificate", line, class.name, method)
+			}
+			// A rule for every user, database and source closes the class; a narrower one (0.0.0.0/0 leaves
+			// IPv6 out, a named user leaves the others) lets the rest fall through.
+			if f[1] == "all" && f[2] == "all" && f[3] == "all" {
+				closed = true
 				break
 			}
 		}
-		switch {
-		case f[0] == "hostnossl" && method != "reject":
-			return fmt.Sprintf("%q accepts plaintext", line)
-		case (f[0] == "host" || f[0] == "hostssl") && method != "cert" && method != "reject":
-			return fmt.Sprintf("%q accepts %s instead of a client certificate", line, method)
+		if !closed {
+			return fmt.Sprintf("no rule for every user, database and source ends %s connections in cert or reject, so the ones the rules leave (IPv6 under 0.0.0.0/0, other users) reach CNPG's %q", class.name, cnpgCatchAll)
 		}
 	}
 	return ""
@@ -395,7 +424,8 @@ func checkOneGateway(ctx context.Context, c *Cluster, ns, name string, out Outpu
 		r.Fail("gatewayclass "+className, fixGatewayClass, "%v", err)
 	default:
 		if cond, ok := conditionOf(class.Object, "Accepted"); ok && cond.Status == "True" {
-			r.Pass("controller Envoy Gateway", "accepts GatewayClass %s (%s)", className, str(class.Object["spec"].(map[string]any)["controllerName"]))
+			controller, _, _ := unstructured.NestedString(class.Object, "spec", "controllerName")
+			r.Pass("controller Envoy Gateway", "accepts GatewayClass %s (%s)", className, controller)
 		} else {
 			if !ok {
 				cond = condition{Type: "Accepted", Status: "missing"}

@@ -79,6 +79,9 @@ func Site(ctx context.Context, c *Cluster, o SiteOptions) Report {
 		r.Warn("stack outputs", "pass --outputs with the JSON of `pulumi stack output --json -s site-<name>`", "none given: namespace %s, secret %s", ns, secretName)
 	}
 
+	if hidden := o.Outputs.Hidden("namespace", "secrets", "workerDeployment"); len(hidden) > 0 {
+		r.Warn("stack outputs", fixHiddenOutputs, "%s shown as [secret]: the defaults stand in for them", strings.Join(hidden, ", "))
+	}
 	checkExternalSecrets(ctx, c, ns, &r)
 
 	s, err := c.Core.CoreV1().Secrets(ns).Get(ctx, secretName, getOptions)
@@ -200,7 +203,7 @@ func checkContainer(ctx context.Context, c *Cluster, pod corev1.Pod, cs corev1.C
 	name := fmt.Sprintf("pod %s container %s", pod.Name, cs.Name)
 	var sources []string
 	var texts []string
-	for _, previous := range []bool{true, false} {
+	for _, previous := range []bool{false, true} {
 		raw, err := c.Core.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: cs.Name, Previous: previous, TailLines: &logLines}).DoRaw(ctx)
 		if err == nil && len(raw) > 0 {
 			texts = append(texts, string(raw))
@@ -215,9 +218,16 @@ func checkContainer(ctx context.Context, c *Cluster, pod corev1.Pod, cs corev1.C
 		texts = append(texts, w.Message)
 		sources = append(sources, "waiting message")
 	}
+	running := cs.Ready && cs.State.Running != nil
 	for i, text := range texts {
 		if line, diagnosis, fix, ok := DiagnoseLog(text); ok {
-			r.Fail(name, fix, "%s: %s (%s, restarts %d)", diagnosis, line, sources[i], cs.RestartCount)
+			// A kubelet keeps the last run's log and termination until the next restart: a ready container
+			// whose error is only there has recovered from it.
+			if running && sources[i] != "log" {
+				r.Warn(name, fix, "running and ready now; last crash: %s: %s (%s, restarts %d)", diagnosis, line, sources[i], cs.RestartCount)
+			} else {
+				r.Fail(name, fix, "%s: %s (%s, restarts %d)", diagnosis, line, sources[i], cs.RestartCount)
+			}
 			return
 		}
 	}

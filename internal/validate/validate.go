@@ -228,7 +228,6 @@ func (p *Problems) Duration(key, value string, min time.Duration) (time.Duration
 	return d, true
 }
 
-// Port requires a TCP port number.
 // RefreshInterval checks an External Secrets refresh interval: a Go duration of at least a minute.
 func (p *Problems) RefreshInterval(key, value string) bool {
 	if d, err := time.ParseDuration(value); err != nil || d < time.Minute {
@@ -255,6 +254,7 @@ func UnkeyedLines(err error) []string {
 
 var errorCount = regexp.MustCompile(`^\d+ errors? occurred:$`)
 
+// Port requires a TCP port number.
 func (p *Problems) Port(key string, port int) bool {
 	if port < 1 || port > 65535 {
 		p.Addf(key, "%d is not a TCP port; use 1-65535", port)

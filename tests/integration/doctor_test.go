@@ -197,7 +197,7 @@ spec:
 		requireCheck(t, r, "certificate orphan", doctor.Fail, "Ready=False")
 		requireCheck(t, r, "ca.crt-only secret mtls-ca-cert", doctor.Fail, "holds a private key in tls.key")
 		requireCheck(t, r, "CNPG cluster seed-default clientCASecret", doctor.Fail, "spec.certificates.clientCASecret is not set", "tlsv1 alert unknown ca")
-		requireCheck(t, r, "CNPG cluster seed-default pg_hba", doctor.Fail, "accepts scram-sha-256 instead of a client certificate")
+		requireCheck(t, r, "CNPG cluster seed-default pg_hba", doctor.Fail, "lets TLS connections in with scram-sha-256, not a client certificate")
 		requireCheck(t, r, "CNPG cluster seed-default", doctor.Fail, `phase "Setting up primary", 0 of 1 instances ready`)
 		requireCheck(t, r, "tlsroute doctor-broken/wrong-name", doctor.Fail, "Accepted=False (NotAllowedByListeners)")
 		requireCheck(t, r, "tlsroute for dbFqdn", doctor.Fail, "no TLSRoute has hostname nautobot-db.other.example.com", "SNI")
@@ -278,18 +278,20 @@ func doctorSite(t *testing.T, e *env, site, ns string, bad map[string]map[string
 		require.NoError(t, err)
 	}
 
+	container := "pod " + pod.Name + " container " + pod.Spec.Containers[0].Name
+	crash := map[string]any{"terminated": map[string]any{"exitCode": 1, "reason": "Error", "message": "Traceback (most recent call last):\n  File \"/opt/nautobot/nautobot_config.py\", line 55, in _require_file\nFileNotFoundError: SSL certificate file required by NAUTOBOT_DB_SSLCERT not found: /etc/nautobot/mtls/tls.crt\n"}}
+	running := map[string]any{"running": map[string]any{"startedAt": time.Now().UTC().Format(time.RFC3339)}}
+
 	t.Run("doctor site: a worker crashing with the seed's FileNotFoundError", func(t *testing.T) {
-		message := "Traceback (most recent call last):\n  File \"/opt/nautobot/nautobot_config.py\", line 55, in _require_file\nFileNotFoundError: SSL certificate file required by NAUTOBOT_DB_SSLCERT not found: /etc/nautobot/mtls/tls.crt\n"
-		setContainer(t, false,
-			map[string]any{"waiting": map[string]any{"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}},
-			map[string]any{"terminated": map[string]any{"exitCode": 1, "reason": "Error", "message": message}}, 3)
+		setContainer(t, false, map[string]any{"waiting": map[string]any{"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}}, crash, 3)
 		r := run(doctor.SiteOptions{})
-		requireCheck(t, r, "pod "+pod.Name+" container "+pod.Spec.Containers[0].Name, doctor.Fail,
+		requireCheck(t, r, container, doctor.Fail,
 			"a certificate file is missing", "FileNotFoundError: SSL certificate file required by NAUTOBOT_DB_SSLCERT", "last termination message", "restarts 3", "kubectl get externalsecret")
 	})
 
-	t.Run("doctor site: a ready worker makes the Deployment available, as kube-controller-manager computes it", func(t *testing.T) {
-		setContainer(t, true, map[string]any{"running": map[string]any{"startedAt": time.Now().UTC().Format(time.RFC3339)}}, map[string]any{}, 3)
+	t.Run("doctor site: the worker recovered, and the Deployment is available as kube-controller-manager computes it", func(t *testing.T) {
+		// The kubelet keeps the crash as lastState until the next restart.
+		setContainer(t, true, running, crash, 3)
 		require.Eventually(t, func() bool {
 			r := run(doctor.SiteOptions{})
 			c, _ := r.Find("deployment " + deployment)
@@ -297,7 +299,14 @@ func doctorSite(t *testing.T, e *env, site, ns string, bad map[string]map[string
 		}, time.Minute, time.Second)
 		r := run(doctor.SiteOptions{})
 		requireCheck(t, r, "deployment "+deployment, doctor.Pass, "1 of 1 replicas available")
-		requireCheck(t, r, "pod "+pod.Name+" container "+pod.Spec.Containers[0].Name, doctor.Pass, "running, ready, restarts 3")
+		requireCheck(t, r, container, doctor.Warn, "running and ready now; last crash: a certificate file is missing")
+		require.Equal(t, 3, r.ExitCode())
+	})
+
+	t.Run("doctor site: a worker that never crashed passes every check, and the command says so", func(t *testing.T) {
+		setContainer(t, true, running, map[string]any{}, 0)
+		r := run(doctor.SiteOptions{})
+		requireCheck(t, r, container, doctor.Pass, "running, ready, restarts 0")
 		require.Equal(t, 0, r.ExitCode(), "%+v", r.Checks)
 		report, code := e.doctorCommand(t, mustJSON(t, out), "site", "--kubeconfig", e.kubeconfig, "--outputs", "-", "--json")
 		require.Equal(t, 0, code, "%+v", report)

@@ -53,7 +53,7 @@ func TestDoctorConnect(t *testing.T) {
 		return doctor.ConnectOptions{
 			DBHost: dbFQDN, DBPort: gw.port, DBAddress: "127.0.0.1",
 			RedisHost: redisFQDN, RedisPort: gw.port, RedisAddress: "127.0.0.1",
-			CertDir: dir, DBUser: "app", RedisPassword: appPassword, Timeout: 5 * time.Second,
+			CertDir: dir, DBUser: "app", Login: true, RedisPassword: appPassword, Timeout: 5 * time.Second,
 		}
 	}
 	dirOf := func(s clientSet) string { return filepath.Dir(s.cert()) }
@@ -191,12 +191,12 @@ func TestDoctorConnect(t *testing.T) {
 			}},
 		{name: "no credentials", opts: func() doctor.ConnectOptions {
 			o := site(dirOf(setApp))
-			o.DBUser, o.RedisPassword = "", ""
+			o.Login, o.RedisPassword = false, ""
 			return o
 		}(), exit: 3, // nothing failed, two checks could not be made
 			expect: []expectCheck{
 				{name: "cert-dir: CN is the database user", status: doctor.Pass, detail: "CN=app"},
-				{name: "postgres: login", status: doctor.Warn, detail: "not checked: no database user given"},
+				{name: "postgres: login", status: doctor.Warn, detail: "not checked: login not asked for"},
 				{name: "redis: login", status: doctor.Warn, detail: "not checked: no Redis password given"},
 			}},
 	}
