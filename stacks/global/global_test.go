@@ -140,26 +140,8 @@ func TestAddingASiteAddsExactlyOneCertificate(t *testing.T) {
 	after, err := build(t, with(baseConfig(), "sites",
 		`[{"name":"dfw1","egressCidrs":["10.10.0.0/16"]},{"name":"iad1"},{"name":"lon1","egressCidrs":["10.30.0.0/16","192.0.2.0/28"]},{"name":"syd1"}]`))
 	require.NoError(t, err)
-	names := func(r result) map[string]bool {
-		out := map[string]bool{}
-		for _, x := range r.m.Resources() {
-			out[x.Type+"/"+x.Name] = true
-		}
-		return out
-	}
-	b, a := names(before), names(after)
-	var added, removed []string
-	for n := range a {
-		if !b[n] {
-			added = append(added, n)
-		}
-	}
-	for n := range b {
-		if !a[n] {
-			removed = append(removed, n)
-		}
-	}
-	require.Equal(t, []string{certificate + "/certs-site-syd1"}, added)
+	added, removed := resourceDiff(before, after)
+	require.Equal(t, []string{certificate + " certs-site-syd1"}, added)
 	require.Empty(t, removed)
 	require.Equal(t, "nautobot-mtls-client-syd1", spec(t, after.m, certificate, "certs-site-syd1")["secretName"])
 	require.Equal(t, "nautobot-mtls-client-syd1", after.outputs["siteClientSecrets"].(map[string]string)["syd1"])
@@ -434,4 +416,27 @@ func TestAMisspelledTopLevelKeyIsRefused(t *testing.T) {
 		"createNamespace", "true", "authority", `{}`, "certificates", `{}`, "database", `{}`, "nautobot", `{}`,
 		"djangoSecretKey", "abc", "redisPassword", "def"), "djangoSecretKey", "redisPassword")
 	require.NoError(t, err, "every key the stack documents is accepted, other namespaces are ignored")
+}
+
+// resourceDiff lists, as "type name", the resources one run registered that another did not, both ways.
+func resourceDiff(before, after result) (added, removed []string) {
+	refs := func(r result) map[string]bool {
+		out := map[string]bool{}
+		for _, x := range r.m.Resources() {
+			out[x.Type+" "+x.Name] = true
+		}
+		return out
+	}
+	b, a := refs(before), refs(after)
+	for ref := range a {
+		if !b[ref] {
+			added = append(added, ref)
+		}
+	}
+	for ref := range b {
+		if !a[ref] {
+			removed = append(removed, ref)
+		}
+	}
+	return added, removed
 }

@@ -45,25 +45,7 @@ func TestPulumiTLSRootReplacesTheBootstrapAndTheCopy(t *testing.T) {
 	def, err := build(t, baseConfig())
 	require.NoError(t, err)
 	tlsRoot, _ := buildWithSecretness(t, pulumiTLSConfig())
-	refs := func(r result) map[string]bool {
-		out := map[string]bool{}
-		for _, x := range r.m.Resources() {
-			out[x.Type+" "+x.Name] = true
-		}
-		return out
-	}
-	before, after := refs(def), refs(tlsRoot)
-	var added, removed []string
-	for ref := range after {
-		if !before[ref] {
-			added = append(added, ref)
-		}
-	}
-	for ref := range before {
-		if !after[ref] {
-			removed = append(removed, ref)
-		}
-	}
+	added, removed := resourceDiff(def, tlsRoot)
 	require.ElementsMatch(t, []string{
 		privateKeyType + " mtls-ca-key", selfSignedType + " mtls-ca-cert",
 		secretType + " mtls-ca-key-pair", secretType + " mtls-ca-public",
