@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# make test-fleet: the fleet runner (cmd/fleet) on the demo stacks against the local cluster, as a newcomer's
-# `make up` runs them: up of the global stack, the demo secrets, up of the sites; then a preview of the global
-# stack and every demo site that must propose no change (a converged fleet stays converged). Then interrupted
-# runs: an up of site dfw1 from scratch is killed (SIGKILL to the runner, pulumi and its plugins, as a
-# cancelled CI job or a closed terminal leaves it) at a quarter, half and three quarters of its duration; the
-# next run must either converge, or, when the killed run left its lock, refuse and say why, and converge with
-# --recover; each round ends with a no-change preview and every object the provider made in the namespace
-# recorded in the state. Then a refresh of the site and an up that must change nothing. Then destroy.
+# make test-fleet: the fleet runner (cmd/fleet) with real pulumi runs on the demo stacks against a local cluster
+# of its own, for what a user's ordinary mishaps do to Pulumi state (README, "State safety"):
+#   1. a newcomer's `make up` (global, the demo secrets, the sites), then a preview that proposes no change;
+#   2. interrupted runs: an up of site dfw1 from scratch killed (SIGKILL to every process of its session, as a
+#      cancelled CI job or a closed terminal leaves it) at points taken from the run's own output, never from
+#      wall time: before pulumi takes the lock, at the first object, among the ExternalSecrets, in the chart,
+#      at the last object, between an object's creation and its record (the engine stopped until the object
+#      is in the cluster), and after the last write; each must converge (with --recover where the killed run
+#      left its lock), then propose no change, with every object the provider applied recorded, under the
+#      stack's one field manager; then an attribute file a kill left empty is repaired by --recover;
+#   3. recovery never hurts a live run: a live plain `pulumi` run, a live fleet run in another pid namespace,
+#      and two concurrent --recover runs each keep what they hold;
+#   4. an interrupt (SIGINT) while the cluster answers no request for longer than the SDK's 10 s grace lets
+#      pulumi finish and release its lock: no stale lock, nothing pending, the next up needs no --recover;
+#   5. an unreachable cluster: refresh and up of global and a site fail and the state keeps every resource;
+#      back up, nothing to change; then a site whose cluster is gone is retired with kubernetes.deleteUnreachable;
+#   6. partial failures: a killed add-site --preview changes no file; a destroy whose site fails keeps global.
 # It runs on a copy of the project (the files git tracks or would add, and the demo stack files), so its
 # cluster (the copy's .cluster) and state backend are its own and a developer's `make up` cluster and state
 # are untouched. The demo cluster listens on a fixed port, so it refuses to run while that one is running.
@@ -16,6 +25,7 @@ cd "$root"
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
 log() { printf 'test-fleet: %s\n' "$*" >&2; }
+started=$(date +%s)
 
 if bash scripts/cluster.sh status >/dev/null 2>&1; then
   log "the local cluster of make cluster-up is running; stop it with make cluster-down first (same port)"
@@ -23,7 +33,11 @@ if bash scripts/cluster.sh status >/dev/null 2>&1; then
 fi
 work=$(mktemp -d)
 project="$work/project"
-stopped() { (cd "$project" && bash scripts/cluster.sh down --purge >/dev/null 2>&1) || log "stopping the cluster failed"; }
+stopped() {
+  [ -z "${run_pid:-}" ] || pkill -KILL -s "$run_pid" 2>/dev/null || true
+  [ -z "${held_pid:-}" ] || kill -KILL "$held_pid" 2>/dev/null || true
+  (cd "$project" && bash scripts/cluster.sh down --purge >/dev/null 2>&1) || log "stopping the cluster failed"
+}
 trap 'stopped; rm -rf "$work"' EXIT
 mkdir -p "$project" "$work/state"
 copy_project "$project"
@@ -35,6 +49,11 @@ go build -o "$work/fleet" ./cmd/fleet
 fleet() { "$work/fleet" "$1" -C "$project" "${@:2}"; }
 cd "$project"
 state="$work"
+ns=nautobot-dfw1
+locks="$work/state/.pulumi/locks/organization/nautobot-worker"
+kc() { kubectl --kubeconfig "$project/.cluster/kubeconfig" "$@"; }
+state_py() { py3 "$project/tests/fleet/state.py" "$@"; }
+export_state() { pulumi stack export --stack "$1" --file "$2"; }
 
 bash scripts/cluster.sh up
 fleet up --sites ''
@@ -44,63 +63,157 @@ fleet preview --expect-no-changes --markdown "$state/summary.md"
 stacks=$(grep -c '^| `' "$state/summary.md")
 [ "$stacks" -ge 3 ] || { log "the preview summarized $stacks stack(s); want the global stack and at least 2 sites"; exit 1; }
 cat "$state/summary.md"
-# check_recorded NAMESPACE: every Kubernetes object the site-dfw1 state records in the namespace exists in the
-# cluster (nothing lost), and every object there that Pulumi's kubernetes provider applied (a field manager of
-# its own) is in the state (nothing orphaned, so nothing created twice under another name). Prints the count.
+
+# check_recorded: every object the site-dfw1 state records in its namespace exists in the cluster (nothing
+# lost), every object there that Pulumi applied is in the state (nothing orphaned, so nothing created twice
+# under another name), and all of them were applied by the stack's one field manager. Prints the count.
 check_recorded() {
-  local kinds
-  pulumi stack export --stack site-dfw1 >"$state/exported.json"
-  kinds=$(py3 -c '
-import json, sys
-kinds = {r["outputs"]["kind"].lower() + "." + r["outputs"]["apiVersion"].split("/")[0] if "/" in r["outputs"]["apiVersion"] else r["outputs"]["kind"].lower()
-         for r in json.load(open(sys.argv[1]))["deployment"].get("resources", [])
-         if r["type"].startswith("kubernetes:") and "kind" in (r.get("outputs") or {})}
-print(",".join(sorted(kinds)))' "$state/exported.json")
-  kubectl --kubeconfig .cluster/kubeconfig get "$kinds" -n "$1" --show-managed-fields -o json >"$state/objects.json"
-  py3 -c '
-import json, sys
-ns, state, cluster = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
-recorded = {(o["kind"], o["metadata"]["name"]) for r in state["deployment"].get("resources", [])
-            for o in [r.get("outputs") or {}] if r["type"].startswith("kubernetes:") and (o.get("metadata") or {}).get("namespace") == ns}
-items = [o for o in cluster["items"] if o["metadata"].get("namespace") == ns]
-present = {(o["kind"], o["metadata"]["name"]) for o in items}
-applied = {(o["kind"], o["metadata"]["name"]) for o in items
-           if any(m.get("manager", "").startswith("pulumi") for m in o["metadata"].get("managedFields", []))}
-lost, orphaned = sorted(recorded - present), sorted(applied - recorded)
-if lost or orphaned or not recorded:
-    sys.exit(f"recorded {len(recorded)}; lost (in the state, not the cluster): {lost}; orphaned (applied by Pulumi, not in the state): {orphaned}")
-print(len(recorded))' "$1" "$state/exported.json" "$state/objects.json"
+  export_state site-dfw1 "$state/exported.json"
+  kc get "$(state_py kinds "$state/exported.json")" -n "$ns" --show-managed-fields -o json >"$state/objects.json"
+  state_py recorded "$ns" "$state/exported.json" "$state/objects.json" pulumi-nautobot-worker-site-dfw1
 }
-ns=nautobot-dfw1
-# The kill points are a quarter, a half and three quarters of an uninterrupted up of the site from scratch,
-# measured here, so they fall inside the run on a slow machine as on a fast one.
-fleet destroy --no-global --sites dfw1 >/dev/null
-start=$(date +%s.%N)
-fleet up --no-global --sites dfw1 >/dev/null
-full=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-log "an uninterrupted up of site-dfw1 from scratch took $full s"
-for quarter in 1 2 3; do
-  after=$(awk -v f="$full" -v q="$quarter" 'BEGIN { printf "%.1f", f * q / 4 }')
-  fleet destroy --no-global --sites dfw1 >/dev/null
-  log "round $after s: an up of site-dfw1, killed after $after s"
-  setsid "$work/fleet" up -C "$project" --no-global --sites dfw1 >"$state/killed-$quarter.log" 2>&1 &
-  pid=$!
-  sleep "$after"
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  log "round $after s: the killed run's last line: $(tail -n1 "$state/killed-$quarter.log")"
-  if fleet up --no-global --sites dfw1 >"$state/after-$quarter.log" 2>&1; then
-    log "round $after s: the next up converged without --recover (the killed run held no lock)"
+
+# start_up LOG [VAR=VALUE...]: an up of site dfw1 in a session of its own (so every process it starts can be
+# killed together), its output in LOG; run_pid is the runner, which leads the session.
+start_up() {
+  local out=$1
+  shift
+  env "$@" setsid "$work/fleet" up -C "$project" --no-global --sites dfw1 >"$out" 2>&1 &
+  run_pid=$!
+}
+
+# wait_for LOG PATTERN [N]: until LOG has N lines matching PATTERN (extended regex); fails if the run ends
+# first. Bounded (10 min), so a test that goes wrong stops by itself.
+wait_for() {
+  local out=$1 pattern=$2 n=${3:-1} i
+  for ((i = 0; i < 6000; i++)); do
+    [ "$(grep -cE -- "$pattern" "$out" || true)" -ge "$n" ] && return 0
+    if ! kill -0 "$run_pid" 2>/dev/null; then
+      [ "$(grep -cE -- "$pattern" "$out" || true)" -ge "$n" ] && return 0
+      log "the run ended before line $n matching /$pattern/:"
+      cat "$out" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  log "no line $n matching /$pattern/ in 10 min"
+  return 1
+}
+
+kill_run() {
+  pkill -KILL -s "$run_pid" 2>/dev/null || true
+  wait "$run_pid" 2>/dev/null || true
+  run_pid=
+}
+
+# converge ROUND: the next up converges, or refuses naming what the killed run left and converges with
+# --recover; then it proposes no change and the state and the cluster agree.
+converge() {
+  local round=$1 count
+  if fleet up --no-global --sites dfw1 >"$state/after-$round.log" 2>&1; then
+    log "$round: the next up converged without --recover"
   else
-    grep -qF 'no longer running (a killed or cancelled run); ' "$state/after-$quarter.log" || {
-      log "round $after s: the up after a killed run failed without naming the stale lock:"; cat "$state/after-$quarter.log" >&2; exit 1; }
-    log "round $after s: the next up refused: the stale lock is named; recovering"
-    fleet up --no-global --sites dfw1 --recover
+    grep -qE 'no longer running \(a killed or cancelled run\); |unreadable attribute file' "$state/after-$round.log" || {
+      log "$round: the up after a killed run failed without naming what the kill left:"
+      cat "$state/after-$round.log" >&2
+      exit 1
+    }
+    log "$round: the next up refused, naming what the kill left; recovering"
+    fleet up --no-global --sites dfw1 --recover >"$state/recover-$round.log" 2>&1 || {
+      log "$round: the up with --recover failed:"
+      cat "$state/recover-$round.log" >&2
+      exit 1
+    }
+    grep -E '^\[site-dfw1\] (removing|importing|clearing)|^fleet: removed' "$state/recover-$round.log" >&2 || true
   fi
-  fleet preview --no-global --sites dfw1 --expect-no-changes >/dev/null
-  count=$(check_recorded "$ns") || { log "round $after s: the state and the cluster disagree"; exit 1; }
-  log "round $after s: converged; $count objects, each in the cluster and the state, none applied outside it"
+  fleet preview --no-global --sites dfw1 --expect-no-changes >"$state/preview-$round.log" 2>&1 || {
+    log "$round: the preview after recovery proposes changes:"
+    cat "$state/preview-$round.log" >&2
+    exit 1
+  }
+  count=$(check_recorded) || { log "$round: the state and the cluster disagree"; exit 1; }
+  log "$round: converged; $count objects, each in the cluster and the state, none applied outside it"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# 2. Interrupted runs, killed at points the run's own output marks.
+creating=' creating \('
+fleet destroy --no-global --sites dfw1 >/dev/null
+start_up "$state/full.log"
+wait "$run_pid" || { log "an uninterrupted up of site-dfw1 failed:"; cat "$state/full.log" >&2; exit 1; }
+run_pid=
+objects=$(grep -cE -- "$creating" "$state/full.log" || true)
+externalsecrets=$(grep -cE -- "ExternalSecret .*$creating" "$state/full.log" || true)
+if [ "$objects" -lt 10 ] || [ "$externalsecrets" -lt 3 ] || ! grep -qE -- "Deployment .*$creating" "$state/full.log"; then
+  log "an up of site-dfw1 from scratch printed $objects creating lines ($externalsecrets ExternalSecrets); want 10 or more, 3 ExternalSecrets and a Deployment:"
+  cat "$state/full.log" >&2
+  exit 1
+fi
+grep -qE '^\[site-dfw1\] Duration: ' "$state/full.log" || { log "no Duration line in the up's output"; exit 1; }
+log "an up of site-dfw1 from scratch creates $objects objects ($externalsecrets ExternalSecrets)"
+
+# Before the lock: a stand-in pulumi in front of the real one holds the run when it is asked for `up`.
+real_pulumi=$(command -v pulumi)
+mkdir -p "$work/shim"
+cat >"$work/shim/pulumi" <<EOF
+#!/usr/bin/env bash
+# test-fleet: an \`up\` writes the marker and waits to be killed; everything else is the real pulumi.
+for a; do case \$a in up) : >"\$FLEET_TEST_HOLD_UP"; exec sleep 600 ;; -*) ;; *) break ;; esac; done
+exec "$real_pulumi" "\$@"
+EOF
+chmod +x "$work/shim/pulumi"
+fleet destroy --no-global --sites dfw1 >/dev/null
+start_up "$state/killed-before-lock.log" PATH="$work/shim:$PATH" FLEET_TEST_HOLD_UP="$work/hold"
+until [ -e "$work/hold" ]; do kill -0 "$run_pid" 2>/dev/null || { cat "$state/killed-before-lock.log" >&2; exit 1; }; sleep 0.1; done
+kill_run
+[ -z "$(ls -A "$locks/site-dfw1" 2>/dev/null)" ] || { log "before-lock: a lock exists, the kill was not before the lock"; exit 1; }
+converge before-lock
+
+# kill_at ROUND PATTERN N: an up from scratch, killed once its output has N lines matching PATTERN.
+kill_at() {
+  fleet destroy --no-global --sites dfw1 >/dev/null
+  start_up "$state/killed-$1.log"
+  wait_for "$state/killed-$1.log" "$2" "$3"
+  kill_run
+  log "$1: killed after: $(grep -E -- "$2" "$state/killed-$1.log" | sed -n "$3p")"
+  converge "$1"
+}
+kill_at first-object "$creating" 1
+kill_at externalsecrets "ExternalSecret .*$creating" "$(( (externalsecrets + 1) / 2 ))"
+kill_at chart "Deployment .*$creating" 1
+kill_at last-object "$creating" "$objects"
+kill_at after-last-write '^\[site-dfw1\] Duration: ' 1
+
+# Between create and record: the engine (the pulumi process) stops at an ExternalSecret's creating line; its
+# provider goes on, so the object reaches the cluster while the state cannot record it. The kill comes once
+# the cluster has an object the state lacks. Had the engine stopped before it sent the create, the object
+# never appears: it goes on to the next ExternalSecret.
+fleet destroy --no-global --sites dfw1 >/dev/null
+start_up "$state/killed-unrecorded.log"
+caught=
+for ((k = 1; k <= externalsecrets; k++)); do
+  wait_for "$state/killed-unrecorded.log" "ExternalSecret .*$creating" "$k"
+  engine=$(pgrep -s "$run_pid" -x pulumi)
+  kill -STOP "$engine"
+  for ((i = 0; i < 600; i++)); do
+    export_state site-dfw1 "$state/exported.json"
+    kc get externalsecret.external-secrets.io -n "$ns" --show-managed-fields -o json >"$state/objects.json"
+    if missing=$(state_py unrecorded "$ns" "$state/exported.json" "$state/objects.json"); then caught=$missing; break; fi
+    sleep 0.1
+  done
+  [ -n "$caught" ] && break
+  kill -CONT "$engine"
 done
+[ -n "$caught" ] || { log "unrecorded: no ExternalSecret reached the cluster while the engine was stopped"; exit 1; }
+kill_run
+log "unrecorded: killed with $caught in the cluster and not in the state"
+converge unrecorded
+
+# An attribute file the backend writes in place, as a kill between its create and its write leaves it.
+: >"$(find "$work/state/.pulumi/stacks/nautobot-worker" -name 'site-dfw1.json*.attrs' | head -n1)"
+fleet up --no-global --sites dfw1 >"$state/attrs.log" 2>&1 && { log "an up read a backend with an empty attribute file"; exit 1; }
+grep -qF 'unreadable attribute file(s) a killed run left' "$state/attrs.log" || { cat "$state/attrs.log" >&2; exit 1; }
+converge attributes
 
 # A refresh reads back what the controllers wrote into the objects (the External Secrets controller rewrites
 # .spec.refreshInterval as a Go duration and takes the field when the spelling differs); the up after it must
@@ -110,5 +223,148 @@ fleet up --no-global --sites dfw1 --expect-no-changes >"$state/after-refresh.log
   log "the up after a refresh would change the site:"; cat "$state/after-refresh.log" >&2; exit 1; }
 log "a refresh, then an up that changes nothing"
 
+# ---------------------------------------------------------------------------------------------------
+# 3. Recovery never removes a live run's lock.
+lock_count() { find "$locks/site-dfw1" -name '*.json' 2>/dev/null | wc -l; }
+apiserver=$(cat .cluster/pids/kube-apiserver.pid)
+# A plain pulumi run, which holds no fleet lease: judged by host, boot, pid and its start time. The API
+# server is stopped (SIGSTOP) first, so the refresh holds its lock until the server continues.
+kill -STOP "$apiserver"
+pulumi refresh --yes --stack site-dfw1 --non-interactive >"$state/live-refresh.log" 2>&1 &
+held_pid=$!
+until [ "$(lock_count)" -ge 1 ]; do kill -0 "$held_pid" || { kill -CONT "$apiserver"; cat "$state/live-refresh.log" >&2; exit 1; }; sleep 0.05; done
+if fleet up --no-global --sites dfw1 --recover >"$state/live-1.log" 2>&1; then kill -CONT "$apiserver"; log "a --recover ran over a live pulumi run"; exit 1; fi
+kill -CONT "$apiserver"
+grep -qF 'locked by a run that may still be going' "$state/live-1.log" || { cat "$state/live-1.log" >&2; exit 1; }
+wait "$held_pid" || { cat "$state/live-refresh.log" >&2; exit 1; }
+held_pid=
+grep -qE 'Resources:' "$state/live-refresh.log" || { log "the live refresh did not finish"; cat "$state/live-refresh.log" >&2; exit 1; }
+log "live plain pulumi run on this host: --recover refused, its lock kept"
+
+# A fleet run in another pid namespace under the same hostname: its pid means nothing here; its lease does.
+unshare --pid --fork --mount-proc setsid "$work/fleet" up -C "$project" --no-global --sites dfw1 >"$state/live-ns.log" 2>&1 &
+run_pid=$!
+wait_for "$state/live-ns.log" "$creating" 1
+engine=$(pgrep -n -x pulumi) # the newest pulumi: this run's, the only one running
+kill -STOP "$engine"
+if fleet up --no-global --sites dfw1 --recover >"$state/live-2.log" 2>&1; then log "a --recover ran over a live fleet run in another pid namespace"; exit 1; fi
+grep -qF 'another fleet run is working on this stack' "$state/live-2.log" || { cat "$state/live-2.log" >&2; exit 1; }
+[ "$(lock_count)" -eq 1 ] || { log "the live run's lock was removed"; exit 1; }
+kill -CONT "$engine"
+wait "$run_pid" || { cat "$state/live-ns.log" >&2; exit 1; }
+run_pid=
+log "live fleet run in another pid namespace: --recover refused, its lock kept"
+
+# Two recoveries at once after a kill: one recovers and runs, the other is refused; nothing is left locked.
+fleet destroy --no-global --sites dfw1 >/dev/null
+start_up "$state/killed-twice.log"
+wait_for "$state/killed-twice.log" "$creating" 3
+kill_run
+fleet up --no-global --sites dfw1 --recover >"$state/recover-a.log" 2>&1 &
+a=$!
+fleet up --no-global --sites dfw1 --recover >"$state/recover-b.log" 2>&1 &
+b=$!
+ok=0
+wait "$a" && ok=$((ok + 1))
+wait "$b" && ok=$((ok + 1))
+refused=$(grep -lF 'another fleet run is working on this stack' "$state/recover-a.log" "$state/recover-b.log" | wc -l)
+# Both may succeed when one had finished before the other took the lease; never may both fail.
+if [ "$ok" -lt 1 ] || [ $((ok + refused)) -ne 2 ]; then
+  log "two --recover runs: $ok succeeded, $refused refused"
+  cat "$state"/recover-[ab].log >&2
+  exit 1
+fi
+[ "$(lock_count)" -eq 0 ] || { log "a lock is left"; exit 1; }
+converge concurrent-recover
+log "two concurrent --recover runs: $ok ran, $refused refused, no lock left"
+
+# ---------------------------------------------------------------------------------------------------
+# 4. SIGINT while an operation waits longer than the SDK's 10 s before it kills pulumi: the API server is
+# stopped (SIGSTOP) so the create in flight waits, the runner is interrupted, and the server continues 15 s
+# later. pulumi must finish that step and release its lock.
+fleet destroy --no-global --sites dfw1 >/dev/null
+start_up "$state/interrupted.log"
+wait_for "$state/interrupted.log" "$creating" 3
+kill -STOP "$apiserver"
+kill -INT "$run_pid"
+sleep 15
+kill -CONT "$apiserver"
+wait "$run_pid" || true
+run_pid=
+grep -qE '^site-dfw1 .* interrupted: ' "$state/interrupted.log" || {
+  log "an interrupted up: the summary does not report site-dfw1 interrupted:"; cat "$state/interrupted.log" >&2; exit 1; }
+[ "$(lock_count)" -eq 0 ] || { log "an interrupted up left its lock:"; cat "$state/interrupted.log" >&2; exit 1; }
+export_state site-dfw1 "$state/exported.json"
+[ "$(state_py pending "$state/exported.json")" -eq 0 ] || { log "an interrupted up left pending operations"; exit 1; }
+fleet up --no-global --sites dfw1 >"$state/after-interrupt.log" 2>&1 || { log "the up after an interrupt failed:"; cat "$state/after-interrupt.log" >&2; exit 1; }
+converge interrupted
+log "SIGINT with the cluster silent for 15 s: no lock, nothing pending, the next up needed no --recover"
+
+# ---------------------------------------------------------------------------------------------------
+# 5. An unreachable cluster never costs state.
+inventory() { for s in global site-dfw1; do export_state "$s" "$state/inv.json"; state_py inventory "$state/inv.json"; done; }
+inventory >"$state/inventory-before"
+kill -TERM "$(cat .cluster/pids/kube-apiserver.pid)"
+while kc get --raw=/readyz --request-timeout=1s >/dev/null 2>&1; do sleep 0.2; done
+for run in "refresh --sites dfw1" "up --sites dfw1" "up --no-global --sites dfw1"; do
+  out="$state/unreachable-${run// /-}.log"
+  # shellcheck disable=SC2086 # the words of $run are the arguments
+  if fleet $run >"$out" 2>&1; then log "$run with the cluster unreachable succeeded"; exit 1; fi
+  grep -qE 'unreachable|connection refused' "$out" || { cat "$out" >&2; exit 1; }
+done
+inventory >"$state/inventory-after"
+diff "$state/inventory-before" "$state/inventory-after" || { log "the state changed while the cluster was unreachable"; exit 1; }
+log "unreachable cluster: refresh and up of global and site-dfw1 failed, $(wc -l <"$state/inventory-after") resources kept as they were"
+bash scripts/cluster.sh up >/dev/null
+fleet preview --sites dfw1 --expect-no-changes >"$state/after-outage.log" 2>&1 || { cat "$state/after-outage.log" >&2; exit 1; }
+log "the cluster back: nothing to change"
+
+# Retiring a site whose cluster is gone: its stack file opts in, a refresh drops what the cluster held, a
+# destroy ends the stack. The objects stay in the (here, living) cluster; an up adopts them again.
+cp Pulumi.site-dfw1.yaml "$state/site-dfw1.yaml"
+py3 - <<'EOF'
+import re
+text = open("Pulumi.site-dfw1.yaml").read()
+text = text.replace("    kubeconfig: .cluster/kubeconfig\n", "    kubeconfig: .cluster/kubeconfig\n    deleteUnreachable: true\n", 1)
+open("Pulumi.site-dfw1.yaml", "w").write(text)
+EOF
+grep -q 'deleteUnreachable: true' Pulumi.site-dfw1.yaml
+kill -TERM "$(cat .cluster/pids/kube-apiserver.pid)"
+while kc get --raw=/readyz --request-timeout=1s >/dev/null 2>&1; do sleep 0.2; done
+fleet refresh --no-global --sites dfw1 >"$state/retire-refresh.log" 2>&1 || { cat "$state/retire-refresh.log" >&2; exit 1; }
+fleet destroy --no-global --sites dfw1 >"$state/retire-destroy.log" 2>&1 || { cat "$state/retire-destroy.log" >&2; exit 1; }
+export_state site-dfw1 "$state/exported.json"
+left=$(state_py inventory "$state/exported.json" | grep -c ':kubernetes:' || true)
+[ "$left" -eq 0 ] || { log "retired site: $left Kubernetes resources left in the state"; exit 1; }
+log "a site whose cluster is gone, retired with kubernetes.deleteUnreachable: its state holds no object"
+cp "$state/site-dfw1.yaml" Pulumi.site-dfw1.yaml
+bash scripts/cluster.sh up >/dev/null
+converge adopted-after-retirement
+
+# ---------------------------------------------------------------------------------------------------
+# 6. Partial failures. A killed add-site --preview changes no file.
+sums() { sha256sum Pulumi.*.yaml; }
+sums >"$state/sums-before"
+env setsid "$work/fleet" add-site -C "$project" lon9 --egress-cidr 10.90.0.0/16 --template Pulumi.site-dfw1.yaml \
+  --namespace nautobot-lon9 --preview >"$state/add-site.log" 2>&1 &
+run_pid=$!
+wait_for "$state/add-site.log" 'previewing the global stack' 1
+kill_run
+sums | diff "$state/sums-before" - || { log "a killed add-site --preview changed files"; exit 1; }
+log "a killed add-site --preview left every file as it was"
+
+# A destroy whose site fails (its stack is locked by a live process) keeps the global stack.
+mkdir -p "$locks/site-iad1"
+sleep 600 &
+held_pid=$!
+printf '{"pid": %d, "username": "test", "hostname": "%s", "timestamp": "%s"}' "$held_pid" "$(hostname)" \
+  "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$locks/site-iad1/held.json"
+if fleet destroy >"$state/destroy-partial.log" 2>&1; then log "a destroy with a failing site succeeded"; exit 1; fi
+grep -qE '^global .*skipped: kept: site-iad1 not destroyed' "$state/destroy-partial.log" || { cat "$state/destroy-partial.log" >&2; exit 1; }
+rm "$locks/site-iad1/held.json"
+kill "$held_pid"
+held_pid=
+log "a destroy whose site failed kept the global stack"
+
 fleet destroy
-log "ok: up, a no-change preview of $stacks stacks, interrupted ups recovered, destroy"
+log "ok in $(($(date +%s) - started)) s: up, a no-change preview of $stacks stacks, interrupted ups recovered, live runs kept, an interrupt and an outage without state loss, destroy"

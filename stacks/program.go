@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
+	"nautobot-worker/internal/kube"
 	"nautobot-worker/internal/stackconfig"
 	"nautobot-worker/stacks/global"
 	"nautobot-worker/stacks/site"
@@ -33,6 +34,11 @@ func Program(ctx *pulumi.Context) error {
 	if !ok {
 		return fmt.Errorf("config %s:role: %q is not a stack role; set it to global or site (or name the stack global or site-<name>)",
 			ctx.Project(), role)
+	}
+	// Before anything registers: the transform applies to the objects registered after it.
+	manager := kube.FieldManager(ctx.Project(), ctx.Stack())
+	if err := ctx.RegisterResourceTransform(kube.StableFieldManager(manager)); err != nil {
+		return err
 	}
 	outputs, err := build(ctx)
 	if err != nil {

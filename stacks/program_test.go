@@ -1,10 +1,14 @@
 package stacks
 
 import (
+	"context"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 	"github.com/stretchr/testify/require"
 
+	"nautobot-worker/internal/kube"
 	"nautobot-worker/internal/mocks"
 )
 
@@ -28,6 +32,26 @@ func TestRoleSelection(t *testing.T) {
 			err := mocks.Run(tc.stack, tc.config, m, Program)
 			require.ErrorContains(t, err, tc.want)
 			require.Empty(t, m.Resources())
+		})
+	}
+}
+
+// Every object a stack registers is applied by one field manager, the same in every run (kube.FieldManager):
+// the program registers the transform before anything else, whichever role it runs.
+func TestEveryStackAppliesWithItsOwnFieldManager(t *testing.T) {
+	for _, stack := range []string{"global", "site-dfw1"} {
+		t.Run(stack, func(t *testing.T) {
+			m := &mocks.Monitor{}
+			_ = mocks.Run(stack, nil, m, Program) // fails on the empty config, after the transform
+			transforms := m.StackTransforms()
+			require.Len(t, transforms, 1)
+			res := transforms[0](context.Background(), &pulumi.ResourceTransformArgs{Custom: true,
+				Type: "kubernetes:core/v1:Secret", Props: pulumi.Map{"metadata": pulumi.Map{"name": pulumi.String("s")}}})
+			require.NotNil(t, res)
+			meta, err := internals.UnsafeAwaitOutput(context.Background(), pulumi.ToOutput(res.Props["metadata"]))
+			require.NoError(t, err)
+			require.Equal(t, map[string]any{kube.FieldManagerAnnotation: kube.FieldManager(mocks.Project, stack)},
+				meta.Value.(map[string]any)["annotations"])
 		})
 	}
 }

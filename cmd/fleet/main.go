@@ -95,11 +95,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fleet: %v\n", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	interrupt, stop := notifyInterrupt(stderr)
 	defer stop()
-	results, err := fleet.Run(ctx, fleet.Options{
+	results, err := fleet.Run(context.Background(), fleet.Options{
 		Root: ".", Op: op, Stacks: stacks, Parallel: *parallel, KubeconfigDir: *kubeconfigs,
-		Recover: *recover, ExpectNoChanges: *expectNoChanges, Out: stdout,
+		Recover: *recover, ExpectNoChanges: *expectNoChanges, Interrupt: interrupt, Out: stdout,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "fleet: %v\n", err)
@@ -183,9 +183,10 @@ func addSite(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fleet add-site: %v\n", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	interrupt, stop := notifyInterrupt(stderr)
 	defer stop()
-	if err := fleet.AddSite(ctx, abs, req, *preview, chdirRunner{fleet.StackRunner{Root: abs, Out: stdout}}, stdout); err != nil {
+	runner := chdirRunner{fleet.StackRunner{Root: abs, Out: stdout, Interrupt: interrupt}}
+	if err := fleet.AddSite(context.Background(), abs, req, *preview, runner, stdout); err != nil {
 		fmt.Fprintf(stderr, "fleet add-site: %v\n", err)
 		if errors.Is(err, fleet.ErrRefused) {
 			return 2
@@ -198,9 +199,35 @@ func addSite(args []string, stdout, stderr io.Writer) int {
 // chdirRunner runs the stacks from the project directory, as the inline program needs.
 type chdirRunner struct{ fleet.StackRunner }
 
-func (r chdirRunner) Run(ctx context.Context, op string, stacks []string) ([]fleet.Result, error) {
+func (r chdirRunner) Run(ctx context.Context, op string, stacks []string, configFiles map[string]string) ([]fleet.Result, error) {
 	if err := os.Chdir(r.Root); err != nil {
 		return nil, err
 	}
-	return r.StackRunner.Run(ctx, op, stacks)
+	return r.StackRunner.Run(ctx, op, stacks, configFiles)
+}
+
+// notifyInterrupt turns Ctrl-C, SIGTERM (a cancelled CI job) and SIGHUP (a closed terminal) into the
+// runner's Interrupt: the first lets every running operation finish its step and release its lock, the
+// second stops at once, as the pulumi CLI does.
+func notifyInterrupt(stderr io.Writer) (*fleet.Interrupt, func()) {
+	interrupt := fleet.NewInterrupt()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for n := 0; ; n++ {
+			select {
+			case <-done:
+				return
+			case sig := <-signals:
+				interrupt.Trigger()
+				if n == 0 {
+					fmt.Fprintf(stderr, "fleet: %v: every running stack finishes the step in flight and releases its lock; no other stack starts. Interrupt again to stop at once.\n", sig)
+				} else {
+					fmt.Fprintf(stderr, "fleet: %v again: stopping at once (a stack may be left locked: `--recover`)\n", sig)
+				}
+			}
+		}
+	}()
+	return interrupt, func() { signal.Stop(signals); close(done) }
 }

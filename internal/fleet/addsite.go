@@ -359,20 +359,23 @@ func placeholders(n *yaml.Node, path []string, out *[]string) {
 
 // SiteRunner runs stacks and reads a stack's outputs; StackRunner outside tests.
 type SiteRunner interface {
-	Run(ctx context.Context, op string, stacks []string) ([]Result, error)
+	// Run runs op over the stacks; configFiles gives a stack another config file than its own.
+	Run(ctx context.Context, op string, stacks []string, configFiles map[string]string) ([]Result, error)
 	Outputs(ctx context.Context, stack string) (map[string]any, error)
 }
 
 // StackRunner runs stacks as `fleet up|preview` does, in the project directory, which must be the working
 // directory (the inline program reads its files relative to it).
 type StackRunner struct {
-	Root string
-	Out  io.Writer
+	Root      string
+	Out       io.Writer
+	Interrupt *Interrupt
 }
 
 // Run runs op over the stacks, one at a time (the global stack first), and prints the summary table.
-func (r StackRunner) Run(ctx context.Context, op string, stacks []string) ([]Result, error) {
-	results, err := Run(ctx, Options{Root: r.Root, Op: op, Stacks: stacks, Parallel: 1, Out: r.Out})
+func (r StackRunner) Run(ctx context.Context, op string, stacks []string, configFiles map[string]string) ([]Result, error) {
+	results, err := Run(ctx, Options{Root: r.Root, Op: op, Stacks: stacks, Parallel: 1, ConfigFiles: configFiles,
+		Interrupt: r.Interrupt, Out: r.Out})
 	if err != nil {
 		return nil, err
 	}
@@ -424,7 +427,7 @@ func AddSite(ctx context.Context, root string, req SiteRequest, preview bool, ru
 	if len(plan.Placeholders) == 0 {
 		stacks = append(stacks, SitePrefix+req.Name)
 	}
-	results, err := run.Run(ctx, "up", stacks)
+	results, err := run.Run(ctx, "up", stacks, nil)
 	if err == nil && Failed(results) {
 		err = errors.New("a stack failed (see above)")
 	}
@@ -445,17 +448,20 @@ func AddSite(ctx context.Context, root string, req SiteRequest, preview bool, ru
 	return nil
 }
 
-func previewSite(ctx context.Context, plan SitePlan, req SiteRequest, run SiteRunner, out io.Writer) (err error) {
-	if err := os.WriteFile(plan.GlobalFile, plan.GlobalAfter, 0o644); err != nil {
+// previewSite previews the global stack with its edited config in a copy outside the project, so the real
+// file never changes, whatever stops the preview.
+func previewSite(ctx context.Context, plan SitePlan, req SiteRequest, run SiteRunner, out io.Writer) error {
+	dir, err := os.MkdirTemp("", "fleet-add-site-")
+	if err != nil {
 		return err
 	}
-	defer func() {
-		if restore := os.WriteFile(plan.GlobalFile, plan.GlobalBefore, 0o644); restore != nil {
-			err = errors.Join(err, fmt.Errorf("restoring %s: %w", plan.GlobalFile, restore))
-		}
-	}()
-	fmt.Fprintf(out, "add-site: previewing the global stack with site %s added (%s is restored afterwards)\n", req.Name, plan.GlobalFile)
-	results, err := run.Run(ctx, "preview", []string{GlobalStack})
+	defer os.RemoveAll(dir)
+	edited := filepath.Join(dir, filepath.Base(plan.GlobalFile))
+	if err := os.WriteFile(edited, plan.GlobalAfter, 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "add-site: previewing the global stack with site %s added (from a copy of %s; no file changes)\n", req.Name, plan.GlobalFile)
+	results, err := run.Run(ctx, "preview", []string{GlobalStack}, map[string]string{GlobalStack: edited})
 	if err == nil && Failed(results) {
 		err = errors.New("the global stack's preview failed (see above)")
 	}

@@ -48,16 +48,18 @@ func snapshot(t *testing.T, dir string) map[string]string {
 
 // fakeRunner records the runs AddSite asks for instead of running Pulumi.
 type fakeRunner struct {
-	calls   []string
-	during  func() // called inside each run, while the files are as the run sees them
+	calls []string
+	// during is called inside each run, while the files are as the run sees them, with the config files
+	// the run was given instead of the stacks' own.
+	during  func(configFiles map[string]string)
 	results func(op string, stacks []string) []Result
 	outputs map[string]any
 }
 
-func (f *fakeRunner) Run(_ context.Context, op string, stacks []string) ([]Result, error) {
+func (f *fakeRunner) Run(_ context.Context, op string, stacks []string, configFiles map[string]string) ([]Result, error) {
 	f.calls = append(f.calls, op+" "+strings.Join(stacks, ","))
 	if f.during != nil {
-		f.during()
+		f.during(configFiles)
 	}
 	if f.results != nil {
 		return f.results(op, stacks), nil
@@ -295,7 +297,8 @@ func TestARefusalChangesNothing(t *testing.T) {
 func TestAddSiteRunsTheGlobalStackThenTheSite(t *testing.T) {
 	dir := projectCopy(t, pushToDemo)
 	run := &fakeRunner{outputs: demoOutputs("lon2", "10.40.0.0/16")}
-	run.during = func() {
+	run.during = func(configFiles map[string]string) {
+		require.Empty(t, configFiles, "an up runs the stacks' own files")
 		text, err := os.ReadFile(filepath.Join(dir, "Pulumi.global.yaml"))
 		require.NoError(t, err)
 		require.Contains(t, string(text), "- name: lon2", "the stacks run with the site added")
@@ -340,16 +343,21 @@ func TestAFailedUpKeepsTheFilesAndSaysHowToGoOn(t *testing.T) {
 	require.FileExists(t, filepath.Join(dir, "Pulumi.site-lon2.yaml"))
 }
 
-// TestAPreviewLeavesEveryFileAsItWas: the global stack is previewed with the site in its file, and the file
-// is restored afterwards, so the same add-site without --preview is not refused as an existing site.
+// TestAPreviewLeavesEveryFileAsItWas: the global stack is previewed with the site in a copy of its file,
+// outside the project, and no project file changes at any point (a killed preview leaves nothing edited),
+// so the same add-site without --preview is not refused as an existing site.
 func TestAPreviewLeavesEveryFileAsItWas(t *testing.T) {
 	for name, fail := range map[string]bool{"a clean preview": false, "a failing preview": true} {
 		t.Run(name, func(t *testing.T) {
 			dir := projectCopy(t, pushToDemo)
 			before := snapshot(t, dir)
 			run := &fakeRunner{}
-			run.during = func() {
-				text, err := os.ReadFile(filepath.Join(dir, "Pulumi.global.yaml"))
+			run.during = func(configFiles map[string]string) {
+				require.Equal(t, before, snapshot(t, dir), "the project's files while the preview runs")
+				edited := configFiles["global"]
+				require.NotEmpty(t, edited)
+				require.NotEqual(t, dir, filepath.Dir(edited))
+				text, err := os.ReadFile(edited)
 				require.NoError(t, err)
 				require.Contains(t, string(text), "- name: lon2")
 			}

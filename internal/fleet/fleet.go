@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,7 +40,11 @@ type Options struct {
 	Recover       bool     // clear stale locks and settle pending operations first
 	// ExpectNoChanges fails a preview or up that would change anything (a converged fleet stays converged).
 	ExpectNoChanges bool
-	Out             io.Writer
+	// ConfigFiles gives a stack another config file than its Pulumi.<stack>.yaml (a preview of an edit).
+	ConfigFiles map[string]string
+	// Interrupt stops the run as the CLI stops on Ctrl-C (nil: only the context stops it).
+	Interrupt *Interrupt
+	Out       io.Writer
 }
 
 // Result is one stack's outcome.
@@ -49,6 +54,8 @@ type Result struct {
 	Duration time.Duration
 	Err      error
 	Skipped  string // why the stack did not run
+	// Interrupted is a stack an interrupt stopped before its operation ended.
+	Interrupted bool
 }
 
 // Run runs the operation on every stack, with the program inline: stacks.Program runs in this process,
@@ -56,13 +63,30 @@ type Result struct {
 // stack, then the sites in parallel; a failing global stack skips them, since they would deploy against its
 // old outputs. A destroy runs the sites, then the global stack. A preview or refresh changes no outputs, so
 // the sites need not wait: the global stack starts first and the sites share the same parallel slots. A
-// failing site never stops the others.
+// failing site never stops the others; a failing site destroy keeps the global stack, which its worker
+// still uses. After an interrupt no stack starts.
 func Run(ctx context.Context, o Options) ([]Result, error) {
 	if o.Parallel < 1 {
 		o.Parallel = 1
 	}
+	if o.Interrupt == nil {
+		o.Interrupt = NewInterrupt()
+	}
 	if err := inWorkingDirectory(o.Root); err != nil {
 		return nil, err
+	}
+	backendDir, err := fileBackendDir(os.Getenv("PULUMI_BACKEND_URL"))
+	if err != nil {
+		return nil, err
+	}
+	if backendDir != "" {
+		removed, err := repairAttributes(backendDir, o.Recover)
+		if err != nil {
+			return nil, err
+		}
+		for _, path := range removed {
+			fmt.Fprintf(o.Out, "fleet: removed %s, an attribute file a killed run left unreadable\n", path)
+		}
 	}
 	// The kubernetes provider leaves kubeconfig copies (credentials included) in TMPDIR: give it ours.
 	scratch, err := os.MkdirTemp("", "nautobot-fleet-")
@@ -70,7 +94,11 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(scratch)
-	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(o.Root))
+	command, err := newInterruptibleCommand(o.Interrupt)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(o.Root), auto.Pulumi(command))
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +106,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := runner{Options: o, ws: ws, project: string(project.Name)}
+	r := runner{Options: o, ws: ws, project: string(project.Name), backendDir: backendDir}
 	if r.existing, err = ws.ListStacks(ctx); err != nil {
 		return nil, fmt.Errorf("listing stacks: %w", err)
 	}
@@ -101,8 +129,13 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		slots := make(chan struct{}, o.Parallel)
 		var wg sync.WaitGroup
 		for _, i := range indexes {
-			wg.Add(1)
 			slots <- struct{}{}
+			if o.Interrupt.Requested() {
+				results[i] = Result{Stack: o.Stacks[i], Skipped: "interrupted before it started"}
+				<-slots
+				continue
+			}
+			wg.Add(1)
 			go func() {
 				defer func() { <-slots; wg.Done() }()
 				results[i] = r.runStack(ctx, env, o.Stacks[i])
@@ -124,6 +157,19 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		pool(sites)
 	case "destroy":
 		pool(sites)
+		var failed []string
+		for _, j := range sites {
+			if results[j].Err != nil || results[j].Skipped != "" && results[j].Skipped != "no such stack" {
+				failed = append(failed, o.Stacks[j])
+			}
+		}
+		if len(failed) > 0 {
+			for _, i := range global {
+				results[i] = Result{Stack: o.Stacks[i], Skipped: fmt.Sprintf("kept: %s not destroyed, and a site's worker uses the global database until its stack is gone",
+					strings.Join(failed, ", "))}
+			}
+			return results, nil
+		}
 		pool(global)
 	default:
 		pool(append(global, sites...))
@@ -165,7 +211,8 @@ func (w stackWorkspace) Program() pulumi.RunFunc                   { return w.pr
 // inlineProgram is stacks.Program given the stack's config keys: its unknown-key check reads them from
 // PULUMI_CONFIG when Pulumi runs the program as a process of its own, which an inline program is not.
 func (r runner) inlineProgram(ctx context.Context, stack string) (pulumi.RunFunc, error) {
-	cfg, err := r.ws.GetAllConfigWithOptions(ctx, stack, &auto.GetAllConfigOptions{}) // secrets stay encrypted
+	// Secrets stay encrypted.
+	cfg, err := r.ws.GetAllConfigWithOptions(ctx, stack, &auto.GetAllConfigOptions{ConfigFile: r.ConfigFiles[stack]})
 	if err != nil {
 		return nil, fmt.Errorf("reading the config keys of %s: %w", stack, err)
 	}
@@ -181,6 +228,8 @@ type runner struct {
 	ws       auto.Workspace
 	project  string
 	existing []auto.StackSummary // the backend's stacks when the run started
+	// backendDir is the directory of a file backend ("" for any other), whose locks the runner checks.
+	backendDir string
 }
 
 // qualified is a stack's name in a file backend's layout (organization/<project>/<stack>).
@@ -220,9 +269,25 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 	if kubeconfig != "" {
 		stackEnv["KUBECONFIG"] = kubeconfig
 	}
+	retire, err := r.deleteUnreachable(stack)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	// From the stack's file, never the environment: a refresh or destroy runs no program, so the provider
+	// takes this variable, not the key.
+	stackEnv["PULUMI_K8S_DELETE_UNREACHABLE"] = strconv.FormatBool(retire)
 	if r.Op == "destroy" && !hasStack(r.existing, stack, r.qualified(stack)) {
 		res.Skipped = "no such stack"
 		return res
+	}
+	if r.backendDir != "" && r.Op != "preview" {
+		lease, err := takeLease(r.backendDir, r.qualified(stack))
+		if err != nil {
+			res.Err = err
+			return res
+		}
+		defer lease.Release()
 	}
 	var program pulumi.RunFunc // refresh and destroy run no program
 	if r.Op == "preview" || r.Op == "up" {
@@ -243,8 +308,38 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 		res.Err = err
 		return res
 	}
-	res.Changes, res.Err = operate(ctx, s, r.Op, r.ExpectNoChanges, out)
+	res.Changes, res.Err = operate(ctx, s, r.Op, r.ExpectNoChanges, r.ConfigFiles[stack], out)
+	res.Interrupted = res.Err != nil && r.Interrupt.Requested()
 	return res
+}
+
+// deleteUnreachable is the stack file's kubernetes.deleteUnreachable: whether a refresh or destroy may drop
+// from the state what the stack's unreachable cluster held (to retire a site whose cluster is gone). The
+// global stack refuses it: one refresh during an outage would drop the CA and the database from its state.
+func (r runner) deleteUnreachable(stack string) (bool, error) {
+	path := r.ConfigFiles[stack]
+	if path == "" {
+		path = filepath.Join(r.Root, "Pulumi."+stack+".yaml")
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return false, fmt.Errorf("reading the config of %s: %w", stack, err)
+	}
+	cfg, err := stackConfig(text)
+	if err != nil {
+		return false, nil // no config: nothing set
+	}
+	on := false
+	for _, key := range []string{r.project + ":kubernetes", "kubernetes"} {
+		k, _ := cfg[key].(map[string]any)
+		if v, _ := k["deleteUnreachable"].(bool); v {
+			on = true
+		}
+	}
+	if on && stack == GlobalStack {
+		return false, fmt.Errorf("%s: kubernetes.deleteUnreachable is refused on the global stack: a refresh while its cluster is unreachable would drop the CA, the database and the namespace from the state", path)
+	}
+	return on, nil
 }
 
 func hasStack(list []auto.StackSummary, names ...string) bool {
@@ -258,18 +353,19 @@ func hasStack(list []auto.StackSummary, names ...string) bool {
 	return false
 }
 
-func operate(ctx context.Context, s auto.Stack, op string, expectNoChanges bool, out io.Writer) (map[string]int, error) {
+func operate(ctx context.Context, s auto.Stack, op string, expectNoChanges bool, configFile string, out io.Writer) (map[string]int, error) {
 	switch op {
 	case "preview":
 		opts := []optpreview.Option{optpreview.Diff(), optpreview.ProgressStreams(out), optpreview.ErrorProgressStreams(out),
-			optpreview.Color("never"), optpreview.SuppressProgress()}
+			optpreview.Color("never"), optpreview.SuppressProgress(), optpreview.ConfigFile(configFile)}
 		if expectNoChanges {
 			opts = append(opts, optpreview.ExpectNoChanges())
 		}
 		r, err := s.Preview(ctx, opts...)
 		return previewChanges(r.ChangeSummary), err
 	case "up":
-		opts := []optup.Option{optup.ProgressStreams(out), optup.ErrorProgressStreams(out), optup.Color("never"), optup.SuppressProgress()}
+		opts := []optup.Option{optup.ProgressStreams(out), optup.ErrorProgressStreams(out), optup.Color("never"), optup.SuppressProgress(),
+			optup.ConfigFile(configFile)}
 		if expectNoChanges {
 			opts = append(opts, optup.ExpectNoChanges())
 		}
@@ -300,7 +396,7 @@ func destroyExcludingProtected(ctx context.Context, s auto.Stack, out io.Writer)
 }
 
 // cli runs a pulumi command on the stack, in its workspace and environment, for what the Automation API
-// lacks or only offers on its own workspace type (Stack.Cancel).
+// lacks.
 func cli(ctx context.Context, s auto.Stack, out io.Writer, args ...string) error {
 	ws := s.Workspace()
 	env := os.Environ()
@@ -349,29 +445,29 @@ func updateChanges(summary auto.UpdateSummary) map[string]int {
 	return changes(*summary.ResourceChanges)
 }
 
-// settleLocks checks a file backend's locks on the stack; with --recover it clears stale ones and settles
-// the operations the killed run left pending, so the operation can run.
+// settleLocks checks a file backend's locks on the stack; with --recover it removes the stale ones and
+// settles the operations the killed run left pending, so the operation can run. It runs under the stack's
+// lease (except for a preview, which takes no lock), so no other fleet run recovers the stack meanwhile.
 func (r runner) settleLocks(ctx context.Context, s auto.Stack, stack string, out io.Writer) error {
-	dir, err := fileBackendDir(os.Getenv("PULUMI_BACKEND_URL"))
-	if err != nil || dir == "" {
-		return err
+	if r.backendDir == "" {
+		return nil
 	}
-	locks, err := Locks(dir, r.qualified(stack))
+	locks, err := Locks(r.backendDir, r.qualified(stack))
 	if err != nil {
 		return err
 	}
-	hostname, err := os.Hostname()
+	host, err := ThisHost()
 	if err != nil {
 		return err
 	}
-	clear, err := lockProblem(r.Op, stack, locks, hostname, pidAlive, r.Recover)
+	stale, err := lockProblem(r.Op, stack, locks, host, r.Recover && r.Op != "preview")
 	if err != nil {
 		return err
 	}
-	if clear {
-		fmt.Fprintf(out, "clearing %d stale lock(s)\n", len(locks))
-		if err := cli(ctx, s, out, "cancel", "--yes"); err != nil {
-			return fmt.Errorf("clearing the stale lock: %w", err)
+	if len(stale) > 0 {
+		fmt.Fprintf(out, "removing %d stale lock(s): %s\n", len(stale), joinLocks(stale))
+		if err := removeStale(stale); err != nil {
+			return fmt.Errorf("removing the stale lock: %w", err)
 		}
 	}
 	if !r.Recover || r.Op == "preview" {

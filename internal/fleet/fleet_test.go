@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +49,7 @@ func TestSelect(t *testing.T) {
 		{name: "one site, prefix optional", sites: []string{"site-iad1"}, withGlobal: true, want: []string{"global", "site-iad1"}},
 		{name: "named sites in the order given", sites: []string{"iad1", "dfw1"}, want: []string{"site-iad1", "site-dfw1"}},
 		{name: "the global stack alone", sites: []string{}, withGlobal: true, want: []string{"global"}},
+		{name: "a site named twice runs once", sites: []string{"dfw1", "site-dfw1", "iad1", "dfw1"}, want: []string{"site-dfw1", "site-iad1"}},
 		{name: "a typo is an error, not an empty run", sites: []string{"dfw2"}, err: "--sites dfw2: no Pulumi.site-dfw2.yaml"},
 		{name: "the template is never deployed", sites: []string{"example"}, err: "template site-example is never deployed"},
 	} {
@@ -72,36 +74,171 @@ func TestParseSites(t *testing.T) {
 }
 
 func TestLocks(t *testing.T) {
-	host := "ci-runner-1"
-	alive := func(pid int) bool { return pid == 100 }
-	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	dead := Lock{Pid: 200, Username: "root", Hostname: host, Timestamp: at}
-	running := Lock{Pid: 100, Username: "root", Hostname: host, Timestamp: at}
+	boot := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	at := boot.Add(time.Hour)
+	started := map[int]time.Time{100: at.Add(-time.Second), 300: at.Add(time.Minute)}
+	host := Host{Name: "ci-runner-1", Boot: boot,
+		Alive:   func(pid int) bool { _, ok := started[pid]; return ok },
+		Started: func(pid int) (time.Time, bool) { t, ok := started[pid]; return t, ok }}
+	dead := Lock{Pid: 200, Username: "root", Hostname: host.Name, Timestamp: at}
+	running := Lock{Pid: 100, Username: "root", Hostname: host.Name, Timestamp: at}
+	reused := Lock{Pid: 300, Username: "root", Hostname: host.Name, Timestamp: at}
+	beforeBoot := Lock{Pid: 100, Username: "root", Hostname: host.Name, Timestamp: boot.Add(-time.Minute)}
 	elsewhere := Lock{Pid: 200, Username: "ci", Hostname: "other-host", Timestamp: at}
 	for _, c := range []struct {
 		name      string
 		locks     []Lock
 		recover   bool
-		wantClear bool
+		wantStale []Lock
 		err       string
 	}{
 		{name: "no lock"},
 		{name: "a run in progress", locks: []Lock{running}, recover: true, err: "locked by a run that may still be going: root@ci-runner-1 (pid 100)"},
 		{name: "another host's lock is never cleared", locks: []Lock{elsewhere}, recover: true, err: "ci@other-host (pid 200)"},
 		{name: "a killed run, without --recover", locks: []Lock{dead}, err: "no longer running (a killed or cancelled run); `go run ./cmd/fleet up --recover`"},
-		{name: "a killed run, with --recover", locks: []Lock{dead}, recover: true, wantClear: true},
+		{name: "a killed run, with --recover", locks: []Lock{dead}, recover: true, wantStale: []Lock{dead}},
+		{name: "its pid now belongs to a process that started later", locks: []Lock{reused}, recover: true, wantStale: []Lock{reused}},
+		{name: "taken before this machine booted, its pid running again", locks: []Lock{beforeBoot}, recover: true, wantStale: []Lock{beforeBoot}},
 		{name: "a killed run beside a live one", locks: []Lock{dead, running}, recover: true, err: "may still be going"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			clear, err := lockProblem("up", "site-dfw1", c.locks, host, alive, c.recover)
+			stale, err := lockProblem("up", "site-dfw1", c.locks, host, c.recover)
 			if c.err != "" {
 				require.ErrorContains(t, err, c.err)
 				return
 			}
 			require.NoError(t, err)
-			require.Equal(t, c.wantClear, clear)
+			require.Equal(t, c.wantStale, stale)
 		})
 	}
+}
+
+// TestThisHostJudgesProcessesByPidAndStartTime: this process's own lock, taken now, is live; a lock with
+// its pid but taken before it started is another process's, reused pid; a lock from before the boot is
+// stale whatever its pid.
+func TestThisHostJudgesProcessesByPidAndStartTime(t *testing.T) {
+	host, err := ThisHost()
+	require.NoError(t, err)
+	require.False(t, host.Boot.IsZero(), "/proc/stat btime")
+	start, ok := host.Started(os.Getpid())
+	require.True(t, ok)
+	require.True(t, start.After(host.Boot) && !start.After(time.Now()), "started %s, booted %s", start, host.Boot)
+	self := Lock{Pid: os.Getpid(), Hostname: host.Name, Timestamp: time.Now()}
+	require.False(t, self.Stale(host))
+	earlier := self
+	earlier.Timestamp = start.Add(-time.Minute)
+	require.True(t, earlier.Stale(host), "a lock older than the process with its pid")
+	beforeBoot := self
+	beforeBoot.Timestamp = host.Boot.Add(-time.Second)
+	require.True(t, beforeBoot.Stale(host))
+}
+
+// TestOnlyTheLocksJudgedStaleAreRemoved: a lock that another run rewrote after the judgement stays.
+func TestOnlyTheLocksJudgedStaleAreRemoved(t *testing.T) {
+	dir := t.TempDir()
+	lockDir := filepath.Join(dir, ".pulumi", "locks", "organization", "nautobot-worker", "site-dfw1")
+	require.NoError(t, os.MkdirAll(lockDir, 0o755))
+	write := func(name string, pid int) {
+		content := fmt.Sprintf(`{"pid": %d, "username": "root", "hostname": "vm", "timestamp": "2026-12-01T10:00:00Z"}`, pid)
+		require.NoError(t, os.WriteFile(filepath.Join(lockDir, name), []byte(content), 0o644))
+	}
+	write("a.json", 4242)
+	write("b.json", 4343)
+	locks, err := Locks(dir, "organization/nautobot-worker/site-dfw1")
+	require.NoError(t, err)
+	require.Len(t, locks, 2)
+	write("b.json", os.Getpid()) // a new run took the lock with the same name meanwhile
+	require.ErrorContains(t, removeStale(locks), "changed while it was judged stale")
+	require.NoFileExists(t, filepath.Join(lockDir, "a.json"))
+	require.FileExists(t, filepath.Join(lockDir, "b.json"))
+	require.NoError(t, removeStale(locks[:1]), "a lock already gone is no error")
+}
+
+// TestALeaseIsOneRunsAtATime: a second lease on the stack is refused, naming the holder, until the first
+// is released; a process that held it and was killed holds it no more.
+func TestALeaseIsOneRunsAtATime(t *testing.T) {
+	dir := t.TempDir()
+	stack := "organization/nautobot-worker/site-dfw1"
+	first, err := takeLease(dir, stack)
+	require.NoError(t, err)
+	_, err = takeLease(dir, stack)
+	require.ErrorContains(t, err, fmt.Sprintf("another fleet run is working on this stack (pid %d on ", os.Getpid()))
+	other, err := takeLease(dir, "organization/nautobot-worker/site-iad1")
+	require.NoError(t, err, "another stack's lease is its own")
+	other.Release()
+	first.Release()
+	again, err := takeLease(dir, stack)
+	require.NoError(t, err)
+	again.Release()
+
+	// flock(1) from util-linux holds the lease file in another process (sleep, which it becomes) until that
+	// is killed.
+	holder := exec.Command("flock", "--exclusive", "--no-fork", leasePath(dir, stack), "sleep", "600")
+	require.NoError(t, holder.Start())
+	require.Eventually(t, func() bool {
+		l, err := takeLease(dir, stack)
+		l.Release()
+		return err != nil
+	}, 10*time.Second, 10*time.Millisecond, "the other process holds the lease")
+	require.NoError(t, holder.Process.Kill())
+	_ = holder.Wait()
+	l, err := takeLease(dir, stack)
+	require.NoError(t, err, "a killed holder's lease is free")
+	l.Release()
+}
+
+// TestUnreadableAttributeFilesAreNamedThenRemoved: the attribute file a kill left empty makes every read of
+// its blob fail; without --recover it is named with the fix, with --recover removed, and whole ones stay.
+func TestUnreadableAttributeFilesAreNamedThenRemoved(t *testing.T) {
+	dir := t.TempDir()
+	stacks := filepath.Join(dir, ".pulumi", "stacks", "nautobot-worker")
+	require.NoError(t, os.MkdirAll(stacks, 0o755))
+	broken := filepath.Join(stacks, "site-dfw1.json.attrs")
+	whole := filepath.Join(stacks, "site-iad1.json.attrs")
+	require.NoError(t, os.WriteFile(broken, nil, 0o644))
+	require.NoError(t, os.WriteFile(whole, []byte(`{"user.cache_control":"","md5":"AA=="}`+"\n"), 0o644))
+	_, err := repairAttributes(dir, false)
+	require.ErrorContains(t, err, "1 unreadable attribute file(s) a killed run left: "+broken+"; `--recover` removes them")
+	require.FileExists(t, broken)
+	removed, err := repairAttributes(dir, true)
+	require.NoError(t, err)
+	require.Equal(t, []string{broken}, removed)
+	require.NoFileExists(t, broken)
+	require.FileExists(t, whole)
+	removed, err = repairAttributes(t.TempDir(), false)
+	require.NoError(t, err, "a backend without .pulumi yet")
+	require.Empty(t, removed)
+}
+
+func TestAKubeconfigDirNeedsEveryStacksFile(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "global")
+	got, err := kubeconfigFor(dir, "global")
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "global"), got)
+	_, err = kubeconfigFor(dir, "site-dfw1")
+	require.ErrorContains(t, err, "--kubeconfig-dir: no kubeconfig "+filepath.Join(dir, "site-dfw1")+" for stack site-dfw1")
+	got, err = kubeconfigFor("", "site-dfw1")
+	require.NoError(t, err)
+	require.Empty(t, got, "without --kubeconfig-dir the stack's own config decides")
+}
+
+// TestInterruptIsGracefulThenAbrupt: the first trigger asks for a graceful stop, the second for an abrupt
+// one; more change nothing.
+func TestInterruptIsGracefulThenAbrupt(t *testing.T) {
+	i := NewInterrupt()
+	require.False(t, i.Requested())
+	i.Trigger()
+	require.True(t, i.Requested())
+	select {
+	case <-i.abort:
+		t.Fatal("one interrupt is graceful")
+	default:
+	}
+	i.Trigger()
+	i.Trigger()
+	<-i.abort
+	require.False(t, (*Interrupt)(nil).Requested())
 }
 
 func TestLocksAreReadFromTheFileBackendLayout(t *testing.T) {
@@ -219,4 +356,30 @@ func TestPrefixWriterInterleavesWholeLines(t *testing.T) {
 	_, _ = a.Write([]byte("bal):\n"))
 	b.Flush()
 	require.Equal(t, "[site-dfw1] one\n[site-dfw1] two\n[global] Previewing update (global):\n[site-dfw1] thr\n", out.String())
+}
+
+// TestDeleteUnreachableComesFromTheStackFile: a site's file may set it (retiring a site whose cluster is
+// gone), the global stack's may not, and nothing else turns it on.
+func TestDeleteUnreachableComesFromTheStackFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(stack, text string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi."+stack+".yaml"), []byte(text), 0o644))
+	}
+	write("site-old", "config:\n  nautobot-worker:kubernetes:\n    kubeconfig: gone.yaml\n    deleteUnreachable: true\n")
+	write("site-dfw1", "config:\n  nautobot-worker:kubernetes:\n    kubeconfig: k.yaml\n")
+	write("site-bare", "config:\n  kubernetes:\n    deleteUnreachable: true\n")
+	write("global", "config:\n  nautobot-worker:kubernetes:\n    deleteUnreachable: true\n")
+	t.Setenv("PULUMI_K8S_DELETE_UNREACHABLE", "true")
+	r := runner{Options: Options{Root: dir}, project: "nautobot-worker"}
+	for stack, want := range map[string]bool{"site-old": true, "site-dfw1": false, "site-bare": true} {
+		got, err := r.deleteUnreachable(stack)
+		require.NoError(t, err)
+		require.Equal(t, want, got, stack)
+	}
+	_, err := r.deleteUnreachable("global")
+	require.ErrorContains(t, err, "kubernetes.deleteUnreachable is refused on the global stack")
+	r.ConfigFiles = map[string]string{"site-dfw1": filepath.Join(dir, "Pulumi.site-old.yaml")}
+	got, err := r.deleteUnreachable("site-dfw1")
+	require.NoError(t, err)
+	require.True(t, got, "an edited copy of the file is read instead")
 }

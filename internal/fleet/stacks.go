@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -67,7 +68,9 @@ func Select(stacks []string, sites []string, withGlobal bool) ([]string, error) 
 		if !have[stack] {
 			return nil, fmt.Errorf("--sites %s: no Pulumi.%s.yaml in the project (template %s is never deployed)", site, stack, templateStack)
 		}
-		out = append(out, stack)
+		if !slices.Contains(out, stack) { // one stack twice would run twice at once
+			out = append(out, stack)
+		}
 	}
 	return out, nil
 }
@@ -86,7 +89,8 @@ func ParseSites(value string, set bool) []string {
 	return sites
 }
 
-// kubeconfigFor is the stack's kubeconfig in dir (a file named after the stack), if there is one.
+// kubeconfigFor is the stack's kubeconfig in dir (a file named after the stack). With a dir, every stack
+// must have one: falling back to the ambient KUBECONFIG could deploy to another cluster.
 func kubeconfigFor(dir, stack string) (string, error) {
 	if dir == "" {
 		return "", nil
@@ -94,7 +98,7 @@ func kubeconfigFor(dir, stack string) (string, error) {
 	path := filepath.Join(dir, stack)
 	if _, err := os.Stat(path); err != nil {
 		if os.IsNotExist(err) {
-			return "", nil
+			return "", fmt.Errorf("--kubeconfig-dir: no kubeconfig %s for stack %s; write it there (every stack needs its own, the ambient KUBECONFIG is never used with --kubeconfig-dir)", path, stack)
 		}
 		return "", err
 	}

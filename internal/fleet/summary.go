@@ -23,6 +23,8 @@ func Failed(results []Result) bool {
 
 func status(r Result) string {
 	switch {
+	case r.Interrupted:
+		return "interrupted: " + firstLine(r.Err.Error())
 	case r.Err != nil:
 		return "failed: " + firstLine(r.Err.Error())
 	case r.Skipped != "":

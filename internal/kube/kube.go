@@ -24,14 +24,20 @@ type ClusterConfig struct {
 	ClusterIdentifier string `json:"clusterIdentifier"`
 	// RenderDir writes manifests to this directory instead of applying them (secrets are rendered in plain text).
 	RenderDir string `json:"renderDir"`
+	// DeleteUnreachable lets a refresh or destroy drop from the state what it cannot read because the cluster is
+	// unreachable. Off: one refresh during an outage would otherwise empty the state of a cluster that still
+	// runs everything. On only to retire a stack whose cluster is gone for good.
+	DeleteUnreachable bool `json:"deleteUnreachable"`
 }
 
 // NewProvider registers the explicit provider every Kubernetes resource of a stack uses.
 func NewProvider(ctx *pulumi.Context, name string, c ClusterConfig) (*kubernetes.Provider, error) {
-	args := &kubernetes.ProviderArgs{
-		// Deleting a stack whose cluster is gone must not hang on an unreachable API server.
-		DeleteUnreachable: pulumi.BoolPtr(true),
-		ClusterIdentifier: pulumi.StringPtr(c.ClusterIdentifier),
+	args := &kubernetes.ProviderArgs{ClusterIdentifier: pulumi.StringPtr(c.ClusterIdentifier)}
+	if c.DeleteUnreachable {
+		// Unset otherwise: a refresh or destroy of a stack whose cluster is already gone does not run the
+		// program, so it takes the provider's PULUMI_K8S_DELETE_UNREACHABLE (which an explicit false would
+		// override); the fleet runner sets it from this key.
+		args.DeleteUnreachable = pulumi.BoolPtr(true)
 	}
 	if c.ClusterIdentifier == "" {
 		args.ClusterIdentifier = pulumi.StringPtr(ctx.Project() + "-" + ctx.Stack())

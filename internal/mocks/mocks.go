@@ -132,6 +132,26 @@ type Monitor struct {
 	stack     tokens.QName
 	// declared maps each resource handle to the DependsOn its program passed (nil: DependsOnInputs).
 	declared map[pulumi.Resource][]pulumi.Resource
+	// stackTransforms are the transforms the program registered for the whole stack (the SDK's mock monitor
+	// runs none of them): tests call them on inputs of their own.
+	stackTransforms []pulumi.ResourceTransform
+}
+
+// RegisterTransform records a stack transform (pulumi.MockResourceMonitorWithTransforms).
+func (m *Monitor) RegisterTransform(t pulumi.ResourceTransform) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stackTransforms = append(m.stackTransforms, t)
+}
+
+// RegisterInvokeTransform is part of pulumi.MockResourceMonitorWithTransforms; no program here has one.
+func (m *Monitor) RegisterInvokeTransform(pulumi.InvokeTransform) {}
+
+// StackTransforms are the stack transforms the program registered, in order.
+func (m *Monitor) StackTransforms() []pulumi.ResourceTransform {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.stackTransforms)
 }
 
 // recordDependsOn is a stack transformation that changes nothing. It is the SDK-side (legacy) kind on

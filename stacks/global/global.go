@@ -99,6 +99,9 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	}
 	p := validate.New("")
 	p.DNSLabel("namespace", c.Namespace)
+	if c.Kubernetes.DeleteUnreachable {
+		p.Addf("kubernetes.deleteUnreachable", "is refused on the global stack: a refresh while its cluster is unreachable would drop the CA, the database and the namespace from the state; remove the key (it is for retiring a site whose cluster is gone)")
+	}
 	if createNamespace != "true" && createNamespace != "false" {
 		p.Addf("createNamespace", "%q is not a boolean; use true or false", createNamespace)
 	}

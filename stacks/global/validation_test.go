@@ -28,6 +28,8 @@ func TestEachProblemIsReportedOnceAtTheKeyTheUserSet(t *testing.T) {
 			[]string{"config gateway.redisPort: 70000 is not a TCP port"}, []string{"routes."}},
 		{"site name the worker cannot use", with(baseConfig(), "sites", `[{"name":"beat"}]`),
 			[]string{`config sites[0].name: "beat" is reserved`}, nil},
+		{"state that an outage could drop", with(baseConfig(), "kubernetes", `{"kubeconfig":"k","deleteUnreachable":true}`),
+			[]string{"config kubernetes.deleteUnreachable: is refused on the global stack"}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,117 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"sync"
+	"syscall"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+)
+
+// Interrupt is what the runner does with Ctrl-C and SIGTERM, as the pulumi CLI does with them: the first
+// asks every running pulumi command to finish the step in flight and release its lock, however long that
+// takes, and starts no new stack; the second stops the commands at once.
+type Interrupt struct {
+	once            [2]sync.Once
+	graceful, abort chan struct{}
+}
+
+// NewInterrupt returns an Interrupt that nothing has triggered yet.
+func NewInterrupt() *Interrupt {
+	return &Interrupt{graceful: make(chan struct{}), abort: make(chan struct{})}
+}
+
+// Trigger records one more Ctrl-C: the first asks to stop gracefully, the second at once.
+func (i *Interrupt) Trigger() {
+	select {
+	case <-i.graceful:
+		i.once[1].Do(func() { close(i.abort) })
+	default:
+		i.once[0].Do(func() { close(i.graceful) })
+	}
+}
+
+// Requested reports whether a graceful stop was asked for.
+func (i *Interrupt) Requested() bool {
+	if i == nil {
+		return false
+	}
+	select {
+	case <-i.graceful:
+		return true
+	default:
+		return false
+	}
+}
+
+// errInterrupted is a command the runner did not start because an interrupt came first.
+var errInterrupted = errors.New("interrupted before it started")
+
+// interruptibleCommand runs the pulumi CLI as the Automation API's own command does, except for signals.
+// The SDK's command sends SIGINT when its context ends and kills the process 10 s later, cutting a graceful
+// cancel short (a stale lock, pending operations); it also leaves pulumi in the runner's process group, so
+// a terminal's Ctrl-C reaches pulumi once directly and once through the context: the CLI takes the second
+// as "terminate now". Here pulumi runs in its own process group, and only the Interrupt signals it.
+type interruptibleCommand struct {
+	auto.PulumiCommand // the version the Automation API checks features against
+	interrupt          *Interrupt
+}
+
+func newInterruptibleCommand(i *Interrupt) (auto.PulumiCommand, error) {
+	sdk, err := auto.NewPulumiCommand(nil)
+	if err != nil {
+		return nil, err
+	}
+	return interruptibleCommand{PulumiCommand: sdk, interrupt: i}, nil
+}
+
+func (c interruptibleCommand) Run(ctx context.Context, workdir string, stdin io.Reader, additionalOutput []io.Writer,
+	additionalErrorOutput []io.Writer, additionalEnv []string, args ...string) (string, string, int, error) {
+	if c.interrupt.Requested() {
+		return "", "", -1, errInterrupted
+	}
+	if !slices.Contains(args, "--non-interactive") {
+		args = append([]string{"--non-interactive"}, args...)
+	}
+	cmd := exec.Command("pulumi", args...)
+	cmd.Dir = workdir
+	cmd.Env = append(append(os.Environ(), additionalEnv...), "PULUMI_AUTOMATION_API=true")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = io.MultiWriter(append(additionalOutput, &stdout)...)
+	cmd.Stderr = io.MultiWriter(append(additionalErrorOutput, &stderr)...)
+	cmd.Stdin = stdin
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return "", "", -1, err
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+			return
+		case <-c.interrupt.graceful:
+		case <-ctx.Done():
+		}
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-c.interrupt.abort:
+			_ = cmd.Process.Signal(os.Interrupt) // the CLI's second Ctrl-C: stop now
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	code := -1
+	if exit, ok := err.(*exec.ExitError); ok {
+		code = exit.ExitCode()
+	} else if err == nil {
+		code = 0
+	}
+	return stdout.String(), stderr.String(), code, err
+}
