@@ -100,6 +100,17 @@ wait_for() {
   return 1
 }
 
+# wait_exit PID: wait for a background process, bounded (10 min), so a run that hangs fails the test.
+wait_exit() {
+  local i
+  for ((i = 0; i < 6000; i++)); do
+    kill -0 "$1" 2>/dev/null || { wait "$1"; return; }
+    sleep 0.1
+  done
+  log "pid $1 still running after 10 min"
+  return 1
+}
+
 kill_run() {
   pkill -KILL -s "$run_pid" 2>/dev/null || true
   wait "$run_pid" 2>/dev/null || true
@@ -140,7 +151,7 @@ converge() {
 creating=' creating \('
 fleet destroy --no-global --sites dfw1 >/dev/null
 start_up "$state/full.log"
-wait "$run_pid" || { log "an uninterrupted up of site-dfw1 failed:"; cat "$state/full.log" >&2; exit 1; }
+wait_exit "$run_pid" || { log "an uninterrupted up of site-dfw1 failed:"; cat "$state/full.log" >&2; exit 1; }
 run_pid=
 objects=$(grep -cE -- "$creating" "$state/full.log" || true)
 externalsecrets=$(grep -cE -- "ExternalSecret .*$creating" "$state/full.log" || true)
@@ -233,25 +244,32 @@ kill -STOP "$apiserver"
 pulumi refresh --yes --stack site-dfw1 --non-interactive >"$state/live-refresh.log" 2>&1 &
 held_pid=$!
 until [ "$(lock_count)" -ge 1 ]; do kill -0 "$held_pid" || { kill -CONT "$apiserver"; cat "$state/live-refresh.log" >&2; exit 1; }; sleep 0.05; done
-if fleet up --no-global --sites dfw1 --recover >"$state/live-1.log" 2>&1; then kill -CONT "$apiserver"; log "a --recover ran over a live pulumi run"; exit 1; fi
+if timeout 600 "$work/fleet" up -C "$project" --no-global --sites dfw1 --recover >"$state/live-1.log" 2>&1; then
+  kill -CONT "$apiserver"
+  log "a --recover ran over a live pulumi run"
+  exit 1
+fi
 kill -CONT "$apiserver"
 grep -qF 'locked by a run that may still be going' "$state/live-1.log" || { cat "$state/live-1.log" >&2; exit 1; }
-wait "$held_pid" || { cat "$state/live-refresh.log" >&2; exit 1; }
+wait_exit "$held_pid" || { cat "$state/live-refresh.log" >&2; exit 1; }
 held_pid=
 grep -qE 'Resources:' "$state/live-refresh.log" || { log "the live refresh did not finish"; cat "$state/live-refresh.log" >&2; exit 1; }
 log "live plain pulumi run on this host: --recover refused, its lock kept"
 
 # A fleet run in another pid namespace under the same hostname: its pid means nothing here; its lease does.
-unshare --pid --fork --mount-proc setsid "$work/fleet" up -C "$project" --no-global --sites dfw1 >"$state/live-ns.log" 2>&1 &
+setsid unshare --pid --fork --mount-proc "$work/fleet" up -C "$project" --no-global --sites dfw1 >"$state/live-ns.log" 2>&1 &
 run_pid=$!
 wait_for "$state/live-ns.log" "$creating" 1
-engine=$(pgrep -n -x pulumi) # the newest pulumi: this run's, the only one running
+engine=$(pgrep -s "$run_pid" -x pulumi)
 kill -STOP "$engine"
-if fleet up --no-global --sites dfw1 --recover >"$state/live-2.log" 2>&1; then log "a --recover ran over a live fleet run in another pid namespace"; exit 1; fi
+if timeout 600 "$work/fleet" up -C "$project" --no-global --sites dfw1 --recover >"$state/live-2.log" 2>&1; then
+  log "a --recover ran over a live fleet run in another pid namespace"
+  exit 1
+fi
 grep -qF 'another fleet run is working on this stack' "$state/live-2.log" || { cat "$state/live-2.log" >&2; exit 1; }
 [ "$(lock_count)" -eq 1 ] || { log "the live run's lock was removed"; exit 1; }
 kill -CONT "$engine"
-wait "$run_pid" || { cat "$state/live-ns.log" >&2; exit 1; }
+wait_exit "$run_pid" || { cat "$state/live-ns.log" >&2; exit 1; }
 run_pid=
 log "live fleet run in another pid namespace: --recover refused, its lock kept"
 
@@ -265,9 +283,9 @@ a=$!
 fleet up --no-global --sites dfw1 --recover >"$state/recover-b.log" 2>&1 &
 b=$!
 ok=0
-wait "$a" && ok=$((ok + 1))
-wait "$b" && ok=$((ok + 1))
-refused=$(grep -lF 'another fleet run is working on this stack' "$state/recover-a.log" "$state/recover-b.log" | wc -l)
+wait_exit "$a" && ok=$((ok + 1))
+wait_exit "$b" && ok=$((ok + 1))
+refused=$(cat "$state/recover-a.log" "$state/recover-b.log" | grep -cF 'another fleet run is working on this stack' || true)
 # Both may succeed when one had finished before the other took the lease; never may both fail.
 if [ "$ok" -lt 1 ] || [ $((ok + refused)) -ne 2 ]; then
   log "two --recover runs: $ok succeeded, $refused refused"
@@ -289,7 +307,7 @@ kill -STOP "$apiserver"
 kill -INT "$run_pid"
 sleep 15
 kill -CONT "$apiserver"
-wait "$run_pid" || true
+wait_exit "$run_pid" || true
 run_pid=
 grep -qE '^site-dfw1 .* interrupted: ' "$state/interrupted.log" || {
   log "an interrupted up: the summary does not report site-dfw1 interrupted:"; cat "$state/interrupted.log" >&2; exit 1; }

@@ -208,7 +208,7 @@ func (r chdirRunner) Run(ctx context.Context, op string, stacks []string, config
 
 // notifyInterrupt turns Ctrl-C, SIGTERM (a cancelled CI job) and SIGHUP (a closed terminal) into the
 // runner's Interrupt: the first lets every running operation finish its step and release its lock, the
-// second stops at once, as the pulumi CLI does.
+// second stops at once, as the pulumi CLI does, and a third kills pulumi.
 func notifyInterrupt(stderr io.Writer) (*fleet.Interrupt, func()) {
 	interrupt := fleet.NewInterrupt()
 	signals := make(chan os.Signal, 2)
@@ -221,10 +221,13 @@ func notifyInterrupt(stderr io.Writer) (*fleet.Interrupt, func()) {
 				return
 			case sig := <-signals:
 				interrupt.Trigger()
-				if n == 0 {
+				switch n {
+				case 0:
 					fmt.Fprintf(stderr, "fleet: %v: every running stack finishes the step in flight and releases its lock; no other stack starts. Interrupt again to stop at once.\n", sig)
-				} else {
-					fmt.Fprintf(stderr, "fleet: %v again: stopping at once (a stack may be left locked: `--recover`)\n", sig)
+				case 1:
+					fmt.Fprintf(stderr, "fleet: %v again: pulumi stops at once (a stack may be left locked: `--recover`); a third interrupt kills it\n", sig)
+				default:
+					fmt.Fprintf(stderr, "fleet: %v: killing pulumi\n", sig)
 				}
 			}
 		}

@@ -79,15 +79,6 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if backendDir != "" {
-		removed, err := repairAttributes(backendDir, o.Recover)
-		if err != nil {
-			return nil, err
-		}
-		for _, path := range removed {
-			fmt.Fprintf(o.Out, "fleet: removed %s, an attribute file a killed run left unreadable\n", path)
-		}
-	}
 	// The kubernetes provider leaves kubeconfig copies (credentials included) in TMPDIR: give it ours.
 	scratch, err := os.MkdirTemp("", "nautobot-fleet-")
 	if err != nil {
@@ -107,6 +98,15 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		return nil, err
 	}
 	r := runner{Options: o, ws: ws, project: string(project.Name), backendDir: backendDir}
+	if backendDir != "" {
+		removed, err := repairAttributes(backendDir, r.project, o.Recover)
+		if err != nil {
+			return nil, err
+		}
+		for _, path := range removed {
+			fmt.Fprintf(o.Out, "fleet: removed %s, an attribute file a killed run left unreadable\n", path)
+		}
+	}
 	if r.existing, err = ws.ListStacks(ctx); err != nil {
 		return nil, fmt.Errorf("listing stacks: %w", err)
 	}
@@ -162,6 +162,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			if results[j].Err != nil || results[j].Skipped != "" && results[j].Skipped != "no such stack" {
 				failed = append(failed, o.Stacks[j])
 			}
+		}
+		if len(global) > 0 {
+			failed = append(failed, r.deployedSitesOutside(o.Stacks)...)
 		}
 		if len(failed) > 0 {
 			for _, i := range global {
@@ -308,6 +311,14 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 		res.Err = err
 		return res
 	}
+	if (r.Op == "refresh" || r.Op == "destroy") && !retire {
+		// These run no program: the provider takes its settings from the state, where a stack deployed
+		// before deleteUnreachable was off (or with the key since removed) still has it on.
+		if res.Err = refuseStateDeletingUnreachable(ctx, s, stack); res.Err != nil {
+			fmt.Fprintf(out, "error: %v\n", res.Err)
+			return res
+		}
+	}
 	res.Changes, res.Err = operate(ctx, s, r.Op, r.ExpectNoChanges, r.ConfigFiles[stack], out)
 	res.Interrupted = res.Err != nil && r.Interrupt.Requested()
 	return res
@@ -340,6 +351,51 @@ func (r runner) deleteUnreachable(stack string) (bool, error) {
 		return false, fmt.Errorf("%s: kubernetes.deleteUnreachable is refused on the global stack: a refresh while its cluster is unreachable would drop the CA, the database and the namespace from the state", path)
 	}
 	return on, nil
+}
+
+// refuseStateDeletingUnreachable refuses a stack whose state has a kubernetes provider with deleteUnreachable
+// on while its stack file does not ask for it.
+func refuseStateDeletingUnreachable(ctx context.Context, s auto.Stack, stack string) error {
+	state, err := s.Export(ctx)
+	if err != nil {
+		return err
+	}
+	on, err := providerDeletesUnreachable(state.Deployment)
+	if err != nil || !on {
+		return err
+	}
+	return fmt.Errorf("the state of %s has a kubernetes provider with deleteUnreachable on (recorded before it was off by default, or by a kubernetes.deleteUnreachable since removed), so this would drop from the state whatever an unreachable cluster cannot show: run `go run ./cmd/fleet up` of the stack first to record it off, or set kubernetes.deleteUnreachable: true in its stack file to retire it", stack)
+}
+
+// providerDeletesUnreachable reads a deployment's kubernetes providers' deleteUnreachable input.
+func providerDeletesUnreachable(deployment json.RawMessage) (bool, error) {
+	var d struct {
+		Resources []struct {
+			Type   string         `json:"type"`
+			Inputs map[string]any `json:"inputs"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(deployment, &d); err != nil {
+		return false, fmt.Errorf("reading the stack's state: %w", err)
+	}
+	for _, r := range d.Resources {
+		if v := r.Inputs["deleteUnreachable"]; r.Type == "pulumi:providers:kubernetes" && (v == true || v == "true") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// deployedSitesOutside lists the site stacks of the backend that hold resources and are not among stacks.
+func (r runner) deployedSitesOutside(stacks []string) []string {
+	var out []string
+	for _, s := range r.existing {
+		name := s.Name[strings.LastIndex(s.Name, "/")+1:]
+		if strings.HasPrefix(name, SitePrefix) && !slices.Contains(stacks, name) && s.ResourceCount != nil && *s.ResourceCount > 0 {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func hasStack(list []auto.StackSummary, names ...string) bool {
@@ -460,7 +516,13 @@ func (r runner) settleLocks(ctx context.Context, s auto.Stack, stack string, out
 	if err != nil {
 		return err
 	}
-	stale, err := lockProblem(r.Op, stack, locks, host, r.Recover && r.Op != "preview")
+	if r.Op == "preview" { // a preview takes no lock: a lock is news, not a reason to stop
+		if _, err := lockProblem("up", stack, locks, host, false); err != nil {
+			fmt.Fprintf(out, "note: %v\n", err)
+		}
+		return nil
+	}
+	stale, err := lockProblem(r.Op, stack, locks, host, r.Recover)
 	if err != nil {
 		return err
 	}
@@ -470,7 +532,7 @@ func (r runner) settleLocks(ctx context.Context, s auto.Stack, stack string, out
 			return fmt.Errorf("removing the stale lock: %w", err)
 		}
 	}
-	if !r.Recover || r.Op == "preview" {
+	if !r.Recover {
 		return nil
 	}
 	return settlePending(ctx, s, out)

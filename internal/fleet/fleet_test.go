@@ -76,7 +76,7 @@ func TestParseSites(t *testing.T) {
 func TestLocks(t *testing.T) {
 	boot := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	at := boot.Add(time.Hour)
-	started := map[int]time.Time{100: at.Add(-time.Second), 300: at.Add(time.Minute)}
+	started := map[int]time.Time{100: at.Add(-time.Second), 300: at.Add(10 * time.Minute)}
 	host := Host{Name: "ci-runner-1", Boot: boot,
 		Alive:   func(pid int) bool { _, ok := started[pid]; return ok },
 		Started: func(pid int) (time.Time, bool) { t, ok := started[pid]; return t, ok }}
@@ -126,7 +126,7 @@ func TestThisHostJudgesProcessesByPidAndStartTime(t *testing.T) {
 	self := Lock{Pid: os.Getpid(), Hostname: host.Name, Timestamp: time.Now()}
 	require.False(t, self.Stale(host))
 	earlier := self
-	earlier.Timestamp = start.Add(-time.Minute)
+	earlier.Timestamp = start.Add(-2 * pidReuseSlack)
 	require.True(t, earlier.Stale(host), "a lock older than the process with its pid")
 	beforeBoot := self
 	beforeBoot.Timestamp = host.Boot.Add(-time.Second)
@@ -197,15 +197,15 @@ func TestUnreadableAttributeFilesAreNamedThenRemoved(t *testing.T) {
 	whole := filepath.Join(stacks, "site-iad1.json.attrs")
 	require.NoError(t, os.WriteFile(broken, nil, 0o644))
 	require.NoError(t, os.WriteFile(whole, []byte(`{"user.cache_control":"","md5":"AA=="}`+"\n"), 0o644))
-	_, err := repairAttributes(dir, false)
+	_, err := repairAttributes(dir, "nautobot-worker", false)
 	require.ErrorContains(t, err, "1 unreadable attribute file(s) a killed run left: "+broken+"; `--recover` removes them")
 	require.FileExists(t, broken)
-	removed, err := repairAttributes(dir, true)
+	removed, err := repairAttributes(dir, "nautobot-worker", true)
 	require.NoError(t, err)
 	require.Equal(t, []string{broken}, removed)
 	require.NoFileExists(t, broken)
 	require.FileExists(t, whole)
-	removed, err = repairAttributes(t.TempDir(), false)
+	removed, err = repairAttributes(t.TempDir(), "nautobot-worker", false)
 	require.NoError(t, err, "a backend without .pulumi yet")
 	require.Empty(t, removed)
 }
@@ -236,9 +236,37 @@ func TestInterruptIsGracefulThenAbrupt(t *testing.T) {
 	default:
 	}
 	i.Trigger()
-	i.Trigger()
 	<-i.abort
+	require.False(t, i.killed(), "two interrupts ask pulumi to stop at once")
+	i.Trigger()
+	i.Trigger()
+	require.True(t, i.killed(), "the third kills")
 	require.False(t, (*Interrupt)(nil).Requested())
+	require.Equal(t, "up", subcommand([]string{"--non-interactive", "up", "--yes"}))
+	require.Equal(t, "stack", subcommand([]string{"stack", "output", "--json"}), "a read: it runs after an interrupt")
+}
+
+// TestAProviderStateThatDeletesUnreachableIsFound: what a stack deployed before deleteUnreachable was off
+// holds, as the provider's inputs in the state spell it.
+func TestAProviderStateThatDeletesUnreachableIsFound(t *testing.T) {
+	for _, c := range []struct {
+		inputs map[string]any
+		want   bool
+	}{
+		{map[string]any{"deleteUnreachable": "true", "clusterIdentifier": "x"}, true},
+		{map[string]any{"deleteUnreachable": true}, true},
+		{map[string]any{"deleteUnreachable": "false"}, false},
+		{map[string]any{"clusterIdentifier": "x"}, false},
+	} {
+		deployment, err := json.Marshal(map[string]any{"resources": []any{
+			map[string]any{"type": "kubernetes:core/v1:Namespace", "inputs": map[string]any{"deleteUnreachable": "true"}},
+			map[string]any{"type": "pulumi:providers:kubernetes", "inputs": c.inputs},
+		}})
+		require.NoError(t, err)
+		got, err := providerDeletesUnreachable(deployment)
+		require.NoError(t, err)
+		require.Equal(t, c.want, got, "%v", c.inputs)
+	}
 }
 
 func TestLocksAreReadFromTheFileBackendLayout(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -16,24 +17,26 @@ import (
 
 // Interrupt is what the runner does with Ctrl-C and SIGTERM, as the pulumi CLI does with them: the first
 // asks every running pulumi command to finish the step in flight and release its lock, however long that
-// takes, and starts no new stack; the second stops the commands at once.
+// takes, and starts no new operation; the second asks the commands to stop at once (the CLI's second
+// Ctrl-C); a third kills them, for a pulumi that no longer answers.
 type Interrupt struct {
-	once            [2]sync.Once
-	graceful, abort chan struct{}
+	mu                    sync.Mutex
+	count                 int
+	graceful, abort, kill chan struct{}
 }
 
 // NewInterrupt returns an Interrupt that nothing has triggered yet.
 func NewInterrupt() *Interrupt {
-	return &Interrupt{graceful: make(chan struct{}), abort: make(chan struct{})}
+	return &Interrupt{graceful: make(chan struct{}), abort: make(chan struct{}), kill: make(chan struct{})}
 }
 
-// Trigger records one more Ctrl-C: the first asks to stop gracefully, the second at once.
+// Trigger records one more Ctrl-C.
 func (i *Interrupt) Trigger() {
-	select {
-	case <-i.graceful:
-		i.once[1].Do(func() { close(i.abort) })
-	default:
-		i.once[0].Do(func() { close(i.graceful) })
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.count < 3 {
+		close([]chan struct{}{i.graceful, i.abort, i.kill}[i.count])
+		i.count++
 	}
 }
 
@@ -48,6 +51,25 @@ func (i *Interrupt) Requested() bool {
 	default:
 		return false
 	}
+}
+
+func (i *Interrupt) killed() bool {
+	select {
+	case <-i.kill:
+		return true
+	default:
+		return false
+	}
+}
+
+// subcommand is the first argument that is not a flag.
+func subcommand(args []string) string {
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			return a
+		}
+	}
+	return ""
 }
 
 // errInterrupted is a command the runner did not start because an interrupt came first.
@@ -71,9 +93,13 @@ func newInterruptibleCommand(i *Interrupt) (auto.PulumiCommand, error) {
 	return interruptibleCommand{PulumiCommand: sdk, interrupt: i}, nil
 }
 
+// changesState are the commands an interrupt keeps from starting; reads (outputs, history, config) still run,
+// so an operation that completed is reported as such.
+var changesState = []string{"up", "preview", "refresh", "destroy", "import"}
+
 func (c interruptibleCommand) Run(ctx context.Context, workdir string, stdin io.Reader, additionalOutput []io.Writer,
 	additionalErrorOutput []io.Writer, additionalEnv []string, args ...string) (string, string, int, error) {
-	if c.interrupt.Requested() {
+	if c.interrupt.Requested() && slices.Contains(changesState, subcommand(args)) {
 		return "", "", -1, errInterrupted
 	}
 	if !slices.Contains(args, "--non-interactive") {
@@ -101,12 +127,21 @@ func (c interruptibleCommand) Run(ctx context.Context, workdir string, stdin io.
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-done:
+			return
 		case <-c.interrupt.abort:
 			_ = cmd.Process.Signal(os.Interrupt) // the CLI's second Ctrl-C: stop now
+		}
+		select {
+		case <-done:
+		case <-c.interrupt.kill:
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // pulumi and its plugins
 		}
 	}()
 	err := cmd.Wait()
 	close(done)
+	if c.interrupt.killed() {
+		return stdout.String(), stderr.String(), -1, errors.Join(err, errors.New("killed by a third interrupt"))
+	}
 	code := -1
 	if exit, ok := err.(*exec.ExitError); ok {
 		code = exit.ExitCode()

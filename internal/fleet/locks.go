@@ -41,10 +41,11 @@ type Host struct {
 	Started func(pid int) (time.Time, bool)
 }
 
-// pidReuseSlack is how much later than its lock a process may have started and still be the one that took
-// it: the start time is read in whole seconds of boot time plus clock ticks, and the lock's timestamp is
-// taken after the process started, so the lock's owner can only look older, never younger.
-const pidReuseSlack = 2 * time.Second
+// pidReuseSlack is how much later than its lock a process may seem to have started and still be the one that
+// took it. Its owner started before it wrote the lock, but the start time is derived from the boot time, which
+// moves when the wall clock is stepped (NTP), and is read in whole seconds; a reused pid (the pid space
+// wrapping) within a minute of the lock is the case this gives up.
+const pidReuseSlack = time.Minute
 
 // Stale says the lock's process is gone. A lock is only judged on the host that took it (a hostname match);
 // there, its process is gone when the lock predates the boot, when no process has its pid, or when the
@@ -122,7 +123,7 @@ func processStart(pid int, boot time.Time) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	return boot.Add(time.Duration(ticks) * time.Second / clockTicks), true
+	return boot.Add(time.Duration(ticks) * (time.Second / clockTicks)), true
 }
 
 // bootTime is when the machine booted (btime in /proc/stat, in seconds).
@@ -191,7 +192,7 @@ func Locks(dir, qualifiedStack string) ([]Lock, error) {
 }
 
 // lockProblem explains why the stack cannot run now, or, when every lock is stale and recover is set,
-// returns the stale locks for the caller to remove.
+// returns the stale locks for the caller to remove. op is the operation the fix names.
 func lockProblem(op, stack string, locks []Lock, h Host, recover bool) ([]Lock, error) {
 	var live, stale []Lock
 	for _, l := range locks {
@@ -285,13 +286,14 @@ func (l *Lease) Release() {
 	}
 }
 
-// brokenAttributes lists the attribute files of a file backend that do not parse. The backend writes each
-// blob's <name>.attrs in place (create, then write), so a run killed in between leaves it empty, and every
-// read of the blob, `pulumi stack ls` first, then fails with a bare EOF. The blob itself is written to a
-// temporary file and renamed, so it is whole; its attributes (content type, checksum) are optional.
-func brokenAttributes(dir string) ([]string, error) {
+// brokenAttributes lists the attribute files of the project's stack files in a file backend that do not
+// parse. The backend writes each blob's <name>.attrs in place (create, then write), so a run killed in between
+// leaves it empty, and every read of the blob, `pulumi stack ls` first, then fails with a bare EOF. The blob
+// itself is written to a temporary file and renamed, so it is whole; its attributes (content type, checksum)
+// are optional.
+func brokenAttributes(dir, project string) ([]string, error) {
 	var broken []string
-	err := filepath.WalkDir(filepath.Join(dir, ".pulumi"), func(path string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(dir, ".pulumi", "stacks", project), func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			if os.IsNotExist(err) {
 				return nil
@@ -310,8 +312,8 @@ func brokenAttributes(dir string) ([]string, error) {
 }
 
 // repairAttributes names the broken attribute files, or, with recover, removes those still broken.
-func repairAttributes(dir string, recover bool) ([]string, error) {
-	broken, err := brokenAttributes(dir)
+func repairAttributes(dir, project string, recover bool) ([]string, error) {
+	broken, err := brokenAttributes(dir, project)
 	if err != nil || len(broken) == 0 {
 		return nil, err
 	}

@@ -34,11 +34,34 @@ func StableFieldManager(manager string) pulumi.ResourceTransform {
 			return nil
 		}
 		props := maps.Clone(args.Props)
-		props["metadata"] = pulumi.ToOutput(args.Props["metadata"]).ApplyT(func(v any) map[string]any {
-			return withAnnotation(v, FieldManagerAnnotation, manager)
-		})
+		props["metadata"] = annotated(args.Props["metadata"], FieldManagerAnnotation, manager)
 		return &pulumi.ResourceTransformResult{Props: props, Opts: args.Opts}
 	}
+}
+
+// annotated is metadata with the annotation added unless it is set. The engine hands a transform known values
+// as plain maps, which stay plain: wrapping them in an output would make them unknown in a preview wherever
+// any of them is.
+func annotated(metadata pulumi.Input, key, value string) pulumi.Input {
+	m, plain := metadata.(pulumi.Map)
+	if metadata == nil {
+		m, plain = pulumi.Map{}, true
+	}
+	if plain {
+		annotations, isMap := m["annotations"].(pulumi.Map)
+		if m["annotations"] == nil {
+			annotations, isMap = pulumi.Map{}, true
+		}
+		if isMap {
+			m, annotations = maps.Clone(m), maps.Clone(annotations)
+			if _, set := annotations[key]; !set {
+				annotations[key] = pulumi.String(value)
+			}
+			m["annotations"] = annotations
+			return m
+		}
+	}
+	return pulumi.ToOutput(metadata).ApplyT(func(v any) map[string]any { return withAnnotation(v, key, value) })
 }
 
 // withAnnotation returns a copy of the metadata value with the annotation added unless it is set.

@@ -65,6 +65,7 @@ func TestStableFieldManager(t *testing.T) {
 		args  pulumi.ResourceTransformArgs
 		want  map[string]any // nil: the transform leaves the resource alone
 		other string         // a metadata key the transform must keep
+		plain bool           // the metadata stays a plain map, known in a preview whatever else is not
 	}{
 		{
 			name: "a chart's Deployment gets the annotation beside its own",
@@ -89,6 +90,21 @@ func TestStableFieldManager(t *testing.T) {
 			}},
 			want: map[string]any{kube.FieldManagerAnnotation: "mine"},
 		},
+		{
+			name: "metadata the engine hands over as plain values stays plain",
+			args: pulumi.ResourceTransformArgs{Custom: true, Type: "kubernetes:core/v1:ConfigMap", Props: pulumi.Map{
+				"metadata": pulumi.Map{"name": pulumi.String("cluster-data"), "annotations": pulumi.Map{"a": pulumi.String("b")}},
+			}},
+			want:  map[string]any{"a": "b", kube.FieldManagerAnnotation: "pulumi-nautobot-worker-site-dfw1"},
+			other: "name",
+			plain: true,
+		},
+		{
+			name:  "an object without metadata",
+			args:  pulumi.ResourceTransformArgs{Custom: true, Type: "kubernetes:core/v1:ConfigMap", Props: pulumi.Map{}},
+			want:  map[string]any{kube.FieldManagerAnnotation: "pulumi-nautobot-worker-site-dfw1"},
+			plain: true,
+		},
 		{name: "the provider", args: pulumi.ResourceTransformArgs{Custom: true, Type: "pulumi:providers:kubernetes", Props: pulumi.Map{}}},
 		{name: "the Chart component", args: pulumi.ResourceTransformArgs{Type: "kubernetes:helm.sh/v4:Chart", Props: pulumi.Map{}}},
 		{name: "another package", args: pulumi.ResourceTransformArgs{Custom: true, Type: "tls:index/privateKey:PrivateKey", Props: pulumi.Map{}}},
@@ -99,6 +115,9 @@ func TestStableFieldManager(t *testing.T) {
 			if tc.want == nil {
 				require.Nil(t, res)
 				return
+			}
+			if tc.plain {
+				require.IsType(t, pulumi.Map{}, res.Props["metadata"])
 			}
 			got := metadata(t, res)
 			require.Equal(t, tc.want, got["annotations"])
