@@ -82,14 +82,14 @@ start_up() {
   run_pid=$!
 }
 
-# wait_for LOG PATTERN [N]: until LOG has N lines matching PATTERN (extended regex); fails if the run ends
-# first. Bounded (10 min), so a test that goes wrong stops by itself.
+# wait_for LOG PATTERN [N [-F]]: until LOG has N lines matching PATTERN (an extended regex, or with -F a
+# fixed string); fails if the run ends first. Bounded (10 min), so a test that goes wrong stops by itself.
 wait_for() {
-  local out=$1 pattern=$2 n=${3:-1} i
+  local out=$1 pattern=$2 n=${3:-1} mode=${4:--E} i
   for ((i = 0; i < 6000; i++)); do
-    [ "$(grep -cE -- "$pattern" "$out" || true)" -ge "$n" ] && return 0
+    [ "$(grep -c "$mode" -- "$pattern" "$out" || true)" -ge "$n" ] && return 0
     if ! kill -0 "$run_pid" 2>/dev/null; then
-      [ "$(grep -cE -- "$pattern" "$out" || true)" -ge "$n" ] && return 0
+      [ "$(grep -c "$mode" -- "$pattern" "$out" || true)" -ge "$n" ] && return 0
       log "the run ended before line $n matching /$pattern/:"
       cat "$out" >&2
       return 1
@@ -153,8 +153,10 @@ fleet destroy --no-global --sites dfw1 >/dev/null
 start_up "$state/full.log"
 wait_exit "$run_pid" || { log "an uninterrupted up of site-dfw1 failed:"; cat "$state/full.log" >&2; exit 1; }
 run_pid=
-objects=$(grep -cE -- "$creating" "$state/full.log" || true)
-externalsecrets=$(grep -cE -- "ExternalSecret .*$creating" "$state/full.log" || true)
+# A resource's creating line repeats while it is created: count each resource once, in the order they start.
+grep -E -- "$creating" "$state/full.log" | sed 's/ creating (.*//' | awk '!seen[$0]++' >"$state/created"
+objects=$(wc -l <"$state/created")
+externalsecrets=$(grep -c 'ExternalSecret ' "$state/created" || true)
 if [ "$objects" -lt 10 ] || [ "$externalsecrets" -lt 3 ] || ! grep -qE -- "Deployment .*$creating" "$state/full.log"; then
   log "an up of site-dfw1 from scratch printed $objects creating lines ($externalsecrets ExternalSecrets); want 10 or more, 3 ExternalSecrets and a Deployment:"
   cat "$state/full.log" >&2
@@ -180,20 +182,23 @@ kill_run
 [ -z "$(ls -A "$locks/site-dfw1" 2>/dev/null)" ] || { log "before-lock: a lock exists, the kill was not before the lock"; exit 1; }
 converge before-lock
 
-# kill_at ROUND PATTERN N: an up from scratch, killed once its output has N lines matching PATTERN.
+# created FILTER N: the first creating line of the Nth resource whose line has FILTER, as a fixed string.
+created() { printf '%s creating (' "$(grep -F -- "$1" "$state/created" | sed -n "$2p")"; }
+
+# kill_at ROUND TEXT: an up from scratch, killed once its output has a line with TEXT (a fixed string).
 kill_at() {
   fleet destroy --no-global --sites dfw1 >/dev/null
   start_up "$state/killed-$1.log"
-  wait_for "$state/killed-$1.log" "$2" "$3"
+  wait_for "$state/killed-$1.log" "$2" 1 -F
   kill_run
-  log "$1: killed after: $(grep -E -- "$2" "$state/killed-$1.log" | sed -n "$3p")"
+  log "$1: killed after: $(grep -F -m1 -- "$2" "$state/killed-$1.log")"
   converge "$1"
 }
-kill_at first-object "$creating" 1
-kill_at externalsecrets "ExternalSecret .*$creating" "$(( (externalsecrets + 1) / 2 ))"
-kill_at chart "Deployment .*$creating" 1
-kill_at last-object "$creating" "$objects"
-kill_at after-last-write '^\[site-dfw1\] Duration: ' 1
+kill_at first-object "$(created ' ' 1)"
+kill_at externalsecrets "$(created 'ExternalSecret ' $(((externalsecrets + 1) / 2)))"
+kill_at chart "$(created 'Deployment ' 1)"
+kill_at last-object "$(created ' ' "$objects")"
+kill_at after-last-write '[site-dfw1] Duration: '
 
 # Between create and record: the engine (the pulumi process) stops at an ExternalSecret's creating line; its
 # provider goes on, so the object reaches the cluster while the state cannot record it. The kill comes once
@@ -203,7 +208,7 @@ fleet destroy --no-global --sites dfw1 >/dev/null
 start_up "$state/killed-unrecorded.log"
 caught=
 for ((k = 1; k <= externalsecrets; k++)); do
-  wait_for "$state/killed-unrecorded.log" "ExternalSecret .*$creating" "$k"
+  wait_for "$state/killed-unrecorded.log" "$(created 'ExternalSecret ' "$k")" 1 -F
   engine=$(pgrep -s "$run_pid" -x pulumi)
   kill -STOP "$engine"
   for ((i = 0; i < 600; i++)); do
@@ -221,7 +226,9 @@ log "unrecorded: killed with $caught in the cluster and not in the state"
 converge unrecorded
 
 # An attribute file the backend writes in place, as a kill between its create and its write leaves it.
-: >"$(find "$work/state/.pulumi/stacks/nautobot-worker" -name 'site-dfw1.json*.attrs' | head -n1)"
+attrs="$work/state/.pulumi/stacks/nautobot-worker/site-dfw1.json.attrs"
+[ -s "$attrs" ] || { log "no attribute file $attrs"; exit 1; }
+: >"$attrs"
 fleet up --no-global --sites dfw1 >"$state/attrs.log" 2>&1 && { log "an up read a backend with an empty attribute file"; exit 1; }
 grep -qF 'unreadable attribute file(s) a killed run left' "$state/attrs.log" || { cat "$state/attrs.log" >&2; exit 1; }
 converge attributes
@@ -257,6 +264,7 @@ grep -qE 'Resources:' "$state/live-refresh.log" || { log "the live refresh did n
 log "live plain pulumi run on this host: --recover refused, its lock kept"
 
 # A fleet run in another pid namespace under the same hostname: its pid means nothing here; its lease does.
+fleet destroy --no-global --sites dfw1 >/dev/null
 setsid unshare --pid --fork --mount-proc "$work/fleet" up -C "$project" --no-global --sites dfw1 >"$state/live-ns.log" 2>&1 &
 run_pid=$!
 wait_for "$state/live-ns.log" "$creating" 1
