@@ -196,23 +196,32 @@ kill_at() {
 }
 kill_at first-object "$(created ' ' 1)"
 kill_at externalsecrets "$(created 'ExternalSecret ' $(((externalsecrets + 1) / 2)))"
-kill_at chart "$(created 'Deployment ' 1)"
+kill_at chart "$(created ' worker:' 1)"
 kill_at last-object "$(created ' ' "$objects")"
 kill_at after-last-write '[site-dfw1] Duration: '
 
-# Between create and record: the engine (the pulumi process) stops at an ExternalSecret's creating line; its
-# provider goes on, so the object reaches the cluster while the state cannot record it. The kill comes once
-# the cluster has an object the state lacks. Had the engine stopped before it sent the create, the object
-# never appears: it goes on to the next ExternalSecret.
+# Between create and record: at an ExternalSecret's creating line the API server is stopped (SIGSTOP), so no
+# create can complete; once the engine has written a pending create to the state (it sends the create to the
+# provider right after), the engine is stopped and the API server continues: the object reaches the cluster,
+# and the state cannot record it. The kill comes once the cluster has an object the state lacks. Had nothing
+# been in flight (the engine between two steps), nothing appears: it goes on to the next ExternalSecret.
+apiserver=$(cat .cluster/pids/kube-apiserver.pid)
 fleet destroy --no-global --sites dfw1 >/dev/null
 start_up "$state/killed-unrecorded.log"
 caught=
 for ((k = 1; k <= externalsecrets; k++)); do
   wait_for "$state/killed-unrecorded.log" "$(created 'ExternalSecret ' "$k")" 1 -F
-  engine=$(pgrep -s "$run_pid" -x pulumi)
-  kill -STOP "$engine"
+  kill -STOP "$apiserver"
   for ((i = 0; i < 600; i++)); do
     export_state site-dfw1 "$state/exported.json"
+    [ "$(state_py pending "$state/exported.json")" -gt 0 ] && break
+    sleep 0.1
+  done
+  engine=$(pgrep -s "$run_pid" -x pulumi)
+  kill -STOP "$engine"
+  export_state site-dfw1 "$state/exported.json" # what the stopped engine recorded
+  kill -CONT "$apiserver"
+  for ((i = 0; i < 300; i++)); do
     kc get externalsecret.external-secrets.io -n "$ns" --show-managed-fields -o json >"$state/objects.json"
     if missing=$(state_py unrecorded "$ns" "$state/exported.json" "$state/objects.json"); then caught=$missing; break; fi
     sleep 0.1
@@ -244,7 +253,6 @@ log "a refresh, then an up that changes nothing"
 # ---------------------------------------------------------------------------------------------------
 # 3. Recovery never removes a live run's lock.
 lock_count() { find "$locks/site-dfw1" -name '*.json' 2>/dev/null | wc -l; }
-apiserver=$(cat .cluster/pids/kube-apiserver.pid)
 # A plain pulumi run, which holds no fleet lease: judged by host, boot, pid and its start time. The API
 # server is stopped (SIGSTOP) first, so the refresh holds its lock until the server continues.
 kill -STOP "$apiserver"
