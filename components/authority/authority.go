@@ -459,10 +459,7 @@ func (c *MTLSAuthority) publicCertSecret(ctx *pulumi.Context, name string, a Arg
 				},
 			},
 			// tls.crt of a self-signed root is the CA certificate itself; the key is never copied.
-			"data": []any{map[string]any{
-				"secretKey": "cacert",
-				"remoteRef": map[string]any{"key": a.CASecret, "property": nautobotpod.CertFile},
-			}},
+			"data": []any{kube.ExternalSecretData("cacert", a.CASecret, nautobotpod.CertFile)},
 		}}, append(stateful, pulumi.DependsOn([]pulumi.Resource{store}))...)
 	if err != nil {
 		return fmt.Errorf("CA public secret: %w", err)

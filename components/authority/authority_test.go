@@ -64,7 +64,8 @@ func TestDefaultsMatchTheSeedHierarchy(t *testing.T) {
 	require.Equal(t, map[string]any{"ca.crt": `{{ .cacert | filterPEM "CERTIFICATE" }}`}, template["data"],
 		"the public secret must hold ca.crt and nothing else")
 	require.Equal(t, []any{map[string]any{
-		"secretKey": "cacert", "remoteRef": map[string]any{"key": "mtls-ca-key-pair", "property": "tls.crt"},
+		"secretKey": "cacert", "remoteRef": map[string]any{"key": "mtls-ca-key-pair", "property": "tls.crt",
+			"conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None"},
 	}}, public["data"], "only the certificate is read from the CA secret, never tls.key")
 
 	rules := mustFind(t, m, "kubernetes:rbac.authorization.k8s.io/v1:Role", "mtls-ca-reader").Plain()["rules"]

@@ -222,7 +222,7 @@ func NewCertificateDistribution(ctx *pulumi.Context, name string, args *Args, op
 				return nil
 			}
 			if err := push("ca", a.CANamespace, a.CASecret, pushSpec{
-				data: []any{match(nautobotpod.CAFile, a.CAKey, a.CACertProperty)},
+				data: []any{kube.PushSecretData(nautobotpod.CAFile, a.CAKey, a.CACertProperty)},
 			}); err != nil {
 				return nil, err
 			}
@@ -258,8 +258,8 @@ type pushSpec struct {
 func (a Args) clientSpec(remote string) pushSpec {
 	if a.Layout == Separate {
 		return pushSpec{data: []any{
-			match(nautobotpod.CertFile, remote, a.ClientCertProperty),
-			match(nautobotpod.KeyFile, remote, a.ClientKeyProperty),
+			kube.PushSecretData(nautobotpod.CertFile, remote, a.ClientCertProperty),
+			kube.PushSecretData(nautobotpod.KeyFile, remote, a.ClientKeyProperty),
 		}}
 	}
 	return pushSpec{
@@ -268,15 +268,8 @@ func (a Args) clientSpec(remote string) pushSpec {
 		templateData: map[string]any{
 			bundleKey: fmt.Sprintf(`{{ index . %q | trim }}`+"\n"+`{{ index . %q | trim }}`+"\n", nautobotpod.CertFile, nautobotpod.KeyFile),
 		},
-		data: []any{match(bundleKey, remote, a.ClientCertProperty)},
+		data: []any{kube.PushSecretData(bundleKey, remote, a.ClientCertProperty)},
 	}
-}
-
-func match(secretKey, remoteKey, property string) map[string]any {
-	return map[string]any{"match": map[string]any{
-		"secretKey": secretKey,
-		"remoteRef": map[string]any{"remoteKey": remoteKey, "property": property},
-	}}
 }
 
 func (a Args) spec(secret string, p pushSpec) map[string]any {

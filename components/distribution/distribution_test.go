@@ -72,7 +72,7 @@ func build(t *testing.T, instances map[string]distribution.Args) (run, error) {
 }
 
 func push(secretKey, remoteKey, property string) map[string]any {
-	return map[string]any{"match": map[string]any{
+	return map[string]any{"conversionStrategy": "None", "match": map[string]any{
 		"secretKey": secretKey,
 		"remoteRef": map[string]any{"remoteKey": remoteKey, "property": property},
 	}}

@@ -355,23 +355,19 @@ type externalSecret struct {
 	dataFrom []any
 }
 
-func remoteRef(secretKey, key, property string) map[string]any {
-	return map[string]any{"secretKey": secretKey, "remoteRef": map[string]any{"key": key, "property": property}}
-}
-
 func (a Args) externalSecrets() []externalSecret {
 	return []externalSecret{
 		{suffix: "django", target: a.Django.Target,
-			data: []any{remoteRef(nautobotpod.DjangoSecretKey, a.Django.Key, a.Django.Property)}},
+			data: []any{kube.ExternalSecretData(nautobotpod.DjangoSecretKey, a.Django.Key, a.Django.Property)}},
 		{suffix: "db", target: a.DB.Target, data: []any{
-			remoteRef(nautobotpod.DBUsernameKey, a.DB.Key, a.DB.UsernameProperty),
-			remoteRef(nautobotpod.DBPasswordKey, a.DB.Key, a.DB.PasswordProperty),
+			kube.ExternalSecretData(nautobotpod.DBUsernameKey, a.DB.Key, a.DB.UsernameProperty),
+			kube.ExternalSecretData(nautobotpod.DBPasswordKey, a.DB.Key, a.DB.PasswordProperty),
 		}},
 		{suffix: "redis", target: a.Redis.Target,
-			data: []any{remoteRef(nautobotpod.SiteRedisPasswordKey, a.Redis.Key, a.Redis.Property)}},
+			data: []any{kube.ExternalSecretData(nautobotpod.SiteRedisPasswordKey, a.Redis.Key, a.Redis.Property)}},
 		{suffix: "registry", target: a.Registry.Target,
 			template: map[string]any{"engineVersion": "v2", "type": "kubernetes.io/dockerconfigjson"},
-			data:     []any{remoteRef(dockerConfigKey, a.Registry.Key, a.Registry.Property)}},
+			data:     []any{kube.ExternalSecretData(dockerConfigKey, a.Registry.Key, a.Registry.Property)}},
 		{suffix: "custom-env", target: a.CustomEnv.Target,
 			dataFrom: []any{map[string]any{"extract": map[string]any{"key": a.CustomEnv.Key}}}},
 		a.mtlsClient(),

@@ -51,7 +51,8 @@ func external(t *testing.T, m *mocks.Monitor, name string) (metadata, spec map[s
 }
 
 func ref(secretKey, key, property string) map[string]any {
-	return map[string]any{"secretKey": secretKey, "remoteRef": map[string]any{"key": key, "property": property}}
+	return map[string]any{"secretKey": secretKey, "remoteRef": map[string]any{"key": key, "property": property,
+		"conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None"}}
 }
 
 func TestDefaultsMatchTheSeedExternalSecrets(t *testing.T) {

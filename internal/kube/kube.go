@@ -119,6 +119,21 @@ func NewCustomResource(ctx *pulumi.Context, name, apiVersion, kind string, obj O
 // Metadata returns the ObjectMeta of a namespaced object for typed resources.
 func Metadata(obj Object) metav1.ObjectMetaArgs { return obj.metadata() }
 
+// ExternalSecretData is one item of an ExternalSecret's spec.data, with the fields its CRD defaults spelt
+// out: spec.data is an atomic list, so a list applied without them differs from the one the API server
+// stores, and any other field manager than the one that first applied it (a stack deployed before the
+// stack's field manager was stable, or state that was lost) conflicts with it on the next update.
+func ExternalSecretData(secretKey, key, property string) map[string]any {
+	return map[string]any{"secretKey": secretKey, "remoteRef": map[string]any{"key": key, "property": property,
+		"conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None"}}
+}
+
+// PushSecretData is one item of a PushSecret's spec.data, its CRD default spelt out (see ExternalSecretData).
+func PushSecretData(secretKey, remoteKey, property string) map[string]any {
+	return map[string]any{"conversionStrategy": "None", "match": map[string]any{
+		"secretKey": secretKey, "remoteRef": map[string]any{"remoteKey": remoteKey, "property": property}}}
+}
+
 // ControllerDuration spells a duration as the External Secrets controller writes it back (Go's form,
 // 1h0m0s): the controller then owns the field, and applying the same duration spelt otherwise (1h) is a
 // server-side apply conflict on the next update. A value that does not parse is left for validation.
