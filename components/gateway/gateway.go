@@ -146,12 +146,13 @@ func NewPassthroughGateway(ctx *pulumi.Context, name string, args *Args, opts ..
 			var listeners []any
 			for _, r := range a.Routes {
 				listeners = append(listeners, map[string]any{
-					"name":          r.Name,
-					"protocol":      "TLS",
-					"port":          r.Port,
-					"hostname":      r.FQDN,
-					"tls":           map[string]any{"mode": "Passthrough"},
-					"allowedRoutes": map[string]any{"namespaces": allowed, "kinds": []any{map[string]any{"kind": "TLSRoute"}}},
+					"name":     r.Name,
+					"protocol": "TLS",
+					"port":     r.Port,
+					"hostname": r.FQDN,
+					"tls":      map[string]any{"mode": "Passthrough"},
+					// Lists the API server defaults into are spelt as it stores them (see kube.ExternalSecretData).
+					"allowedRoutes": map[string]any{"namespaces": allowed, "kinds": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "TLSRoute"}}},
 				})
 			}
 			gw, err := kube.NewCustomResource(ctx, name+"-gateway", "gateway.networking.k8s.io/v1", "Gateway",
@@ -163,7 +164,7 @@ func NewPassthroughGateway(ctx *pulumi.Context, name string, args *Args, opts ..
 			afterGateway := append(k8s, pulumi.DependsOn([]pulumi.Resource{gw}))
 			grants := map[string]bool{}
 			for _, r := range a.Routes {
-				backend := map[string]any{"name": r.Service, "port": r.ServicePort}
+				backend := map[string]any{"group": "", "kind": "Service", "name": r.Service, "port": r.ServicePort, "weight": 1}
 				if r.ServiceNamespace != a.RouteNamespace {
 					backend["namespace"] = r.ServiceNamespace
 					grants[r.ServiceNamespace] = true
@@ -171,9 +172,10 @@ func NewPassthroughGateway(ctx *pulumi.Context, name string, args *Args, opts ..
 				if _, err := kube.NewCustomResource(ctx, name+"-route-"+r.Name, "gateway.networking.k8s.io/v1alpha2", "TLSRoute",
 					kube.Object{Namespace: a.RouteNamespace, Name: r.Name},
 					map[string]any{"spec": map[string]any{
-						"parentRefs": []any{map[string]any{"name": a.Name, "namespace": a.Namespace, "sectionName": r.Name}},
-						"hostnames":  []any{r.FQDN},
-						"rules":      []any{map[string]any{"backendRefs": []any{backend}}},
+						"parentRefs": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": a.Name,
+							"namespace": a.Namespace, "sectionName": r.Name}},
+						"hostnames": []any{r.FQDN},
+						"rules":     []any{map[string]any{"backendRefs": []any{backend}}},
 					}}, afterGateway...); err != nil {
 					return nil, err
 				}

@@ -59,7 +59,7 @@ func TestCAFromTheGlobalStackIsWrittenIntoTheTemplate(t *testing.T) {
 	require.Equal(t, ca, data["ca.crt"])
 	require.True(t, strings.HasPrefix(data["tls.crt"].(string), `{{ $pem := .client_password | filterPEM "CERTIFICATE" }}`))
 	require.Equal(t, []any{map[string]any{
-		"extract": map[string]any{"key": "mtls/client-dfw1"},
+		"extract": extract("mtls/client-dfw1"),
 		"rewrite": []any{map[string]any{"regexp": map[string]any{"source": "(.*)", "target": "client_$1"}}},
 	}}, spec["dataFrom"], "only the client item is read")
 

@@ -369,7 +369,7 @@ func (a Args) externalSecrets() []externalSecret {
 			template: map[string]any{"engineVersion": "v2", "type": "kubernetes.io/dockerconfigjson"},
 			data:     []any{kube.ExternalSecretData(dockerConfigKey, a.Registry.Key, a.Registry.Property)}},
 		{suffix: "custom-env", target: a.CustomEnv.Target,
-			dataFrom: []any{map[string]any{"extract": map[string]any{"key": a.CustomEnv.Key}}}},
+			dataFrom: []any{map[string]any{"extract": kube.ExternalSecretExtract(a.CustomEnv.Key)}}},
 		a.mtlsClient(),
 	}
 }
@@ -388,7 +388,7 @@ func (a Args) mtlsClient() externalSecret {
 	m := a.MTLS
 	extract := func(key, prefix string) map[string]any {
 		return map[string]any{
-			"extract": map[string]any{"key": key},
+			"extract": kube.ExternalSecretExtract(key),
 			"rewrite": []any{map[string]any{"regexp": map[string]any{"source": "(.*)", "target": prefix + "$1"}}},
 		}
 	}

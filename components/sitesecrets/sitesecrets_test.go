@@ -93,7 +93,7 @@ func TestDefaultsMatchTheSeedExternalSecrets(t *testing.T) {
 		}},
 		"secrets-custom-env": {"nautobot-custom-env", map[string]any{
 			"refreshInterval": "1h0m0s", "secretStoreRef": store, "target": target("nautobot-custom-env", nil),
-			"dataFrom": []any{map[string]any{"extract": map[string]any{"key": "nautobot/custom-env"}}},
+			"dataFrom": []any{map[string]any{"extract": extract("nautobot/custom-env")}},
 		}},
 		"secrets-mtls-client": {"nautobot-mtls-client", map[string]any{
 			"refreshInterval": "1h0m0s", "secretStoreRef": store,
@@ -107,8 +107,8 @@ func TestDefaultsMatchTheSeedExternalSecrets(t *testing.T) {
 				},
 			}),
 			"dataFrom": []any{
-				map[string]any{"extract": map[string]any{"key": "mtls/client-dfw1"}, "rewrite": rewrite("client_")},
-				map[string]any{"extract": map[string]any{"key": "mtls/ca"}, "rewrite": rewrite("ca_")},
+				map[string]any{"extract": extract("mtls/client-dfw1"), "rewrite": rewrite("client_")},
+				map[string]any{"extract": extract("mtls/ca"), "rewrite": rewrite("ca_")},
 			},
 		}},
 	}
@@ -315,4 +315,9 @@ func TestMTLSTemplatesFailOnAMissingBlockInsteadOfWritingAnEmptyFile(t *testing.
 			require.Equal(t, tc.want, out)
 		})
 	}
+}
+
+// extract is a dataFrom item's extract as the API server stores it (kube.ExternalSecretExtract).
+func extract(key string) map[string]any {
+	return map[string]any{"key": key, "conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None"}
 }

@@ -128,6 +128,12 @@ func ExternalSecretData(secretKey, key, property string) map[string]any {
 		"conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None"}}
 }
 
+// ExternalSecretExtract is the extract of an ExternalSecret's spec.dataFrom item, its CRD defaults spelt
+// out (see ExternalSecretData).
+func ExternalSecretExtract(key string) map[string]any {
+	return map[string]any{"key": key, "conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None"}
+}
+
 // PushSecretData is one item of a PushSecret's spec.data, its CRD default spelt out (see ExternalSecretData).
 func PushSecretData(secretKey, remoteKey, property string) map[string]any {
 	return map[string]any{"conversionStrategy": "None", "match": map[string]any{

@@ -179,7 +179,7 @@ func TestGatewayPassthroughRoutesAndKeepalive(t *testing.T) {
 	require.Equal(t, map[string]any{"name": "nautobot-passthrough", "namespace": "envoy-gateway"}, gw.Plain()["metadata"])
 	allowed := map[string]any{
 		"namespaces": map[string]any{"from": "Selector", "selector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "nautobot"}}},
-		"kinds":      []any{map[string]any{"kind": "TLSRoute"}},
+		"kinds":      []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "TLSRoute"}},
 	}
 	require.Equal(t, map[string]any{"gatewayClassName": "eg", "listeners": []any{
 		map[string]any{"name": "nautobot-db", "protocol": "TLS", "port": float64(5432), "hostname": "nautobot-db.prod.example.com",
@@ -189,13 +189,14 @@ func TestGatewayPassthroughRoutesAndKeepalive(t *testing.T) {
 	}}, gw.Plain()["spec"])
 
 	for name, backend := range map[string]map[string]any{
-		"nautobot-db":    {"name": "nautobot-cluster-rw", "port": float64(5432)},
-		"nautobot-redis": {"name": "nautobot-redis-master", "port": float64(6379)},
+		"nautobot-db":    {"group": "", "kind": "Service", "name": "nautobot-cluster-rw", "port": float64(5432), "weight": float64(1)},
+		"nautobot-redis": {"group": "", "kind": "Service", "name": "nautobot-redis-master", "port": float64(6379), "weight": float64(1)},
 	} {
 		route, ok := r.m.Find("kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute", "gateway-route-"+name)
 		require.True(t, ok)
 		require.Equal(t, map[string]any{"name": name, "namespace": "nautobot"}, route.Plain()["metadata"])
-		require.Equal(t, []any{map[string]any{"name": "nautobot-passthrough", "namespace": "envoy-gateway", "sectionName": name}},
+		require.Equal(t, []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "nautobot-passthrough",
+			"namespace": "envoy-gateway", "sectionName": name}},
 			route.Plain()["spec"].(map[string]any)["parentRefs"])
 		require.Equal(t, []any{map[string]any{"backendRefs": []any{backend}}}, route.Plain()["spec"].(map[string]any)["rules"])
 
@@ -217,7 +218,8 @@ func TestReferenceGrantWhenRoutesLiveElsewhere(t *testing.T) {
 		"to":   []any{map[string]any{"group": "", "kind": "Service"}},
 	}, grant)
 	route := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute", "gateway-route-nautobot-db")
-	require.Equal(t, []any{map[string]any{"backendRefs": []any{map[string]any{"name": "nautobot-cluster-rw", "port": float64(5432), "namespace": "nautobot"}}}}, route["rules"])
+	require.Equal(t, []any{map[string]any{"backendRefs": []any{map[string]any{"group": "", "kind": "Service", "name": "nautobot-cluster-rw",
+		"port": float64(5432), "namespace": "nautobot", "weight": float64(1)}}}}, route["rules"])
 	listeners := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1:Gateway", "gateway-gateway")["listeners"].([]any)
 	require.Equal(t, map[string]any{"from": "Same"}, listeners[0].(map[string]any)["allowedRoutes"].(map[string]any)["namespaces"])
 }
