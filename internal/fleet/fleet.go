@@ -23,6 +23,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"nautobot-worker/internal/kube"
 	"nautobot-worker/internal/stackconfig"
 	"nautobot-worker/stacks"
 )
@@ -319,6 +320,11 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 			return res
 		}
 	}
+	if r.Op == "up" || r.Op == "preview" {
+		if res.Err = r.moveFieldManagers(ctx, s, stack, stackEnv, out); res.Err != nil {
+			return res
+		}
+	}
 	res.Changes, res.Err = operate(ctx, s, r.Op, r.ExpectNoChanges, r.ConfigFiles[stack], out)
 	res.Interrupted = res.Err != nil && r.Interrupt.Requested()
 	return res
@@ -351,6 +357,47 @@ func (r runner) deleteUnreachable(stack string) (bool, error) {
 		return false, fmt.Errorf("%s: kubernetes.deleteUnreachable is refused on the global stack: a refresh while its cluster is unreachable would drop the CA, the database and the namespace from the state", path)
 	}
 	return on, nil
+}
+
+// moveFieldManagers has the provider force its applies in this run (PULUMI_K8S_ENABLE_PATCH_FORCE, in the
+// stack's environment) when the state records objects applied under another field manager than the stack's
+// (kube.FieldManager): a stack deployed before its field manager was stable has a random one per object, and
+// the first apply under the stable one conflicts wherever the API server defaulted a field inside a list
+// (a StatefulSet's volumeClaimTemplates, a NetworkPolicy's ingress). Forcing takes those fields over once;
+// the provider then releases the old manager, so the next run finds none and forces nothing.
+func (r runner) moveFieldManagers(ctx context.Context, s auto.Stack, stack string, env map[string]string, out io.Writer) error {
+	state, err := s.Export(ctx)
+	if err != nil {
+		return err
+	}
+	manager := kube.FieldManager(r.project, stack)
+	others, err := otherFieldManagers(state.Deployment, manager)
+	if err != nil || others == 0 {
+		return err
+	}
+	fmt.Fprintf(out, "moving %d object(s) to the field manager %s: this %s forces its applies once (README, State safety)\n", others, manager, r.Op)
+	env["PULUMI_K8S_ENABLE_PATCH_FORCE"] = "true"
+	return nil
+}
+
+// otherFieldManagers counts the Kubernetes objects a deployment records under another field manager.
+func otherFieldManagers(deployment json.RawMessage, manager string) (int, error) {
+	var d struct {
+		Resources []struct {
+			Type    string         `json:"type"`
+			Outputs map[string]any `json:"outputs"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(deployment, &d); err != nil {
+		return 0, fmt.Errorf("reading the stack's state: %w", err)
+	}
+	n := 0
+	for _, r := range d.Resources {
+		if m, _ := r.Outputs["__fieldManager"].(string); strings.HasPrefix(r.Type, "kubernetes:") && m != "" && m != manager {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // refuseStateDeletingUnreachable refuses a stack whose state has a kubernetes provider with deleteUnreachable

@@ -411,3 +411,19 @@ func TestDeleteUnreachableComesFromTheStackFile(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, got, "an edited copy of the file is read instead")
 }
+
+// TestObjectsUnderAnotherFieldManagerAreCounted: what a stack deployed before the stable field manager
+// records (a random manager per object) is counted; the stack's own manager and other resources are not.
+func TestObjectsUnderAnotherFieldManagerAreCounted(t *testing.T) {
+	deployment, err := json.Marshal(map[string]any{"resources": []any{
+		map[string]any{"type": "kubernetes:core/v1:Secret", "outputs": map[string]any{"__fieldManager": "pulumi-kubernetes-1e585c21"}},
+		map[string]any{"type": "kubernetes:apps/v1:Deployment", "outputs": map[string]any{"__fieldManager": "pulumi-nautobot-worker-site-dfw1"}},
+		map[string]any{"type": "kubernetes:external-secrets.io/v1:ExternalSecret", "outputs": map[string]any{"__fieldManager": "pulumi-kubernetes-22714b98"}},
+		map[string]any{"type": "pulumi:providers:kubernetes", "outputs": map[string]any{}},
+		map[string]any{"type": "kubernetes:helm.sh/v4:Chart", "outputs": map[string]any{}},
+	}})
+	require.NoError(t, err)
+	n, err := otherFieldManagers(deployment, "pulumi-nautobot-worker-site-dfw1")
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+}
