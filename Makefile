@@ -107,7 +107,8 @@ test-worker:
 	cd tests/mtls && NAUTOBOT_ISSUED_PKI_DIR=$(ISSUED_PKI) NAUTOBOT_SITE_CLIENT_SECRET_DIR=$(ISSUED_PKI)/sites/dfw1 \
 	  go test -count=1 -v -run TestCeleryWorker ./...
 
-# The fleet runner on the demo stacks against a local cluster of its own: up, a no-change preview, destroy.
+# The fleet runner on the demo stacks against a local cluster of its own: up, a no-change preview, then the
+# README's State safety cases with real runs (kills, live locks, an interrupt, an outage), destroy.
 test-fleet: tools
 	@bash scripts/cluster.sh binaries
 	@bash scripts/test-fleet.sh
