@@ -380,19 +380,31 @@ func (r runner) moveFieldManagers(ctx context.Context, s auto.Stack, stack strin
 	return nil
 }
 
-// otherFieldManagers counts the Kubernetes objects a deployment records under another field manager.
-func otherFieldManagers(deployment json.RawMessage, manager string) (int, error) {
+// stateResource is what the runner reads of a resource a deployment records.
+type stateResource struct {
+	Type    string         `json:"type"`
+	Inputs  map[string]any `json:"inputs"`
+	Outputs map[string]any `json:"outputs"`
+}
+
+func stateResources(deployment json.RawMessage) ([]stateResource, error) {
 	var d struct {
-		Resources []struct {
-			Type    string         `json:"type"`
-			Outputs map[string]any `json:"outputs"`
-		} `json:"resources"`
+		Resources []stateResource `json:"resources"`
 	}
 	if err := json.Unmarshal(deployment, &d); err != nil {
-		return 0, fmt.Errorf("reading the stack's state: %w", err)
+		return nil, fmt.Errorf("reading the stack's state: %w", err)
+	}
+	return d.Resources, nil
+}
+
+// otherFieldManagers counts the Kubernetes objects a deployment records under another field manager.
+func otherFieldManagers(deployment json.RawMessage, manager string) (int, error) {
+	resources, err := stateResources(deployment)
+	if err != nil {
+		return 0, err
 	}
 	n := 0
-	for _, r := range d.Resources {
+	for _, r := range resources {
 		if m, _ := r.Outputs["__fieldManager"].(string); strings.HasPrefix(r.Type, "kubernetes:") && m != "" && m != manager {
 			n++
 		}
@@ -416,16 +428,11 @@ func refuseStateDeletingUnreachable(ctx context.Context, s auto.Stack, stack str
 
 // providerDeletesUnreachable reads a deployment's kubernetes providers' deleteUnreachable input.
 func providerDeletesUnreachable(deployment json.RawMessage) (bool, error) {
-	var d struct {
-		Resources []struct {
-			Type   string         `json:"type"`
-			Inputs map[string]any `json:"inputs"`
-		} `json:"resources"`
+	resources, err := stateResources(deployment)
+	if err != nil {
+		return false, err
 	}
-	if err := json.Unmarshal(deployment, &d); err != nil {
-		return false, fmt.Errorf("reading the stack's state: %w", err)
-	}
-	for _, r := range d.Resources {
+	for _, r := range resources {
 		if v := r.Inputs["deleteUnreachable"]; r.Type == "pulumi:providers:kubernetes" && (v == true || v == "true") {
 			return true, nil
 		}
