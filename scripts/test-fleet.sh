@@ -205,7 +205,10 @@ kill_at after-last-write '[site-dfw1] Duration: '
 # provider right after), the engine is stopped and the API server continues: the object reaches the cluster,
 # and the state cannot record it. The kill comes once the cluster has an object the state lacks. Had nothing
 # been in flight (the engine between two steps), nothing appears: it goes on to the next ExternalSecret.
+# The state is read from the backend's checkpoint file itself: `pulumi stack export` reads the attribute file
+# beside it too, which the engine writes in place, and a stopped engine may have stopped in that write.
 apiserver=$(cat .cluster/pids/kube-apiserver.pid)
+checkpoint="$work/state/.pulumi/stacks/nautobot-worker/site-dfw1.json"
 fleet destroy --no-global --sites dfw1 >/dev/null
 start_up "$state/killed-unrecorded.log"
 caught=
@@ -213,13 +216,12 @@ for ((k = 1; k <= externalsecrets; k++)); do
   wait_for "$state/killed-unrecorded.log" "$(created 'ExternalSecret ' "$k")" 1 -F
   kill -STOP "$apiserver"
   for ((i = 0; i < 600; i++)); do
-    export_state site-dfw1 "$state/exported.json"
-    [ "$(state_py pending "$state/exported.json")" -gt 0 ] && break
+    [ "$(state_py pending "$checkpoint")" -gt 0 ] && break
     sleep 0.1
   done
-  engine=$(pgrep -s "$run_pid" -x pulumi)
+  engine=$(pgrep -s "$run_pid" -x pulumi) || { kill -CONT "$apiserver"; log "unrecorded: no pulumi process in the run"; exit 1; }
   kill -STOP "$engine"
-  export_state site-dfw1 "$state/exported.json" # what the stopped engine recorded
+  cp "$checkpoint" "$state/exported.json" # what the stopped engine recorded
   kill -CONT "$apiserver"
   for ((i = 0; i < 300; i++)); do
     kc get externalsecret.external-secrets.io -n "$ns" --show-managed-fields -o json >"$state/objects.json"

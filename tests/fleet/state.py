@@ -8,13 +8,21 @@
   state.py unrecorded NS EXPORT OBJECTS          exit 0 when an object Pulumi applied is not recorded yet
   state.py inventory EXPORT                      one line per resource: URN, protected or not
   state.py pending EXPORT                        the number of pending operations
+EXPORT is `pulumi stack export`'s output or a file backend's checkpoint file.
 """
 import json
 import sys
 
 
+def deployment(path):
+    """The deployment of `pulumi stack export`, or of a file backend's checkpoint file read directly (which a
+    stopped engine cannot leave half-written: the backend renames it into place)."""
+    data = json.load(open(path))
+    return data["checkpoint"].get("latest") or {} if "checkpoint" in data else data["deployment"]
+
+
 def resources(export):
-    return json.load(open(export))["deployment"].get("resources", [])
+    return deployment(export).get("resources") or []
 
 
 def kubernetes_objects(export, ns=None):
@@ -72,7 +80,7 @@ def main(cmd, *args):
         for r in sorted(resources(args[0]), key=lambda r: r["urn"]):
             print(r["urn"], "protected" if r.get("protect") else "-")
     elif cmd == "pending":
-        print(len(json.load(open(args[0]))["deployment"].get("pending_operations") or []))
+        print(len(deployment(args[0]).get("pending_operations") or []))
     else:
         sys.exit(f"unknown command {cmd}")
 
