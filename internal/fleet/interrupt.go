@@ -42,20 +42,14 @@ func (i *Interrupt) Trigger() {
 
 // Requested reports whether a graceful stop was asked for.
 func (i *Interrupt) Requested() bool {
-	if i == nil {
-		return false
-	}
-	select {
-	case <-i.graceful:
-		return true
-	default:
-		return false
-	}
+	return i != nil && closed(i.graceful)
 }
 
-func (i *Interrupt) killed() bool {
+func (i *Interrupt) killed() bool { return closed(i.kill) }
+
+func closed(ch chan struct{}) bool {
 	select {
-	case <-i.kill:
+	case <-ch:
 		return true
 	default:
 		return false
