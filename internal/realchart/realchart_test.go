@@ -18,7 +18,7 @@ func TestPath(t *testing.T) {
 	t.Setenv(realchart.EnvVar, "")
 	_, err := realchart.Path(project)
 	require.ErrorContains(t, err, "the demo stacks' chart path")
-	require.ErrorContains(t, err, "put ../shared beside the project or set NAUTOBOT_CHART_TGZ")
+	require.ErrorContains(t, err, "put ../shared beside the repository or set NAUTOBOT_CHART_TGZ")
 
 	require.NoError(t, os.WriteFile(filepath.Join(shared, "nautobot-3.1.1.tgz"), nil, 0o644))
 	p, err := realchart.Path(project)
@@ -35,8 +35,19 @@ func TestPath(t *testing.T) {
 	require.Equal(t, elsewhere, p)
 }
 
+func TestAbsolute(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "project")
+	chart := filepath.Join(filepath.Dir(root), "shared", "charts", "nautobot-3.1.1.tgz")
+	require.NoError(t, os.MkdirAll(filepath.Dir(chart), 0o755))
+	require.NoError(t, os.WriteFile(chart, nil, 0o644))
+	t.Setenv(realchart.EnvVar, "")
+	got, err := realchart.Absolute("chart:\n  path: "+realchart.DemoPath+"\n", root)
+	require.NoError(t, err)
+	require.Equal(t, "chart:\n  path: "+chart+"\n", got)
+}
+
 func TestRewrite(t *testing.T) {
-	config := "chart:\n  path: ../shared/charts/nautobot-3.1.1.tgz\n"
+	config := "chart:\n  path: ../../shared/charts/nautobot-3.1.1.tgz\n"
 	t.Setenv(realchart.EnvVar, "")
 	require.Equal(t, config, realchart.Rewrite(config))
 	t.Setenv(realchart.EnvVar, "/srv/charts/nautobot.tgz")

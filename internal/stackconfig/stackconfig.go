@@ -111,6 +111,7 @@ func WithConfigKeys(ctx *pulumi.Context, keys []string) *pulumi.Context {
 // missing only when none of the known keys is readable through the context either; any other mismatch
 // between the two (missing or malformed variable, a key or value the context has and the list lacks) would
 // switch the check off without a word, so it is an error. mocks.Run sets the variable the way the host does.
+// With every key known, it then fails on the values that still hold Placeholder.
 func (r *Reader) CheckKeys(known ...string) error {
 	prefix := r.ctx.Project() + ":"
 	var readable []string
@@ -161,7 +162,64 @@ func (r *Reader) CheckKeys(known ...string) error {
 				r.ctx.Stack(), strings.Join(known, ", ")))
 		}
 	}
+	if err := errors.Join(problems...); err != nil {
+		return err
+	}
+	return r.checkPlaceholders(readable)
+}
+
+// Placeholder marks a value of a committed stack file (Pulumi.global.yaml, Pulumi.site-example.yaml) that a
+// team must replace with its own before anything deploys.
+const Placeholder = "REPLACE"
+
+// checkPlaceholders fails, before anything registers, on every value that still holds Placeholder, naming
+// each one, so an unfilled production file never deploys a guessed value.
+func (r *Reader) checkPlaceholders(keys []string) error {
+	var unfilled []string
+	for _, key := range keys {
+		raw, _, err := r.raw(key)
+		if err != nil {
+			return err
+		}
+		var v any
+		if json.Unmarshal([]byte(raw), &v) != nil || !isStructured(v) {
+			v = raw
+		}
+		unfilled = append(unfilled, Placeholders(key, v)...)
+	}
+	problems := make([]error, len(unfilled))
+	for i, key := range unfilled {
+		problems[i] = fmt.Errorf("config %s: still holds the placeholder %s; set your own value (the stack file's comment and the README's config table say what it is)", key, Placeholder)
+	}
 	return errors.Join(problems...)
+}
+
+func isStructured(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
+
+// Placeholders lists the paths under key (key.sub, key[0].sub) whose string values hold Placeholder.
+func Placeholders(key string, v any) []string {
+	var out []string
+	switch v := v.(type) {
+	case string:
+		if strings.Contains(v, Placeholder) {
+			out = append(out, key)
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			out = append(out, Placeholders(key+"."+k, v[k])...)
+		}
+	case []any:
+		for i, item := range v {
+			out = append(out, Placeholders(fmt.Sprintf("%s[%d]", key, i), item)...)
+		}
+	}
+	return out
 }
 
 // ExportAll exports every value as a stack output, in key order so the program's registrations are stable.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -234,6 +235,50 @@ func TestCheckKeys(t *testing.T) {
 			setConfigEnv(t, tc.env)
 			err := New(newContext(t, tc.cfg)).CheckKeys(known...)
 			requireErrors(t, err, tc.err)
+		})
+	}
+}
+
+// TestCheckKeysNamesEveryPlaceholder: an unfilled production file fails naming each value to set, at any
+// depth, and only once every key is known (an unknown key is the first thing to fix).
+func TestCheckKeysNamesEveryPlaceholder(t *testing.T) {
+	known := []string{"role", "namespace", "gateway", "sites"}
+	cases := []struct {
+		name string
+		cfg  map[string]string
+		err  []string
+	}{
+		{"filled", map[string]string{project + ":role": "global", project + ":gateway": `{"domain":"prod.example.com"}`}, nil},
+		{"a plain value, an object's field and a list item's field",
+			map[string]string{
+				project + ":namespace": "REPLACE-namespace",
+				project + ":gateway":   `{"domain":"REPLACE.example.com","className":"eg"}`,
+				project + ":sites":     `[{"name":"REPLACE","egressCidrs":["10.0.0.0/16","REPLACE/16"]}]`,
+			},
+			[]string{
+				"config namespace: still holds the placeholder REPLACE; set your own value",
+				"config gateway.domain: still holds the placeholder REPLACE",
+				"config sites[0].egressCidrs[1]: still holds the placeholder REPLACE",
+				"config sites[0].name: still holds the placeholder REPLACE",
+			}},
+		{"an unknown key comes first", map[string]string{project + ":namespace": "REPLACE", project + ":zone": "a"},
+			[]string{"config zone: unknown key"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			keys := make([]string, 0, len(tc.cfg))
+			for k := range tc.cfg {
+				keys = append(keys, k)
+			}
+			ctx := WithConfigKeys(newContext(t, tc.cfg), keys)
+			err := New(ctx).CheckKeys(known...)
+			requireErrors(t, err, tc.err)
+			if err != nil {
+				require.Len(t, strings.Split(err.Error(), "\n"), len(tc.err), "one line per value: %v", err)
+			}
+			if tc.err != nil && strings.Contains(tc.name, "unknown") {
+				require.NotContains(t, err.Error(), "placeholder")
+			}
 		})
 	}
 }

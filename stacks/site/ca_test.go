@@ -78,7 +78,7 @@ func TestASiteWritesTheCAFromTheGlobalStack(t *testing.T) {
 	require.Contains(t, data["tls.key"], "client_password")
 	require.Len(t, spec["dataFrom"], 1, "no CA item is read")
 	require.False(t, es.IsSecret("spec"))
-	require.Equal(t, map[string]any{"stack": site.DefaultGlobalStack, "output": "caCertPem"}, res.outputs["caCertSource"])
+	require.Equal(t, map[string]any{"stack": defaultGlobalStack, "output": "caCertPem"}, res.outputs["caCertSource"])
 	require.Equal(t, "nautobot-mtls-client", res.outputs["secrets"].(map[string]any)["mtlsClient"], "the same secret the worker mounts")
 }
 
@@ -88,7 +88,7 @@ func TestAProviderModeSiteIgnoresTheGlobalCACertificate(t *testing.T) {
 	require.NoError(t, err)
 	data := res.m.MustFind(t, esType, "secrets-mtls-client").Plain()["spec"].(map[string]any)["target"].(map[string]any)["template"].(map[string]any)["data"].(map[string]any)
 	require.True(t, strings.HasPrefix(data["ca.crt"].(string), `{{ $pem := .ca_password | filterPEM "CERTIFICATE" }}`))
-	require.Equal(t, map[string]any{"stack": site.DefaultGlobalStack, "namespace": "nautobot", "secret": "mtls-ca-cert"}, res.outputs["caCertSource"])
+	require.Equal(t, map[string]any{"stack": defaultGlobalStack, "namespace": "nautobot", "secret": "mtls-ca-cert"}, res.outputs["caCertSource"])
 }
 
 // Cross-stack check (issue 13): caFrom globalStack needs a global stack whose root is pulumi-tls, the only
@@ -128,7 +128,7 @@ func TestTheCASourceMustBeOneTheGlobalStackServes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, dryRun := range []bool{false, true} {
-				m := &mocks.Monitor{StackOutputs: map[string]map[string]any{site.DefaultGlobalStack: tc.outputs}}
+				m := &mocks.Monitor{StackOutputs: map[string]map[string]any{defaultGlobalStack: tc.outputs}}
 				var opts []pulumi.RunOption
 				if dryRun {
 					opts = append(opts, mocks.DryRun)

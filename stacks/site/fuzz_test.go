@@ -21,18 +21,19 @@ var siteKeys = []string{"role", "kubernetes", "site", "globalStack", "namespace"
 
 // FuzzConfig sets one of the site stack's config keys to any value on top of the base config, against a
 // global stack with a cert-manager or a pulumi-tls root: the program must not panic, and a refusal must
-// name a config key in each of its lines. The seeds are every key of the repository's site stack files
-// (run from the project directory, as the CLI runs the program, so their relative paths resolve) and the
+// name a config key in each of its lines. The seeds are every key of the demo's site stack files and the
+// template (run from the demo project's directory, as the CLI runs the program, so their relative paths resolve) and the
 // values that reach each check; `go test` runs them, `make test-fuzz` fuzzes beyond them.
 func FuzzConfig(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "Pulumi.site-*.yaml"))
+	f.Chdir(filepath.Join("..", "..", "demo"))
+	files, err := filepath.Glob("Pulumi.site-*.yaml")
 	require.NoError(f, err)
 	require.NotEmpty(f, files)
-	f.Chdir(filepath.Join("..", ".."))
+	files = append(files, filepath.Join("..", "Pulumi.site-example.yaml"))
 	// Schema-less chart copies go to a cache of the run's own, not the user's.
 	f.Setenv("XDG_CACHE_HOME", f.TempDir())
 	for _, file := range files {
-		config, err := mocks.StackFile(filepath.Base(file))
+		config, err := mocks.StackFile(file)
 		require.NoError(f, err)
 		for _, k := range slices.Sorted(maps.Keys(config)) {
 			if key, ok := strings.CutPrefix(k, mocks.Project+":"); ok {
@@ -67,7 +68,7 @@ func FuzzConfig(f *testing.F) {
 		if pulumiTLS {
 			outputs["caSource"], outputs["caCertPem"] = "pulumi-tls", cert
 		}
-		m := &mocks.Monitor{StackOutputs: map[string]map[string]any{site.DefaultGlobalStack: outputs}}
+		m := &mocks.Monitor{StackOutputs: map[string]map[string]any{defaultGlobalStack: outputs}}
 		err := mocks.Run("site-dfw1", with(baseConfig(), key, value), m, func(ctx *pulumi.Context) error {
 			_, err := site.Build(ctx)
 			return err

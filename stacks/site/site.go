@@ -20,8 +20,12 @@ import (
 	"nautobot-worker/internal/validate"
 )
 
-// DefaultGlobalStack is the global stack's name on a self-managed (file or object store) backend.
-const DefaultGlobalStack = "organization/nautobot-worker/global"
+// DefaultGlobalStack is the global stack of the project in the site stack's own organization: on Pulumi
+// Cloud the site's organization, on a self-managed (file or object store) backend "organization", so the
+// default follows the backend in use.
+func DefaultGlobalStack(ctx *pulumi.Context) string {
+	return ctx.Organization() + "/" + ctx.Project() + "/global"
+}
 
 // SiteConfig is the `site` config key.
 type SiteConfig struct {
@@ -61,7 +65,7 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 		sitesecrets.ConfigKey, worker.ConfigKey); err != nil {
 		return Config{}, err
 	}
-	globalStack, errGlobal := r.String("globalStack", DefaultGlobalStack)
+	globalStack, errGlobal := r.String("globalStack", DefaultGlobalStack(ctx))
 	namespace, errNamespace := r.String("namespace", "nautobot")
 	createNamespace, errCreate := r.String("createNamespace", "true")
 	if err := errors.Join(errGlobal, errNamespace, errCreate); err != nil {
@@ -83,7 +87,7 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	}
 	c.CreateNamespace = createNamespace == "true"
 	if parts := strings.Split(c.GlobalStack, "/"); len(parts) != 3 || slices.Contains(parts, "") || strings.ContainsAny(c.GlobalStack, " \t") {
-		p.Addf("globalStack", "%q is not a fully qualified stack name; use <org>/<project>/<stack> such as %s", c.GlobalStack, DefaultGlobalStack)
+		p.Addf("globalStack", "%q is not a fully qualified stack name; use <org>/<project>/<stack> such as %s", c.GlobalStack, DefaultGlobalStack(ctx))
 	}
 	own := validate.InConfig("", nil, p.Err())
 	if !c.Enabled() {
@@ -133,10 +137,12 @@ type Global struct {
 	CASource, CACertPEM string
 	// Secret names the outputs the global stack marks secret.
 	Secret map[string]bool
+	// WaitsForGlobal is a preview of a site that the global stack does not list yet.
+	WaitsForGlobal bool
 }
 
 // ReadGlobal reads the global stack's outputs and checks each one the site needs, and that the site is
-// one of the global stack's sites. Go has no RequireOutput, so a missing output would otherwise be empty.
+// one of the global stack's sites (a preview only notes that it is not: WaitsForGlobal). Go has no RequireOutput, so a missing output would otherwise be empty.
 func ReadGlobal(ctx *pulumi.Context, stack, site string) (Global, error) {
 	ref, err := pulumi.NewStackReference(ctx, "global", &pulumi.StackReferenceArgs{Name: pulumi.String(stack)})
 	if err != nil {
@@ -198,7 +204,13 @@ func ReadGlobal(ctx *pulumi.Context, stack, site string) (Global, error) {
 				g.Sites = append(g.Sites, name)
 			}
 		}
-		if !slices.Contains(g.Sites, site) {
+		switch {
+		case slices.Contains(g.Sites, site):
+		case ctx.DryRun():
+			// A pull request that adds a site previews it before global's up lists it: the plan is the
+			// site's own; only where its certificate comes from is unknown until then.
+			g.WaitsForGlobal = true
+		default:
 			errs = append(errs, fmt.Errorf("config site.name: site %q is not in the sites output of the global stack %q (%s); add it to the global stack's sites config and run `pulumi up` there first",
 				site, stack, strings.Join(g.Sites, ", ")))
 		}
@@ -282,6 +294,13 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 		}
 		return v
 	}
+	clientCertSource := source("siteClientSecrets", g.ClientSecret)
+	if g.WaitsForGlobal {
+		clientCertSource = pulumi.UnsafeUnknownOutput(nil)
+		if err := ctx.Log.Warn(fmt.Sprintf("waits for global: the global stack %s does not list site %s yet, so its client certificate does not exist; this preview shows the site's plan, and its up is refused until global's up lists the site", c.GlobalStack, c.Site.Name), nil); err != nil {
+			return nil, err
+		}
+	}
 	return map[string]pulumi.Input{
 		"site":             pulumi.String(c.Site.Name),
 		"enabled":          pulumi.Bool(true),
@@ -294,7 +313,7 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 			"customEnv": secrets.CustomEnv, "mtlsClient": secrets.MTLS,
 		},
 		// Where the items behind secrets.mtls.clientKey and secrets.mtls.caKey come from on the global cluster.
-		"clientCertSource": source("siteClientSecrets", g.ClientSecret),
+		"clientCertSource": clientCertSource,
 		"caCertSource":     c.caCertSource(g, source),
 	}, nil
 }

@@ -1,7 +1,6 @@
 package site_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,8 +18,10 @@ import (
 )
 
 const (
-	chartType = "kubernetes:helm.sh/v4:Chart"
-	esType    = "kubernetes:external-secrets.io/v1:ExternalSecret"
+	// defaultGlobalStack is the globalStack default under mocks, whose organization is the file backend's.
+	defaultGlobalStack = "organization/nautobot-worker/global"
+	chartType          = "kubernetes:helm.sh/v4:Chart"
+	esType             = "kubernetes:external-secrets.io/v1:ExternalSecret"
 )
 
 func globalOutputs() map[string]any {
@@ -70,7 +71,7 @@ type result struct {
 
 func build(t *testing.T, stack string, config map[string]string, outputs map[string]any) (result, error) {
 	t.Helper()
-	m := &mocks.Monitor{StackOutputs: map[string]map[string]any{site.DefaultGlobalStack: outputs}}
+	m := &mocks.Monitor{StackOutputs: map[string]map[string]any{defaultGlobalStack: outputs}}
 	var out map[string]pulumi.Input
 	err := mocks.Run(stack, config, m, func(ctx *pulumi.Context) error {
 		var err error
@@ -83,6 +84,27 @@ func build(t *testing.T, stack string, config map[string]string, outputs map[str
 	}
 	res.outputs, res.secret = mocks.AwaitAll(t, out)
 	return res, nil
+}
+
+// TestTheGlobalStackDefaultFollowsTheBackend: on Pulumi Cloud a site stack runs in its organization, and by
+// default reads the global stack of the same organization and project.
+func TestTheGlobalStackDefaultFollowsTheBackend(t *testing.T) {
+	for _, tc := range []struct{ org, want string }{
+		{"", defaultGlobalStack},
+		{"acme", "acme/nautobot-worker/global"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			m := &mocks.Monitor{StackOutputs: map[string]map[string]any{tc.want: globalOutputs()}}
+			inOrg := func(info *pulumi.RunInfo) { info.Organization = tc.org }
+			require.NoError(t, mocks.Run("site-dfw1", baseConfig(), m, func(ctx *pulumi.Context) error {
+				_, err := site.Build(ctx)
+				return err
+			}, inOrg))
+			ref, ok := m.Find(mocks.StackReferenceType, "global")
+			require.True(t, ok)
+			require.Equal(t, tc.want, ref.Plain()["name"])
+		})
+	}
 }
 
 func kubernetesResources(m *mocks.Monitor) []mocks.Resource {
@@ -102,7 +124,7 @@ func TestASiteDeploysItsSecretsAndOneWorkerWiredToTheGlobalStack(t *testing.T) {
 	ref, ok := res.m.Find(mocks.StackReferenceType, "global")
 	require.True(t, ok)
 	require.True(t, ref.Read)
-	require.Equal(t, site.DefaultGlobalStack, ref.Plain()["name"])
+	require.Equal(t, defaultGlobalStack, ref.Plain()["name"])
 
 	types := map[string]int{}
 	for _, r := range res.m.Resources() {
@@ -145,8 +167,8 @@ func TestASiteDeploysItsSecretsAndOneWorkerWiredToTheGlobalStack(t *testing.T) {
 			"django": "nautobot-django", "db": "nautobot-db", "redis": "nautobot-worker-redis",
 			"registry": "dockerconfigjson-github-com", "customEnv": "nautobot-custom-env", "mtlsClient": "nautobot-mtls-client",
 		},
-		"clientCertSource": map[string]any{"stack": site.DefaultGlobalStack, "namespace": "nautobot", "secret": "nautobot-mtls-client-dfw1"},
-		"caCertSource":     map[string]any{"stack": site.DefaultGlobalStack, "namespace": "nautobot", "secret": "mtls-ca-cert"},
+		"clientCertSource": map[string]any{"stack": defaultGlobalStack, "namespace": "nautobot", "secret": "nautobot-mtls-client-dfw1"},
+		"caCertSource":     map[string]any{"stack": defaultGlobalStack, "namespace": "nautobot", "secret": "mtls-ca-cert"},
 	}, res.outputs)
 }
 
@@ -235,7 +257,7 @@ func TestAGlobalStackWithoutTheAgreementOutputsStillServesSites(t *testing.T) {
 	outputs := globalOutputs()
 	delete(outputs, "clientKeyPemType")
 	delete(outputs, "databaseDirectTls")
-	m := &mocks.Monitor{StackOutputs: map[string]map[string]any{site.DefaultGlobalStack: outputs}}
+	m := &mocks.Monitor{StackOutputs: map[string]map[string]any{defaultGlobalStack: outputs}}
 	require.NoError(t, mocks.Run("site-dfw1", baseConfig(), m, func(ctx *pulumi.Context) error { _, err := site.Build(ctx); return err }))
 }
 
@@ -290,7 +312,7 @@ func TestInvalidConfigOrGlobalStackFailsBeforeAnyResourceIsRegistered(t *testing
 		o[name] = v
 		return o
 	}
-	stack := site.DefaultGlobalStack
+	stack := defaultGlobalStack
 	cases := []struct {
 		name    string
 		config  map[string]string
@@ -317,8 +339,6 @@ func TestInvalidConfigOrGlobalStackFailsBeforeAnyResourceIsRegistered(t *testing
 			[]string{`config globalStack: "global" is not a fully qualified stack name`}, false},
 		{"bad createNamespace", with(baseConfig(), "createNamespace", "yes"), globalOutputs(),
 			[]string{`config createNamespace: "yes" is not a boolean`}, false},
-		{"site not in the global list", with(baseConfig(), "site", `{"name":"ord1"}`), globalOutputs(),
-			[]string{`config site.name: site "ord1" is not in the sites output of the global stack "` + stack + `" (dfw1, iad1, lon1); add it to the global stack's sites config and run ` + "`pulumi up`" + ` there first`}, true},
 		{"no client certificate for the site", nil, withOutput("siteClientSecrets", map[string]any{"iad1": "x"}),
 			[]string{`output siteClientSecrets has no secret for site "dfw1"`}, true},
 		{"port not a number", nil, withOutput("dbPort", "5432"), []string{`global stack "` + stack + `" (config globalStack): output "dbPort" is 5432, want a TCP port`}, true},
@@ -366,6 +386,34 @@ func TestInvalidConfigOrGlobalStackFailsBeforeAnyResourceIsRegistered(t *testing
 	}
 }
 
+// TestASiteTheGlobalStackDoesNotListYet: its up is refused before anything registers; its preview (a pull
+// request that adds the site to global and the site's file) shows the site's whole plan, and only where its
+// certificate comes from is unknown.
+func TestASiteTheGlobalStackDoesNotListYet(t *testing.T) {
+	cfg := with(baseConfig(), "site", `{"name":"ord1"}`)
+	m := &mocks.Monitor{StackOutputs: map[string]map[string]any{defaultGlobalStack: globalOutputs()}}
+	err := mocks.Run("site-ord1", cfg, m, func(ctx *pulumi.Context) error { _, err := site.Build(ctx); return err })
+	require.ErrorContains(t, err, `config site.name: site "ord1" is not in the sites output of the global stack "`+defaultGlobalStack+`" (dfw1, iad1, lon1); add it to the global stack's sites config and run `+"`pulumi up`"+` there first`)
+	for _, r := range m.Resources() {
+		require.Equal(t, mocks.StackReferenceType, r.Type, "registered %s %s before the refusal", r.Type, r.Name)
+	}
+
+	preview := &mocks.Monitor{StackOutputs: map[string]map[string]any{defaultGlobalStack: globalOutputs()}}
+	var out map[string]pulumi.Input
+	require.NoError(t, mocks.Run("site-ord1", cfg, preview, func(ctx *pulumi.Context) error {
+		var err error
+		out, err = site.Build(ctx)
+		return err
+	}, mocks.DryRun))
+	full, err := build(t, "site-dfw1", baseConfig(), globalOutputs())
+	require.NoError(t, err)
+	require.Len(t, kubernetesResources(preview), len(kubernetesResources(full.m)), "the whole plan of a listed site")
+	values, _ := mocks.AwaitAll(t, out)
+	require.NotContains(t, values, "clientCertSource", "the certificate's source is unknown until global lists the site")
+	require.Contains(t, values, "caCertSource")
+	require.Equal(t, "ord1", values["queue"])
+}
+
 // stackFile reads a Pulumi.<stack>.yaml into mock config (objects as JSON, like the CLI passes them).
 func stackFile(t *testing.T, path, role string) map[string]string {
 	t.Helper()
@@ -379,8 +427,8 @@ func stackFile(t *testing.T, path, role string) map[string]string {
 	return out
 }
 
-// globalDemoOutputs runs the global stack's program on Pulumi.global.yaml under mocks, so the site stacks
-// are checked against the outputs the global stack really exports.
+// globalDemoOutputs runs the global stack's program on the demo's Pulumi.global.yaml under mocks, so the
+// site stacks are checked against the outputs the global stack really exports.
 func globalDemoOutputs(t *testing.T) map[string]any {
 	t.Helper()
 	var out map[string]pulumi.Input
@@ -394,8 +442,9 @@ func globalDemoOutputs(t *testing.T) map[string]any {
 	return outputs
 }
 
-func TestTheStackFilesDeployAgainstTheGlobalStack(t *testing.T) {
-	t.Chdir(filepath.Join("..", ".."))
+func TestTheDemoStackFilesDeployAgainstTheGlobalStack(t *testing.T) {
+	// The demo project's directory, as the CLI runs the program, so the files' relative paths resolve.
+	t.Chdir(filepath.Join("..", "..", "demo"))
 	cache := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", cache)
 	outputs := globalDemoOutputs(t)
@@ -419,22 +468,6 @@ func TestTheStackFilesDeployAgainstTheGlobalStack(t *testing.T) {
 			require.Equal(t, true, c.Plain()["skipAwait"], "the local API server has no kubelet")
 		})
 	}
-	t.Run("Pulumi.site-example.yaml", func(t *testing.T) {
-		cfg := stackFile(t, "Pulumi.site-example.yaml", "site")
-		_, err := build(t, "site-example", cfg, outputs)
-		require.ErrorContains(t, err, "config secrets.store.name: ", "the template's store is a placeholder to replace")
-		var secrets map[string]any
-		require.NoError(t, json.Unmarshal([]byte(cfg["nautobot-worker:secrets"]), &secrets))
-		secrets["store"].(map[string]any)["name"] = "vault"
-		b, _ := json.Marshal(secrets)
-		cfg["nautobot-worker:secrets"] = string(b)
-		cfg["nautobot-worker:site"] = `{"name":"dfw1","partition":"dfw"}`
-		res, err := build(t, "site-example", cfg, outputs)
-		require.NoError(t, err, "every other key of the template is valid")
-		c, _ := res.m.Find(chartType, "worker")
-		require.Equal(t, "nautobot", c.Plain()["chart"])
-		require.Equal(t, "3.1.2", c.Plain()["version"])
-	})
 }
 
 func TestAMisspelledTopLevelKeyIsRefused(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,7 +66,7 @@ func TestDistribution(t *testing.T) {
 	var out bytes.Buffer
 	runner := fleet.StackRunner{Root: dir, Out: &out}
 	err := fleet.AddSite(t.Context(), dir, fleet.SiteRequest{Name: "lon2", EgressCIDRs: []string{"10.40.0.0/16"}, Partition: "lon",
-		Template: "Pulumi.site-dfw1.yaml", Namespace: "nautobot-lon2"}, false, runner, &out)
+		Template: "Pulumi.site-dfw1.yaml", Namespace: "nautobot-lon2"}, fleet.AddAndDeploy, runner, &out)
 	require.NoError(t, err, out.String())
 	t.Run("add-site ran the global stack and the new site, and printed the firewall request", func(t *testing.T) {
 		require.Contains(t, out.String(), "Firewall request for site lon2 (global stack output firewallRules.lon2):\n  source       10.40.0.0/16\n")
@@ -195,19 +196,24 @@ func TestDistribution(t *testing.T) {
 	})
 }
 
-// stackFile is the committed Pulumi.<from>.yaml pointed at this env's cluster and chart, without the demo
-// salt, with edits applied: the config of a stack in a project directory other than the repository's.
+// stackFile is the committed Pulumi.<from>.yaml (the demo project's, else the repository's template)
+// pointed at this env's cluster and chart, with edits applied: the config of a stack in a project
+// directory other than the demo's.
 func (e *env) stackFile(from string, edits ...func(string) string) string {
 	e.t.Helper()
-	text, err := os.ReadFile(filepath.Join(root, "Pulumi."+from+".yaml"))
+	path := filepath.Join(root, realchart.DemoDir, "Pulumi."+from+".yaml")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		path = filepath.Join(root, "Pulumi."+from+".yaml")
+	}
+	text, err := os.ReadFile(path)
 	require.NoError(e.t, err)
-	config := strings.ReplaceAll(string(text), "kubeconfig: .cluster/kubeconfig", "kubeconfig: "+e.kubeconfig)
-	config = strings.ReplaceAll(config, demoServerURL, e.serverURL())
-	config = saltLine.ReplaceAllString(config, "")
-	chart, err := realchart.Path(root)
-	require.NoError(e.t, err)
-	if chart, err = filepath.Abs(chart); err == nil {
-		config = strings.ReplaceAll(config, realchart.DemoPath, chart)
+	config := strings.ReplaceAll(string(text), "kubeconfig: ../.cluster/kubeconfig", "kubeconfig: "+e.kubeconfig)
+	if url := e.serverURL(); url != "" {
+		config = strings.ReplaceAll(config, demoServerURL, url)
+	}
+	if strings.Contains(config, realchart.DemoPath) {
+		config, err = realchart.Absolute(config, root)
+		require.NoError(e.t, err)
 	}
 	for _, edit := range edits {
 		config = edit(config)

@@ -25,7 +25,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"nautobot-worker/internal/fleet"
-	"nautobot-worker/internal/realchart"
 )
 
 var saltLine = regexp.MustCompile(`(?m)^encryptionsalt: .*\n`)
@@ -114,27 +113,11 @@ func (e *env) mustRun(name string, args ...string) string {
 	return out
 }
 
-// stack creates a stack named <prefix>-<name> whose config is the committed Pulumi.<from>.yaml with
-// edits applied, pointed at this env's API server.
+// stack creates a stack named <prefix>-<name> in the repository's project whose config is the committed
+// Pulumi.<from>.yaml (see stackFile) with edits applied, pointed at this env's API server.
 func (e *env) stack(name, from string, edits ...func(string) string) string {
 	e.t.Helper()
-	text, err := os.ReadFile(filepath.Join(root, "Pulumi."+from+".yaml"))
-	require.NoError(e.t, err)
-	config := strings.ReplaceAll(string(text), "kubeconfig: .cluster/kubeconfig", "kubeconfig: "+e.kubeconfig)
-	if url := e.serverURL(); url != "" {
-		config = strings.ReplaceAll(config, demoServerURL, url)
-	}
-	// The demo files carry the salt of the demo passphrase; each test stack gets its own at `stack init`.
-	config = saltLine.ReplaceAllString(config, "")
-	// They render the real chart from ../shared, or from $NAUTOBOT_CHART_TGZ where ../shared is absent.
-	if strings.Contains(config, realchart.DemoPath) {
-		_, err := realchart.Path(root)
-		require.NoError(e.t, err)
-		config = realchart.Rewrite(config)
-	}
-	for _, edit := range edits {
-		config = edit(config)
-	}
+	config := e.stackFile(from, edits...)
 	stack := e.prefix + "-" + name
 	file := filepath.Join(root, "Pulumi."+stack+".yaml")
 	require.NoError(e.t, os.WriteFile(file, []byte(config), 0o644))
@@ -143,7 +126,7 @@ func (e *env) stack(name, from string, edits ...func(string) string) string {
 	return stack
 }
 
-// demoServerURL is the demo cluster's API server (scripts/cluster.sh's fixed port), which the committed
+// demoServerURL is the demo cluster's API server (scripts/cluster.sh's fixed port), which the demo's
 // Pulumi.global.yaml names for External Secrets; a test's own cluster listens elsewhere.
 const demoServerURL = "https://127.0.0.1:26443"
 

@@ -118,15 +118,18 @@ func TestSiteStacks(t *testing.T) {
 		require.NoError(t, err)
 		stack := e.stack("site-lon1", "site-example", func(config string) string {
 			config = strings.NewReplacer(
-				"kubeconfig: REPLACE/path/to/site-kubeconfig", "kubeconfig: "+e.kubeconfig,
+				"  # nautobot-worker:kubernetes:\n  #   kubeconfig: path/to/site-kubeconfig\n",
+				"  nautobot-worker:kubernetes:\n    kubeconfig: "+e.kubeconfig+"\n",
 				"name: REPLACE\n", "name: lon1\n",
 				"nautobot-worker:namespace: nautobot\n", "nautobot-worker:namespace: nautobot-lon1\n",
-				"globalStack: organization/nautobot-worker/global", "globalStack: organization/nautobot-worker/"+global,
+				"  # nautobot-worker:globalStack: my-org/nautobot-worker/global", "  nautobot-worker:globalStack: organization/nautobot-worker/"+global,
 				"      repo: https://nautobot.github.io/helm-charts/\n      name: nautobot\n      version: 3.1.2\n",
 				"      path: "+chartPath+"\n      skipSchemaValidation: true\n",
 				"skipAwait: false", "skipAwait: true",
 			).Replace(config)
 			require.Contains(t, config, "path: "+chartPath)
+			require.Contains(t, config, "kubeconfig: "+e.kubeconfig)
+			require.Contains(t, config, "globalStack: organization/nautobot-worker/"+global)
 			return strings.ReplaceAll(config, "REPLACE", "lon1")
 		})
 		e.up(stack)

@@ -199,9 +199,10 @@ type release struct {
 	values                 map[string]any
 }
 
-// runGlobalStack runs the global stack's program on Pulumi.global.yaml under mocks, from the repository
-// root (the stack's relative paths are the project's).
+// runGlobalStack runs the global stack's program on the demo's Pulumi.global.yaml under mocks, from the
+// demo project's directory of the repository at root (the stack's relative paths are that project's).
 func runGlobalStack(t testing.TB, root string) (*stackRun, error) {
+	root = filepath.Join(root, realchart.DemoDir)
 	cfg, err := mocks.StackFile(filepath.Join(root, "Pulumi.global.yaml"))
 	if err != nil {
 		return nil, err

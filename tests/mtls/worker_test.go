@@ -24,10 +24,12 @@ import (
 )
 
 const (
-	workerSite       = "dfw1"
-	workerStack      = "site-" + workerSite
-	workerDeployment = "nautobot-worker-celery-" + workerSite
-	workerContainer  = "nautobot-celery"
+	// defaultGlobalStack is the site stacks' globalStack default under mocks (the file backend's organization).
+	defaultGlobalStack = "organization/nautobot-worker/global"
+	workerSite         = "dfw1"
+	workerStack        = "site-" + workerSite
+	workerDeployment   = "nautobot-worker-celery-" + workerSite
+	workerContainer    = "nautobot-celery"
 	// standinDir is where the sandbox holds the stand-in of the nautobot package (see worker/README.md).
 	standinDir = "/opt/nautobot-standin"
 	// libpqDir is where the sandbox shows PostgreSQL 17's native/lib (libpq 17, for sslnegotiation=direct).
@@ -51,7 +53,8 @@ func siteStack(t testing.TB, stack string) (release, []k8sObject, map[string]any
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := mocks.StackFile(filepath.Join(root, "Pulumi."+stack+".yaml"))
+	demo := filepath.Join(root, realchart.DemoDir)
+	cfg, err := mocks.StackFile(filepath.Join(demo, "Pulumi."+stack+".yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,13 +65,13 @@ func siteStack(t testing.TB, stack string) (release, []k8sObject, map[string]any
 	for k, v := range global.outputs {
 		outputs[k] = plainAny(v)
 	}
-	m := &mocks.Monitor{StackOutputs: map[string]map[string]any{site.DefaultGlobalStack: outputs}}
+	m := &mocks.Monitor{StackOutputs: map[string]map[string]any{defaultGlobalStack: outputs}}
 	// The stack's relative paths (the chart) are the project's, as for the global stack.
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chdir(root); err != nil {
+	if err := os.Chdir(demo); err != nil {
 		t.Fatal(err)
 	}
 	err = mocks.Run(stack, cfg, m, func(ctx *pulumi.Context) error {
@@ -89,7 +92,7 @@ func siteStack(t testing.TB, stack string) (release, []k8sObject, map[string]any
 	rel := release{chart: c["chart"].(string), name: c["name"].(string), namespace: c["namespace"].(string),
 		values: c["values"].(map[string]any)}
 	if !filepath.IsAbs(rel.chart) {
-		rel.chart = filepath.Join(root, rel.chart)
+		rel.chart = filepath.Join(demo, rel.chart)
 	}
 	var cms []k8sObject
 	for _, r := range m.OfType("kubernetes:core/v1:ConfigMap") {
