@@ -3,9 +3,10 @@
 // no stack builds one), and prints a summary.
 //
 //	go run ./cmd/fleet preview|up|refresh|destroy [--sites a,b] [--no-global] [--parallel N]
-//	    [--markdown FILE] [--kubeconfig-dir DIR] [--recover] [--expect-no-changes]
+//	    [--markdown FILE] [--kubeconfig-dir DIR] [--recover] [--expect-no-changes] [-C DIR]
+//	    [--org ORG] [--secrets-provider P] [--global-secrets-provider P] [--global-passphrase-file F]
 //	go run ./cmd/fleet add-site NAME --egress-cidr CIDR [--egress-cidr CIDR]... [--partition P]
-//	    [--namespace NS] [--template FILE] [--preview]
+//	    [--namespace NS] [--template FILE] [--write-only | --preview] [the backend flags above]
 package main
 
 import (
@@ -42,6 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	recover := flags.Bool("recover", false, "clear locks left by runs that are gone from this host and settle what they left pending")
 	expectNoChanges := flags.Bool("expect-no-changes", false, "fail a preview or up of a stack that would change anything")
 	root := flags.String("C", ".", "the project directory")
+	backend := backendFlags(flags)
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "usage: fleet %s [flags]\n       fleet add-site NAME --egress-cidr CIDR [flags] (fleet add-site -h)\n", strings.Join(fleet.Ops, "|"))
 		flags.PrintDefaults()
@@ -83,7 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// The inline program reads the files its config names relative to the working directory, so the runner
 	// moves to the project; the paths given on the command line stay relative to where it was run.
-	for _, path := range []*string{markdown, kubeconfigs} {
+	for _, path := range []*string{markdown, kubeconfigs, &backend.GlobalPassphraseFile} {
 		if *path != "" {
 			if *path, err = filepath.Abs(*path); err != nil {
 				fmt.Fprintf(stderr, "fleet: %v\n", err)
@@ -99,7 +101,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	results, err := fleet.Run(context.Background(), fleet.Options{
 		Root: ".", Op: op, Stacks: stacks, Parallel: *parallel, KubeconfigDir: *kubeconfigs,
-		Recover: *recover, ExpectNoChanges: *expectNoChanges, Interrupt: interrupt, Out: stdout,
+		Recover: *recover, ExpectNoChanges: *expectNoChanges, Interrupt: interrupt, Backend: *backend, Out: stdout,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "fleet: %v\n", err)
@@ -129,6 +131,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// backendFlags are how the stacks and their secrets are addressed in the backend (fleet.Backend).
+func backendFlags(flags *flag.FlagSet) *fleet.Backend {
+	var b fleet.Backend
+	flags.StringVar(&b.Org, "org", "", "address the stacks as ORG/<project>/<stack> (Pulumi Cloud); default: bare names (a self-managed backend, or your default organization)")
+	flags.StringVar(&b.SecretsProvider, "secrets-provider", "", "secrets provider of the stacks this run creates (pulumi stack init --secrets-provider: passphrase, awskms://..., azurekeyvault://..., gcpkms://..., hashivault://...); a stack file's own secretsprovider comes first; default: the backend's")
+	flags.StringVar(&b.GlobalSecretsProvider, "global-secrets-provider", "", "secrets provider of a new global stack, when not --secrets-provider")
+	flags.StringVar(&b.GlobalPassphraseFile, "global-passphrase-file", "", "file holding the global stack's passphrase, when it is not the sites' (PULUMI_CONFIG_PASSPHRASE[_FILE])")
+	return &b
+}
+
 // cidrs collects --egress-cidr: repeated, or comma-separated.
 type cidrs []string
 
@@ -153,7 +165,9 @@ func addSite(args []string, stdout, stderr io.Writer) int {
 	flags.StringVar(&req.Namespace, "namespace", "", "the site stack's namespace (default: the template's)")
 	flags.StringVar(&req.Template, "template", fleet.DefaultSiteTemplate, "the stack file the site's is written from (e.g. another site's)")
 	preview := flags.Bool("preview", false, "preview the global stack with the site added, and change no file")
+	writeOnly := flags.Bool("write-only", false, "write both files and run nothing: for a pull request, whose preview and merge deploy the site")
 	root := flags.String("C", ".", "the project directory")
+	backend := backendFlags(flags)
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: fleet add-site NAME --egress-cidr CIDR [flags]")
 		flags.PrintDefaults()
@@ -176,6 +190,23 @@ func addSite(args []string, stdout, stderr io.Writer) int {
 		flags.Usage()
 		return 2
 	}
+	mode := fleet.AddAndDeploy
+	switch {
+	case *preview && *writeOnly:
+		fmt.Fprintln(stderr, "fleet add-site: --preview writes nothing and --write-only runs nothing: choose one")
+		return 2
+	case *preview:
+		mode = fleet.PreviewOnly
+	case *writeOnly:
+		mode = fleet.AddForReview
+	}
+	if backend.GlobalPassphraseFile != "" {
+		var err error
+		if backend.GlobalPassphraseFile, err = filepath.Abs(backend.GlobalPassphraseFile); err != nil {
+			fmt.Fprintf(stderr, "fleet add-site: %v\n", err)
+			return 2
+		}
+	}
 	// The inline program reads its files relative to the working directory: the runner moves there before
 	// the stacks run, after every check has passed.
 	abs, err := filepath.Abs(*root)
@@ -185,8 +216,8 @@ func addSite(args []string, stdout, stderr io.Writer) int {
 	}
 	interrupt, stop := notifyInterrupt(stderr)
 	defer stop()
-	runner := chdirRunner{fleet.StackRunner{Root: abs, Out: stdout, Interrupt: interrupt}}
-	if err := fleet.AddSite(context.Background(), abs, req, *preview, runner, stdout); err != nil {
+	runner := chdirRunner{fleet.StackRunner{Root: abs, Out: stdout, Interrupt: interrupt, Backend: *backend}}
+	if err := fleet.AddSite(context.Background(), abs, req, mode, runner, stdout); err != nil {
 		fmt.Fprintf(stderr, "fleet add-site: %v\n", err)
 		if errors.Is(err, fleet.ErrRefused) {
 			return 2

@@ -29,9 +29,6 @@ const DefaultSiteTemplate = "Pulumi." + templateStack + ".yaml"
 // ErrRefused heads every error of a request that add-site refuses before it changes anything.
 var ErrRefused = errors.New("refused")
 
-// placeholder marks a value of the site template that the operator must replace.
-const placeholder = "REPLACE"
-
 // SiteRequest is one `fleet add-site`.
 type SiteRequest struct {
 	Name        string
@@ -264,9 +261,9 @@ func siteFile(text []byte, template, project string, req SiteRequest, keys *dist
 		for _, e := range pushed {
 			edits = append(edits, edit{mtls(e.key), e.value})
 		}
-	} else if node, depth, _ := find(root, mtls("clientKey")); depth < 4 || !strings.Contains(node.Value, placeholder) {
+	} else if node, depth, _ := find(root, mtls("clientKey")); depth < 4 || !strings.Contains(node.Value, stackconfig.Placeholder) {
 		// A template copied from another site names that site's item.
-		edits = append(edits, edit{mtls("clientKey"), placeholder + "/nautobot-mtls-client-" + req.Name})
+		edits = append(edits, edit{mtls("clientKey"), stackconfig.Placeholder + "/nautobot-mtls-client-" + req.Name})
 	}
 
 	want, err := stackConfig(text)
@@ -351,7 +348,7 @@ func placeholders(n *yaml.Node, path []string, out *[]string) {
 			placeholders(c, path, out)
 		}
 	case yaml.ScalarNode:
-		if strings.Contains(n.Value, placeholder) && len(path) > 1 && path[0] == "config" {
+		if strings.Contains(n.Value, stackconfig.Placeholder) && len(path) > 1 && path[0] == "config" {
 			*out = append(*out, strings.Join(path[1:], "."))
 		}
 	}
@@ -370,12 +367,13 @@ type StackRunner struct {
 	Root      string
 	Out       io.Writer
 	Interrupt *Interrupt
+	Backend
 }
 
 // Run runs op over the stacks, one at a time (the global stack first), and prints the summary table.
 func (r StackRunner) Run(ctx context.Context, op string, stacks []string, configFiles map[string]string) ([]Result, error) {
 	results, err := Run(ctx, Options{Root: r.Root, Op: op, Stacks: stacks, Parallel: 1, ConfigFiles: configFiles,
-		Interrupt: r.Interrupt, Out: r.Out})
+		Interrupt: r.Interrupt, Backend: r.Backend, Out: r.Out})
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +383,15 @@ func (r StackRunner) Run(ctx context.Context, op string, stacks []string, config
 
 // Outputs are the stack's outputs, secrets included in plain text.
 func (r StackRunner) Outputs(ctx context.Context, stack string) (map[string]any, error) {
-	s, err := Open(ctx, r.Root, stack, nil)
+	project, err := projectName(r.Root)
+	if err != nil {
+		return nil, err
+	}
+	env, err := r.secretsEnv(stack)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Open(ctx, r.Root, r.address(project, stack), env)
 	if err != nil {
 		return nil, err
 	}
@@ -400,17 +406,30 @@ func (r StackRunner) Outputs(ctx context.Context, stack string) (map[string]any,
 	return values, nil
 }
 
-// AddSite adds a site: the global stack's sites and the site's stack file (see PlanSite), then an up of the
-// global stack and of the new site, and the site's firewall request from the global stack's outputs. While
-// the site file still holds REPLACE values only the global stack runs. With preview, only the global stack
-// is previewed (a site stack is refused until the global stack's sites output lists it), against the global
-// file with the site added, whose old bytes are restored afterwards, and no file is left changed.
-func AddSite(ctx context.Context, root string, req SiteRequest, preview bool, run SiteRunner, out io.Writer) error {
+// AddSiteMode is what add-site does once its checks pass.
+type AddSiteMode int
+
+const (
+	// AddAndDeploy writes both files, then runs an up of the global stack and of the new site.
+	AddAndDeploy AddSiteMode = iota
+	// AddForReview writes both files and runs nothing: the pull request's preview shows both plans, and
+	// the deploy on merge applies global, then the site.
+	AddForReview
+	// PreviewOnly previews the global stack with the site added and writes nothing.
+	PreviewOnly
+)
+
+// AddSite adds a site: the global stack's sites and the site's stack file (see PlanSite), then, in
+// AddAndDeploy, an up of the global stack and of the new site, and the site's firewall request from the
+// global stack's outputs. While the site file still holds REPLACE values only the global stack runs. With
+// PreviewOnly, only the global stack is previewed (a site stack is refused until the global stack's sites
+// output lists it), against the global file with the site added, and no file changes.
+func AddSite(ctx context.Context, root string, req SiteRequest, mode AddSiteMode, run SiteRunner, out io.Writer) error {
 	plan, err := PlanSite(root, req)
 	if err != nil {
 		return fmt.Errorf("%w, nothing changed: %w", ErrRefused, err)
 	}
-	if preview {
+	if mode == PreviewOnly {
 		return previewSite(ctx, plan, req, run, out)
 	}
 	if err := writeNew(plan.SiteFile, plan.Site); err != nil {
@@ -422,6 +441,13 @@ func AddSite(ctx context.Context, root string, req SiteRequest, preview bool, ru
 	fmt.Fprintf(out, "add-site: added %s to the sites of %s and wrote %s\n", req.Name, plan.GlobalFile, plan.SiteFile)
 	if plan.Keys == nil {
 		fmt.Fprintf(out, "add-site: the global stack does not push certificates (distribution.enabled is not true): copy %s's client certificate into the secrets provider and set secrets.mtls.clientKey (README, Adding a site)\n", req.Name)
+	}
+	if mode == AddForReview {
+		if len(plan.Placeholders) > 0 {
+			fmt.Fprintf(out, "add-site: set the REPLACE values of %s first: %s\n", plan.SiteFile, strings.Join(plan.Placeholders, ", "))
+		}
+		fmt.Fprintf(out, "add-site: nothing ran. Open a pull request with both files: its preview shows the global stack's change and the site's plan (which waits for global); merging it deploys global, then %s%s\n", SitePrefix, req.Name)
+		return nil
 	}
 	stacks := []string{GlobalStack}
 	if len(plan.Placeholders) == 0 {

@@ -12,20 +12,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// projectCopy copies the repository's project file, global stack file and site files into a fresh directory,
-// with extra appended to the global stack's config (e.g. a distribution setting).
+// projectCopy copies the demo project (its project file, global stack file and site files) and the
+// repository's site template into a fresh directory, with extra appended to the global stack's config
+// (e.g. a distribution setting).
 func projectCopy(t *testing.T, globalExtra string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"Pulumi.yaml", "Pulumi.global.yaml", "Pulumi.site-example.yaml", "Pulumi.site-dfw1.yaml", "Pulumi.site-iad1.yaml"} {
+	for _, f := range []string{"demo/Pulumi.yaml", "demo/Pulumi.global.yaml", "Pulumi.site-example.yaml", "demo/Pulumi.site-dfw1.yaml", "demo/Pulumi.site-iad1.yaml"} {
 		text, err := os.ReadFile(filepath.Join("..", "..", f))
 		require.NoError(t, err)
-		if f == "Pulumi.global.yaml" && globalExtra != "" {
-			before := string(text)
-			text = []byte(strings.Replace(before, "# The salt", globalExtra+"# The salt", 1))
-			require.NotEqual(t, before, string(text), "Pulumi.global.yaml changed: update projectCopy()")
+		if f == "demo/Pulumi.global.yaml" {
+			require.True(t, strings.HasSuffix(string(text), "    skipAwait: true\n"), "demo/Pulumi.global.yaml no longer ends in its config: update projectCopy()")
+			text = append(text, globalExtra...)
 		}
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), text, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(f)), text, 0o644))
 	}
 	return dir
 }
@@ -192,7 +192,7 @@ func TestTheSiteFileComesFromTheTemplate(t *testing.T) {
 			require.Contains(t, text, line)
 		}
 		require.Equal(t, []string{
-			"nautobot-worker:kubernetes.kubeconfig", "nautobot-worker:secrets.store.name", "nautobot-worker:secrets.django.key",
+			"nautobot-worker:secrets.store.name", "nautobot-worker:secrets.django.key",
 			"nautobot-worker:secrets.db.key", "nautobot-worker:secrets.redis.key", "nautobot-worker:secrets.registry.key",
 			"nautobot-worker:secrets.customEnv.key", "nautobot-worker:worker.image.repository", "nautobot-worker:worker.image.tag",
 		}, plan.Placeholders)
@@ -216,8 +216,7 @@ func TestTheSiteFileComesFromTheTemplate(t *testing.T) {
 			"      clientKey: nautobot-mtls-client-lon2\n      caKey: nautobot-mtls-ca\n"+
 				"      clientCertProperty: tls.crt\n      clientKeyProperty: tls.key\n      caCertProperty: password\n",
 		).Replace(string(dfw1))
-		want = want[:strings.Index(want, "# The salt")]
-		require.Equal(t, want, string(plan.Site), "the salt of dfw1's stack goes with its comment; stack init writes lon2's")
+		require.Equal(t, want, string(plan.Site))
 		require.Empty(t, plan.Placeholders)
 	})
 
@@ -286,7 +285,7 @@ func TestARefusalChangesNothing(t *testing.T) {
 			before := snapshot(t, dir)
 			run := &fakeRunner{}
 			var out bytes.Buffer
-			err := AddSite(t.Context(), dir, tc.req, false, run, &out)
+			err := AddSite(t.Context(), dir, tc.req, AddAndDeploy, run, &out)
 			require.ErrorContains(t, err, tc.want)
 			require.Empty(t, run.calls, "a refusal runs no stack")
 			require.Equal(t, before, snapshot(t, dir))
@@ -306,7 +305,7 @@ func TestAddSiteRunsTheGlobalStackThenTheSite(t *testing.T) {
 	}
 	var out bytes.Buffer
 	err := AddSite(t.Context(), dir, SiteRequest{Name: "lon2", EgressCIDRs: []string{"10.40.0.0/16"}, Template: "Pulumi.site-dfw1.yaml",
-		Namespace: "nautobot-lon2"}, false, run, &out)
+		Namespace: "nautobot-lon2"}, AddAndDeploy, run, &out)
 	require.NoError(t, err, out.String())
 	require.Equal(t, []string{"up global,site-lon2"}, run.calls)
 	require.Contains(t, out.String(), `
@@ -324,10 +323,10 @@ func TestAddSiteWithPlaceholdersRunsOnlyTheGlobalStack(t *testing.T) {
 	dir := projectCopy(t, pushToDemo)
 	run := &fakeRunner{outputs: demoOutputs("lon2", "10.40.0.0/16")}
 	var out bytes.Buffer
-	require.NoError(t, AddSite(t.Context(), dir, SiteRequest{Name: "lon2", EgressCIDRs: []string{"10.40.0.0/16"}}, false, run, &out))
+	require.NoError(t, AddSite(t.Context(), dir, SiteRequest{Name: "lon2", EgressCIDRs: []string{"10.40.0.0/16"}}, AddAndDeploy, run, &out))
 	require.Equal(t, []string{"up global"}, run.calls)
 	require.Contains(t, out.String(), "Firewall request for site lon2")
-	require.Contains(t, out.String(), "still holds REPLACE values at nautobot-worker:kubernetes.kubeconfig, ")
+	require.Contains(t, out.String(), "still holds REPLACE values at nautobot-worker:secrets.store.name, ")
 	require.Contains(t, out.String(), "then `go run ./cmd/fleet up --sites lon2`")
 }
 
@@ -338,7 +337,7 @@ func TestAFailedUpKeepsTheFilesAndSaysHowToGoOn(t *testing.T) {
 	}}
 	var out bytes.Buffer
 	err := AddSite(t.Context(), dir, SiteRequest{Name: "lon2", EgressCIDRs: []string{"10.40.0.0/16"}, Template: "Pulumi.site-dfw1.yaml",
-		Namespace: "nautobot-lon2"}, false, run, &out)
+		Namespace: "nautobot-lon2"}, AddAndDeploy, run, &out)
 	require.ErrorContains(t, err, "the files stay as written: fix the cause, then `go run ./cmd/fleet up --sites lon2`")
 	require.FileExists(t, filepath.Join(dir, "Pulumi.site-lon2.yaml"))
 }
@@ -366,7 +365,7 @@ func TestAPreviewLeavesEveryFileAsItWas(t *testing.T) {
 			}
 			var out bytes.Buffer
 			req := SiteRequest{Name: "lon2", EgressCIDRs: []string{"10.40.0.0/16"}, Template: "Pulumi.site-dfw1.yaml", Namespace: "nautobot-lon2"}
-			err := AddSite(t.Context(), dir, req, true, run, &out)
+			err := AddSite(t.Context(), dir, req, PreviewOnly, run, &out)
 			if fail {
 				require.ErrorContains(t, err, "the global stack's preview failed")
 			} else {
@@ -379,4 +378,27 @@ func TestAPreviewLeavesEveryFileAsItWas(t *testing.T) {
 			require.NoError(t, err, "the site can still be added")
 		})
 	}
+}
+
+// TestAddSiteForReviewRunsNothing: --write-only writes exactly the files an up would run with, for a pull
+// request, and runs no stack.
+func TestAddSiteForReviewRunsNothing(t *testing.T) {
+	dir := projectCopy(t, pushToDemo)
+	req := SiteRequest{Name: "lon2", EgressCIDRs: []string{"10.40.0.0/16"}, Template: "Pulumi.site-dfw1.yaml", Namespace: "nautobot-lon2"}
+	plan, err := PlanSite(dir, req)
+	require.NoError(t, err)
+	run := &fakeRunner{}
+	var out bytes.Buffer
+	require.NoError(t, AddSite(t.Context(), dir, req, AddForReview, run, &out))
+	require.Empty(t, run.calls)
+	for path, want := range map[string][]byte{plan.GlobalFile: plan.GlobalAfter, plan.SiteFile: plan.Site} {
+		got, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got))
+	}
+	require.Contains(t, out.String(), "nothing ran. Open a pull request with both files")
+	require.NotContains(t, out.String(), "REPLACE")
+
+	err = AddSite(t.Context(), dir, req, AddForReview, run, &out)
+	require.ErrorIs(t, err, ErrRefused, "a second request for the same site changes nothing")
 }

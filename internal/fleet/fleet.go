@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,7 +46,20 @@ type Options struct {
 	ConfigFiles map[string]string
 	// Interrupt stops the run as the CLI stops on Ctrl-C (nil: only the context stops it).
 	Interrupt *Interrupt
-	Out       io.Writer
+	Backend
+	Out io.Writer
+}
+
+// Backend is how the runner addresses the stacks and their secrets in the backend.
+type Backend struct {
+	// Org addresses the stacks as <Org>/<project>/<stack> (Pulumi Cloud); "" uses bare names, which a
+	// self-managed backend and the Pulumi Cloud user's default organization take.
+	Org string
+	// SecretsProvider creates new stacks (--secrets-provider of `pulumi stack init`; "" is the backend's
+	// default), GlobalSecretsProvider a new global stack; a provider a stack file names comes first.
+	SecretsProvider, GlobalSecretsProvider string
+	// GlobalPassphraseFile holds the global stack's passphrase when it is not the sites' one.
+	GlobalPassphraseFile string
 }
 
 // Result is one stack's outcome.
@@ -57,6 +71,8 @@ type Result struct {
 	Skipped  string // why the stack did not run
 	// Interrupted is a stack an interrupt stopped before its operation ended.
 	Interrupted bool
+	// Note is what the reader of a successful result must know (a site whose preview waits for global).
+	Note string
 }
 
 // Run runs the operation on every stack, with the program inline: stacks.Program runs in this process,
@@ -98,7 +114,8 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := runner{Options: o, ws: ws, project: string(project.Name), backendDir: backendDir}
+	r := runner{Options: o, ws: ws, project: string(project.Name), backendDir: backendDir, sandboxes: &sandboxOnce{}}
+	defer r.sandboxes.close()
 	if backendDir != "" {
 		removed, err := repairAttributes(backendDir, r.project, o.Recover)
 		if err != nil {
@@ -110,6 +127,15 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	}
 	if r.existing, err = ws.ListStacks(ctx); err != nil {
 		return nil, fmt.Errorf("listing stacks: %w", err)
+	}
+	if o.Op != "destroy" {
+		all, err := Discover(o.Root)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.refuseSharedCAKey(slices.DeleteFunc(all, func(s string) bool { return s == GlobalStack })); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.ensureStacks(ctx); err != nil {
 		return nil, err
@@ -212,13 +238,13 @@ func (w stackWorkspace) SelectStack(context.Context, string) error { return nil 
 func (w stackWorkspace) GetEnvVars() map[string]string             { return w.env }
 func (w stackWorkspace) Program() pulumi.RunFunc                   { return w.program }
 
-// inlineProgram is stacks.Program given the stack's config keys: its unknown-key check reads them from
-// PULUMI_CONFIG when Pulumi runs the program as a process of its own, which an inline program is not.
-func (r runner) inlineProgram(ctx context.Context, stack string) (pulumi.RunFunc, error) {
+// inlineProgram is stacks.Program given the config keys of stack name in ws: its unknown-key check reads
+// them from PULUMI_CONFIG when Pulumi runs the program as a process of its own, which an inline program is not.
+func (r runner) inlineProgram(ctx context.Context, ws auto.Workspace, name, configFile string) (pulumi.RunFunc, error) {
 	// Secrets stay encrypted.
-	cfg, err := r.ws.GetAllConfigWithOptions(ctx, stack, &auto.GetAllConfigOptions{ConfigFile: r.ConfigFiles[stack]})
+	cfg, err := ws.GetAllConfigWithOptions(ctx, name, &auto.GetAllConfigOptions{ConfigFile: configFile})
 	if err != nil {
-		return nil, fmt.Errorf("reading the config keys of %s: %w", stack, err)
+		return nil, fmt.Errorf("reading the config keys of %s: %w", name, err)
 	}
 	keys := slices.Collect(maps.Keys(cfg))
 	return func(ctx *pulumi.Context) error {
@@ -234,6 +260,8 @@ type runner struct {
 	existing []auto.StackSummary // the backend's stacks when the run started
 	// backendDir is the directory of a file backend ("" for any other), whose locks the runner checks.
 	backendDir string
+	// sandboxes is where a preview runs the stacks the backend does not have yet.
+	sandboxes *sandboxOnce
 }
 
 // qualified is a stack's name in a file backend's layout (organization/<project>/<stack>).
@@ -241,21 +269,48 @@ func (r runner) qualified(stack string) string {
 	return "organization/" + r.project + "/" + stack
 }
 
-// ensureStacks creates the stacks that do not exist yet, one at a time (destroy skips them later).
+// address is the name the runner gives pulumi for a stack of the project: qualified by --org, else bare.
+func (b Backend) address(project, stack string) string {
+	if b.Org == "" {
+		return stack
+	}
+	return b.Org + "/" + project + "/" + stack
+}
+
+func (r runner) address(stack string) string { return r.Backend.address(r.project, stack) }
+
+// ensureStacks creates the stacks that do not exist yet, one at a time, for an up or a refresh (destroy
+// skips them later, and a preview runs them in its sandbox).
 func (r runner) ensureStacks(ctx context.Context) error {
-	if r.Op == "destroy" {
+	if r.Op == "destroy" || r.Op == "preview" {
 		return nil
 	}
 	for _, stack := range r.Stacks {
-		if hasStack(r.existing, stack, r.qualified(stack)) {
+		if hasStack(r.existing, stack, r.address(stack), r.qualified(stack)) {
 			continue
 		}
+		f, err := r.stackFile(stack)
+		if err != nil {
+			return err
+		}
+		args := []string{"stack", "init", r.address(stack), "--no-select"}
+		provider := r.secretsProvider(stack, f)
+		if provider != "" {
+			args = append(args, "--secrets-provider", provider)
+		}
+		secrets, err := r.secretsEnv(stack)
+		if err != nil {
+			return err
+		}
+		env := os.Environ()
+		for k, v := range secrets {
+			env = append(env, k+"="+v)
+		}
 		var stderr bytes.Buffer
-		if _, _, _, err := r.ws.PulumiCommand().Run(ctx, r.Root, nil, nil, []io.Writer{&stderr}, nil,
-			"stack", "init", stack, "--no-select"); err != nil {
+		if _, _, _, err := r.ws.PulumiCommand().Run(ctx, r.Root, nil, nil, []io.Writer{&stderr}, env, args...); err != nil {
 			return fmt.Errorf("creating stack %s: %w: %s", stack, err, strings.TrimSpace(stderr.String()))
 		}
-		fmt.Fprintf(r.Out, "fleet: created stack %s\n", stack)
+		fmt.Fprintf(r.Out, "fleet: created stack %s (secrets provider: %s)\n", r.address(stack), cmp.Or(provider, "the backend's default"))
 	}
 	return nil
 }
@@ -273,6 +328,12 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 	if kubeconfig != "" {
 		stackEnv["KUBECONFIG"] = kubeconfig
 	}
+	secrets, err := r.secretsEnv(stack)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	maps.Copy(stackEnv, secrets)
 	retire, err := r.deleteUnreachable(stack)
 	if err != nil {
 		res.Err = err
@@ -281,8 +342,19 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 	// From the stack's file, never the environment: a refresh or destroy runs no program, so the provider
 	// takes this variable, not the key.
 	stackEnv["PULUMI_K8S_DELETE_UNREACHABLE"] = strconv.FormatBool(retire)
-	if r.Op == "destroy" && !hasStack(r.existing, stack, r.qualified(stack)) {
+	exists := hasStack(r.existing, stack, r.address(stack), r.qualified(stack))
+	if r.Op == "destroy" && !exists {
 		res.Skipped = "no such stack"
+		return res
+	}
+	if r.Op == "preview" && !exists {
+		out := newPrefixWriter(r.Out, stack)
+		defer out.Flush()
+		res.Changes, res.Note, res.Err = r.previewInSandbox(ctx, stack, stackEnv, out)
+		if res.Err == nil && res.Changes == nil {
+			res.Skipped = res.Note
+		}
+		res.Interrupted = res.Err != nil && r.Interrupt.Requested()
 		return res
 	}
 	if r.backendDir != "" && r.Op != "preview" {
@@ -295,12 +367,12 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 	}
 	var program pulumi.RunFunc // refresh and destroy run no program
 	if r.Op == "preview" || r.Op == "up" {
-		if program, err = r.inlineProgram(ctx, stack); err != nil {
+		if program, err = r.inlineProgram(ctx, r.ws, r.address(stack), r.ConfigFiles[stack]); err != nil {
 			res.Err = err
 			return res
 		}
 	}
-	s, err := auto.SelectStack(ctx, stack, stackWorkspace{Workspace: r.ws, env: stackEnv, program: program})
+	s, err := auto.SelectStack(ctx, r.address(stack), stackWorkspace{Workspace: r.ws, env: stackEnv, program: program})
 	if err != nil {
 		res.Err = err
 		return res
