@@ -3,8 +3,8 @@
 // no stack builds one), and prints a summary.
 //
 //	go run ./cmd/fleet preview|up|refresh|destroy [--sites a,b] [--no-global] [--parallel N]
-//	    [--markdown FILE] [--kubeconfig-dir DIR] [--recover] [--expect-no-changes] [-C DIR]
-//	    [--org ORG] [--secrets-provider P] [--global-secrets-provider P] [--global-passphrase-file F]
+//	    [--markdown FILE [--markdown-limit BYTES]] [--kubeconfig-dir DIR] [--recover] [--expect-no-changes]
+//	    [-C DIR] [--org ORG] [--secrets-provider P] [--global-secrets-provider P] [--global-passphrase-file F]
 //	go run ./cmd/fleet add-site NAME --egress-cidr CIDR [--egress-cidr CIDR]... [--partition P]
 //	    [--namespace NS] [--template FILE] [--write-only | --preview] [the backend flags above]
 package main
@@ -39,6 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	noGlobal := flags.Bool("no-global", false, "leave the global stack out (a shard of sites after a global job)")
 	parallel := flags.Int("parallel", 4, "site stacks at a time")
 	markdown := flags.String("markdown", "", "also write the summary as Markdown to this file (a pull request comment)")
+	markdownLimit := flags.Int("markdown-limit", 0, "cap the Markdown at this many bytes, trimming the largest stacks' changes first (0: no cap)")
 	kubeconfigs := flags.String("kubeconfig-dir", "", "directory with a kubeconfig per stack, named after the stack (e.g. global, site-dfw1)")
 	recover := flags.Bool("recover", false, "clear locks left by runs that are gone from this host and settle what they left pending")
 	expectNoChanges := flags.Bool("expect-no-changes", false, "fail a preview or up of a stack that would change anything")
@@ -115,7 +116,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *markdown != "" {
 		f, err := os.Create(*markdown)
 		if err == nil {
-			err = fleet.WriteMarkdown(f, op, results)
+			err = fleet.WriteMarkdown(f, op, results, *markdownLimit)
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}

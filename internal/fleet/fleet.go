@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
@@ -66,6 +67,7 @@ type Backend struct {
 type Result struct {
 	Stack    string
 	Changes  map[string]int // create, update, replace, delete, same
+	Steps    []Step         // the resources a preview or up changes, from its engine events
 	Duration time.Duration
 	Err      error
 	Skipped  string // why the stack did not run
@@ -350,10 +352,7 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 	if r.Op == "preview" && !exists {
 		out := newPrefixWriter(r.Out, stack)
 		defer out.Flush()
-		res.Changes, res.Note, res.Err = r.previewInSandbox(ctx, stack, stackEnv, out)
-		if res.Err == nil && res.Changes == nil {
-			res.Skipped = res.Note
-		}
+		res.Changes, res.Note, res.Err = r.previewInSandbox(ctx, stack, stackEnv, out, &res.Steps)
 		res.Interrupted = res.Err != nil && r.Interrupt.Requested()
 		return res
 	}
@@ -397,7 +396,9 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 			return res
 		}
 	}
-	res.Changes, res.Err = operate(ctx, s, r.Op, r.ExpectNoChanges, r.ConfigFiles[stack], out)
+	steps := NewStepRecorder()
+	res.Changes, res.Err = operate(ctx, s, r.Op, r.ExpectNoChanges, r.ConfigFiles[stack], out, steps.Events())
+	res.Steps = steps.Steps()
 	res.Interrupted = res.Err != nil && r.Interrupt.Requested()
 	return res
 }
@@ -535,11 +536,12 @@ func hasStack(list []auto.StackSummary, names ...string) bool {
 	return false
 }
 
-func operate(ctx context.Context, s auto.Stack, op string, expectNoChanges bool, configFile string, out io.Writer) (map[string]int, error) {
+func operate(ctx context.Context, s auto.Stack, op string, expectNoChanges bool, configFile string, out io.Writer,
+	steps chan<- events.EngineEvent) (map[string]int, error) {
 	switch op {
 	case "preview":
 		opts := []optpreview.Option{optpreview.Diff(), optpreview.ProgressStreams(out), optpreview.ErrorProgressStreams(out),
-			optpreview.Color("never"), optpreview.SuppressProgress(), optpreview.ConfigFile(configFile)}
+			optpreview.Color("never"), optpreview.SuppressProgress(), optpreview.ConfigFile(configFile), optpreview.EventStreams(steps)}
 		if expectNoChanges {
 			opts = append(opts, optpreview.ExpectNoChanges())
 		}
@@ -547,7 +549,7 @@ func operate(ctx context.Context, s auto.Stack, op string, expectNoChanges bool,
 		return previewChanges(r.ChangeSummary), err
 	case "up":
 		opts := []optup.Option{optup.ProgressStreams(out), optup.ErrorProgressStreams(out), optup.Color("never"), optup.SuppressProgress(),
-			optup.ConfigFile(configFile)}
+			optup.ConfigFile(configFile), optup.EventStreams(steps)}
 		if expectNoChanges {
 			opts = append(opts, optup.ExpectNoChanges())
 		}

@@ -366,14 +366,14 @@ func TestSummaryTable(t *testing.T) {
 
 func TestSummaryMarkdown(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, WriteMarkdown(&out, "preview", sampleResults()))
+	require.NoError(t, WriteMarkdown(&out, "preview", sampleResults(), 0))
 	md := out.String()
 	require.Contains(t, md, "### fleet preview: 4 stack(s), 1 failed\n")
 	require.Contains(t, md, "| stack | create | update | replace | delete | same | duration | result |\n|---|---:|---:|---:|---:|---:|---|---|\n")
 	require.Contains(t, md, "| `site-dfw1` | 2 | 1 | 0 | 0 | 15 | 4.2s | ok |\n")
-	require.Contains(t, md, "| `site-lon1` | - | - | - | - | - | 0s | skipped: the global stack failed |\n")
-	require.Contains(t, md, "| `site-iad1` | - | - | - | - | - | 1s | failed: preview \\| exit status 255 … |\n", "a pipe in an error would split the row")
-	require.Contains(t, md, "<details><summary><code>site-iad1</code> error</summary>\n\n```\npreview | exit status 255\nerror: config nautobot-worker:site.name: required\n```")
+	require.Contains(t, md, "| `site-lon1` | - | - | - | - | - | 0s | skipped&#58; the global stack failed |\n")
+	require.Contains(t, md, "| `site-iad1` | - | - | - | - | - | 1s | failed&#58; preview &#124; exit status 255 … |\n", "a pipe in an error would split the row")
+	require.Contains(t, md, "<details><summary><code>site-iad1</code>: failed</summary>\n\n<pre>\npreview | exit status 255\nerror: config nautobot-worker:site.name: required\n</pre>\n")
 }
 
 func TestPrefixWriterInterleavesWholeLines(t *testing.T) {

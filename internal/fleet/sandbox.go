@@ -218,7 +218,7 @@ func (r runner) copyGlobalOutputs(ctx context.Context, sb *sandbox, env map[stri
 }
 
 // previewInSandbox previews a stack the backend does not have yet (see sandbox).
-func (r runner) previewInSandbox(ctx context.Context, stack string, stackEnv map[string]string, out io.Writer) (map[string]int, string, error) {
+func (r runner) previewInSandbox(ctx context.Context, stack string, stackEnv map[string]string, out io.Writer, steps *[]Step) (map[string]int, string, error) {
 	sb, err := r.sandbox(ctx)
 	if err != nil {
 		return nil, "", err
@@ -264,6 +264,8 @@ func (r runner) previewInSandbox(ctx context.Context, stack string, stackEnv map
 		return nil, note, err
 	}
 	fmt.Fprintf(out, "not in the backend yet: previewed in a sandbox (a temporary file backend), so this preview creates no stack\n")
-	changes, err := operate(ctx, s, "preview", r.ExpectNoChanges, "", out)
+	recorder := NewStepRecorder()
+	changes, err := operate(ctx, s, "preview", r.ExpectNoChanges, "", out, recorder.Events())
+	*steps = recorder.Steps()
 	return changes, note, err
 }

@@ -163,8 +163,15 @@ func (e *env) open(stack string, extra ...string) *auto.Stack {
 	e.t.Helper()
 	cli, err := pulumiCLI()
 	require.NoError(e.t, err)
-	// Its commands get vars on top of this process's environment: blank what the env leaves out (the
-	// caller's PULUMI_* and KUBECONFIG), so they see this env's variables only.
+	s, err := fleet.Open(e.t.Context(), root, stack, e.commandVars(extra...), auto.Pulumi(cli))
+	require.NoError(e.t, err)
+	return &s
+}
+
+// commandVars are the variables an Automation API workspace gives its commands on top of this process's
+// environment: this env's, with extra ("KEY=value") on top, and blanks for what the env leaves out (the
+// caller's PULUMI_* and KUBECONFIG), so they see this env's variables only.
+func (e *env) commandVars(extra ...string) map[string]string {
 	vars := map[string]string{}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
@@ -174,9 +181,7 @@ func (e *env) open(stack string, extra ...string) *auto.Stack {
 		k, v, _ := strings.Cut(kv, "=")
 		vars[k] = v
 	}
-	s, err := fleet.Open(e.t.Context(), root, stack, vars, auto.Pulumi(cli))
-	require.NoError(e.t, err)
-	return &s
+	return vars
 }
 
 // up deploys the stack and returns the output of `pulumi up`.

@@ -45,12 +45,15 @@ type job struct {
 	RunsOn      yaml.Node         `yaml:"runs-on"`
 	Uses        string            `yaml:"uses"`
 	Permissions yaml.Node         `yaml:"permissions"`
+	Environment yaml.Node         `yaml:"environment"`
+	Secrets     yaml.Node         `yaml:"secrets"`
 	Env         map[string]string `yaml:"env"`
 	Steps       []step            `yaml:"steps"`
 }
 
 type step struct {
 	ID    string            `yaml:"id"`
+	If    string            `yaml:"if"`
 	Uses  string            `yaml:"uses"`
 	Run   string            `yaml:"run"`
 	Shell string            `yaml:"shell"`
@@ -195,13 +198,16 @@ func checkWorkflow(r repo, name string, data []byte) []string {
 	}
 	for _, jobName := range sortedKeys(w.Jobs) {
 		problems = append(problems, checkJob(r, "jobs."+jobName, w.Jobs[jobName])...)
+		problems = append(problems, checkSecrets(name, "jobs."+jobName, w.Jobs[jobName])...)
 	}
+	problems = append(problems, checkNoWholeSecrets(string(data))...)
 
 	switch name {
 	case "preview.yml":
 		if _, ok := triggers["pull_request"]; !ok {
 			add("preview.yml: must run on pull_request")
 		}
+		problems = append(problems, checkCommentLimit(w)...)
 		if !grants(w.Permissions, "pull-requests", "write") && !slices.ContainsFunc(sortedKeys(w.Jobs), func(j string) bool {
 			return grants(w.Jobs[j].Permissions, "pull-requests", "write")
 		}) {
@@ -246,6 +252,7 @@ func checkJob(r repo, where string, j job) []string {
 		add("%s: no steps", where)
 	}
 	toolchainReady := false
+	problems = append(problems, checkSetupUse(where, j)...)
 	for i, s := range j.Steps {
 		stepWhere := fmt.Sprintf("%s.steps[%d]", where, i)
 		facts, stepProblems := checkStep(r, stepWhere, s, false)
@@ -336,8 +343,8 @@ func checkSetupGo(where string, with map[string]string) []string {
 	return nil
 }
 
-// localActionMakesTools is whether a local composite action builds the toolchain, so the steps after it
-// may run pulumi.
+// localActionMakesTools is whether a local composite action installs the toolchain (`make tools`, or the
+// released CLI through pulumi/actions), so the steps after it may run pulumi.
 func localActionMakesTools(r repo, uses string) bool {
 	data, err := os.ReadFile(filepath.Join(r.root, uses, "action.yml"))
 	if err != nil {
@@ -348,6 +355,9 @@ func localActionMakesTools(r repo, uses string) bool {
 		return false
 	}
 	for _, s := range a.Runs.Steps {
+		if strings.HasPrefix(s.Uses, pulumiAction+"@") {
+			return true
+		}
 		for _, words := range simpleCommands(s.Run) {
 			if words = commandWords(words); len(words) >= 2 && words[0] == "make" && slices.Contains(words[1:], "tools") {
 				return true
@@ -755,7 +765,7 @@ func checkAction(r repo, data []byte) []string {
 	if a.Runs.Using != "composite" || len(a.Runs.Steps) == 0 {
 		return []string{"runs: only composite actions with steps are expected here"}
 	}
-	var problems []string
+	problems := checkNoWholeSecrets(string(data))
 	for i, s := range a.Runs.Steps {
 		_, stepProblems := checkStep(r, fmt.Sprintf("runs.steps[%d]", i), s, true)
 		problems = append(problems, stepProblems...)
@@ -824,6 +834,7 @@ func main() {
 	var parallel int
 	flags.IntVar(&parallel, "parallel", 4, "")
 	flags.String("markdown", "", "")
+	flags.Int("markdown-limit", 0, "")
 	flags.String("kubeconfig-dir", "", "")
 	var recover bool
 	flags.BoolVar(&recover, "recover", false, "")
@@ -859,19 +870,29 @@ permissions:
 jobs:
   preview:
     runs-on: ubuntu-24.04
+    environment: preview
     env:
       PULUMI_BACKEND_URL: ${{ secrets.PULUMI_BACKEND_URL }}
       PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}
       PULUMI_CONFIG_PASSPHRASE: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}
     steps:
       - uses: actions/checkout@v4.2.2
-      - uses: ./.github/actions/setup
+      - id: setup
+        uses: ./.github/actions/setup
+        with:
+          toolchain: ${{ vars.PULUMI_TOOLCHAIN || 'release' }}
+          kubeconfigs: ${{ secrets.KUBECONFIGS }}
+      - uses: actions/cache/save@v4.2.3
+        if: ${{ !cancelled() }}
+        with:
+          key: ${{ steps.setup.outputs.go-cache-key }}
+          path: ${{ steps.setup.outputs.go-cache-paths }}
       - uses: actions/setup-go@v5.5.0
         with:
           go-version-file: go.mod
       - run: |
           flags=(--no-global)
-          go run ./cmd/fleet preview "${flags[@]}" --sites "$SITES" --markdown=out.md --kubeconfig-dir "$RUNNER_TEMP/k"
+          go run ./cmd/fleet preview "${flags[@]}" --sites "$SITES" --markdown=out.md --markdown-limit 9000 --kubeconfig-dir "$RUNNER_TEMP/k"
           bash scripts/tools.sh 2>&1 | tee log
           make test-unit V=1 >"$GITHUB_STEP_SUMMARY"
           echo "${{ matrix.shard }}"
@@ -904,7 +925,17 @@ func TestTheCheckerRejectsWhatWouldFailOnGitHub(t *testing.T) {
 		{"a step that is both uses and run", "preview.yml", fixtureWorkflow("      - uses: actions/cache@v4.2.3\n        run: echo\n"), "exactly one of uses and run"},
 		{"setup-go on a version range", "preview.yml", fixtureWorkflow("      - uses: actions/setup-go@v5.5.0\n        with:\n          go-version: '1.26.x'\n"), "exact go-version"},
 		{"setup-go on another version file", "preview.yml", fixtureWorkflow("      - uses: actions/setup-go@v5.5.0\n        with:\n          go-version-file: .go-version\n"), "go-version-file must be go.mod"},
-		{"the fleet before the toolchain", "preview.yml", strings.Replace(fixtureWorkflow(""), "      - uses: ./.github/actions/setup\n", "", 1), "runs the fleet before `make tools`"},
+		{"the fleet before the toolchain", "preview.yml", strings.Replace(fixtureWorkflow(""), "      - id: setup\n        uses: ./.github/actions/setup\n", "      - id: setup\n        uses: ./.github/actions/other\n", 1), "runs the fleet before `make tools`"},
+		{"every secret to an action", "other.yml", fixtureWorkflow("      - uses: ./.github/actions/setup\n        with:\n          all: ${{ toJSON(secrets) }}\n"), "passes the whole secrets context"},
+		{"every secret to a reusable workflow", "other.yml", "on: push\npermissions: {}\njobs:\n  a:\n    uses: ./.github/workflows/x.yml\n    secrets: inherit\n", "secrets: inherit passes every secret"},
+		{"a preview without its environment", "preview.yml", strings.Replace(fixtureWorkflow(""), "    environment: preview\n", "", 1), `must run in the GitHub Environment "preview"`},
+		{"a preview in the deploy's environment", "preview.yml", strings.Replace(fixtureWorkflow(""), "    environment: preview\n", "    environment:\n      name: production\n", 1), `not "production"`},
+		{"a deploy without its environment", "deploy.yml", strings.Replace(fixtureWorkflow(""), "on: pull_request", "on:\n  push:\n    branches: [main]\nconcurrency: deploy", 1), `must run in the GitHub Environment "production"`},
+		{"the Go cache saved only on success", "preview.yml", strings.Replace(fixtureWorkflow(""), "        if: ${{ !cancelled() }}\n", "", 1), "save the Go cache"},
+		{"the setup without an id", "preview.yml", strings.Replace(fixtureWorkflow(""), "      - id: setup\n        uses:", "      - uses:", 1), "give it an id"},
+		{"the kubeconfigs from another secret", "preview.yml", strings.Replace(fixtureWorkflow(""), "secrets.KUBECONFIGS", "secrets.KUBECONFIG_GLOBAL", 1), "kubeconfigs: ${{ secrets.KUBECONFIGS }}"},
+		{"the toolchain not chosen by the variable", "preview.yml", strings.Replace(fixtureWorkflow(""), "vars.PULUMI_TOOLCHAIN || 'release'", "'source'", 1), "PULUMI_TOOLCHAIN"},
+		{"a PR comment without a size limit", "preview.yml", strings.Replace(fixtureWorkflow(""), " --markdown-limit 9000", "", 1), "pass --markdown-limit"},
 		{"the fleet without the backend secrets", "preview.yml", strings.Replace(fixtureWorkflow(""), "      PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}\n", "", 1), "needs PULUMI_ACCESS_TOKEN"},
 		{"a job without runs-on", "preview.yml", strings.Replace(fixtureWorkflow(""), "    runs-on: ubuntu-24.04\n", "", 1), "no runs-on"},
 		{"no top-level permissions", "other.yml", "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo\n", "declare them at the top level"},
@@ -954,9 +985,9 @@ func TestSimpleCommands(t *testing.T) {
 func TestSetupActionExportsTheMakefilesEnvironment(t *testing.T) {
 	root := repoRoot(t)
 	notInCI := map[string]string{
-		"PULUMI_BACKEND_URL":       "a repository secret in CI; the Makefile's default is the local file backend",
-		"PULUMI_CONFIG_PASSPHRASE": "a repository secret in CI; the Makefile's default is the demo passphrase",
-		"KUBECONFIG_LOCAL":         "the local cluster's kubeconfig; CI writes one per stack from KUBECONFIG_<STACK>",
+		"PULUMI_BACKEND_URL":       "an environment secret in CI; the Makefile's default is the local file backend",
+		"PULUMI_CONFIG_PASSPHRASE": "an environment secret in CI; the Makefile's default is the demo passphrase",
+		"KUBECONFIG_LOCAL":         "the local cluster's kubeconfig; CI writes one per stack from the secret KUBECONFIGS",
 	}
 	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
 	require.NoError(t, err)
@@ -993,21 +1024,20 @@ func TestToolchainCacheFollowsTheToolsScriptsStamp(t *testing.T) {
 	require.NotNil(t, stamp, "tools.sh's stamp line")
 	require.Contains(t, string(tools), `go version; cat "$0";`, "the stamp's other inputs, which the key below follows")
 
-	var cache, goVersion *step
+	var cache *step
 	steps := setupActionSteps(t, root)
 	for i := range steps {
 		if strings.HasPrefix(steps[i].Uses, "actions/cache@") {
 			cache = &steps[i]
 		}
-		if strings.Contains(steps[i].Run, "go env GOVERSION") {
-			goVersion = &steps[i]
-		}
 	}
 	require.NotNil(t, cache, "an actions/cache step")
-	require.NotNil(t, goVersion, "a step that reads the Go version")
 	require.Equal(t, "~/.cache/"+string(cacheDir[1]), cache.With["path"])
 	key := cache.With["key"]
-	require.Contains(t, key, "steps."+goVersion.ID+".outputs.")
+	goVersion := slices.IndexFunc(steps, func(s step) bool {
+		return s.ID != "" && strings.Contains(key, "steps."+s.ID+".outputs.") && strings.Contains(s.Run, "go env GOVERSION")
+	})
+	require.NotEqual(t, -1, goVersion, "the key has the output of a step that reads the Go version")
 	require.Contains(t, key, "'scripts/tools.sh'")
 	for _, wrapper := range strings.Split(string(stamp[1]), ",") {
 		for _, file := range strings.Split(string(stamp[2]), ",") {
@@ -1037,7 +1067,7 @@ func setupActionRuns(t *testing.T, root string) string {
 func TestFlagsDefinedInReadsEachWayToDefineAFlag(t *testing.T) {
 	r := fixtureRepo(t)
 	require.Equal(t, map[string]bool{
-		"sites": true, "no-global": false, "parallel": true, "markdown": true, "kubeconfig-dir": true, "recover": false,
+		"sites": true, "no-global": false, "parallel": true, "markdown": true, "markdown-limit": true, "kubeconfig-dir": true, "recover": false,
 	}, r.fleetFlags)
 }
 
@@ -1045,7 +1075,7 @@ func TestFlagsDefinedInReadsEachWayToDefineAFlag(t *testing.T) {
 func TestTheFleetRunnerHasTheFlagsCIUses(t *testing.T) {
 	r, err := loadRepo(repoRoot(t))
 	require.NoError(t, err)
-	for name, takesValue := range map[string]bool{"sites": true, "no-global": false, "markdown": true, "kubeconfig-dir": true} {
+	for name, takesValue := range map[string]bool{"sites": true, "no-global": false, "markdown": true, "markdown-limit": true, "kubeconfig-dir": true} {
 		got, ok := r.fleetFlags[name]
 		require.True(t, ok, "cmd/fleet has no --%s (found %v)", name, r.fleetFlags)
 		require.Equal(t, takesValue, got, "--%s takes a value: %v", name, takesValue)
