@@ -1,4 +1,6 @@
-# Entry points: `make up` (toolchain + local cluster + global and demo site stacks) and `make test`.
+# Entry points: `make up` (toolchain + local cluster + the demo project's global and site stacks) and `make test`.
+# The demo is demo/ (its stack files); the stack files at the top are a team's own production ones, which
+# `make` never deploys: run the fleet runner on them (README, "Going to production").
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -11,15 +13,20 @@ export PULUMI_IGNORE_AMBIENT_PLUGINS := true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 export GOTOOLCHAIN := local
 export KUBECONFIG_LOCAL := $(ROOT)/.cluster/kubeconfig
-# The local demo's state passphrase; set your own (or PULUMI_CONFIG_PASSPHRASE_FILE) for anything real.
-ifeq ($(origin PULUMI_CONFIG_PASSPHRASE_FILE),undefined)
-export PULUMI_CONFIG_PASSPHRASE ?= local-demo-only
-endif
 
-# The fleet runner (cmd/fleet): the global stack first, then the sites in parallel, the program built once;
-# it finds the stacks from Pulumi.*.yaml. FLEET_ARGS adds flags, e.g. FLEET_ARGS="--sites dfw1 --parallel 8".
+# The fleet runner (cmd/fleet) on the demo project: the global stack first, then the sites in parallel, the
+# program built once; it finds the stacks from demo/Pulumi.*.yaml. FLEET_ARGS adds flags, e.g.
+# FLEET_ARGS="--sites dfw1 --parallel 8".
 FLEET := go run ./cmd/fleet
+DEMO := -C demo --secrets-provider passphrase
 FLEET_ARGS ?=
+
+# The demo stacks' passphrase, set when `make up` creates them (no salt is committed); the demo targets and
+# the tests that run the demo take it, nothing else does.
+DEMO_TARGETS := up preview down test-fleet test-integration test-production bench bench-preview bench-fleet
+ifeq ($(origin PULUMI_CONFIG_PASSPHRASE_FILE),undefined)
+$(DEMO_TARGETS): export PULUMI_CONFIG_PASSPHRASE ?= local-demo-only
+endif
 
 .PHONY: tools cluster-up cluster-down up down preview bench test test-fleet test-fuzz test-unit test-config test-scripts test-mtls test-mtls-issued test-worker test-integration lint
 
@@ -37,16 +44,16 @@ $(ROOT)/.pulumi-state:
 
 # The sites read their secrets from the stand-in provider, which gets the global stack's issued certificates.
 up: tools cluster-up | $(ROOT)/.pulumi-state
-	$(FLEET) up --sites '' $(FLEET_ARGS)
+	$(FLEET) up $(DEMO) --sites '' $(FLEET_ARGS)
 	@bash scripts/demo-secrets.sh
-	$(FLEET) up --no-global $(FLEET_ARGS)
+	$(FLEET) up $(DEMO) --no-global $(FLEET_ARGS)
 
 preview: tools cluster-up | $(ROOT)/.pulumi-state
-	$(FLEET) preview $(FLEET_ARGS)
+	$(FLEET) preview $(DEMO) $(FLEET_ARGS)
 
 # Protected resources (CA, CNPG cluster, namespaces) stay: see the README, "Protected resources".
 down: tools | $(ROOT)/.pulumi-state
-	$(FLEET) destroy $(FLEET_ARGS)
+	$(FLEET) destroy $(DEMO) $(FLEET_ARGS)
 
 # Benchmarks, never timed tests: medians of alternating runs (BENCH_SITES, default "3 50 100 200"; BENCH_ROUNDS,
 # default 5 for preview and mocks, 3 for the fleet). See "Speed: measured" in the README.

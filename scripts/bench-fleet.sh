@@ -33,16 +33,20 @@ copy_project "$project"
 site_names=()
 for ((i = 1; i <= sites; i++)); do site_names+=("$(printf 'b%02d' "$i")"); done
 {
-  sed -n '/^config:/,/^  nautobot-worker:sites:/p' Pulumi.global.yaml
+  sed -n '/^config:/,/^  nautobot-worker:sites:/p' demo/Pulumi.global.yaml
   for s in "${site_names[@]}"; do echo "    - name: $s"; done
-  sed -n '/^  nautobot-worker:authority:/,$p' Pulumi.global.yaml
-} | sed -e "s|kubeconfig: .cluster/kubeconfig|renderDir: $work/render/global|" -e "s|path: ../shared/charts/nautobot-3.1.1.tgz|path: $chart|" \
-  -e '/^# The salt/d' -e '/^encryptionsalt:/d' >"$project/Pulumi.global.yaml"
+  sed -n '/^  nautobot-worker:authority:/,$p' demo/Pulumi.global.yaml
+} | sed -e "s|kubeconfig: ../.cluster/kubeconfig|renderDir: $work/render/global|" -e "s|path: ../../shared/charts/nautobot-3.1.1.tgz|path: $chart|" \
+  >"$project/Pulumi.global.yaml"
 for s in "${site_names[@]}"; do
-  sed -e "s|kubeconfig: .cluster/kubeconfig|renderDir: $work/render/$s|" -e "s|path: ../shared/charts/nautobot-3.1.1.tgz|path: $chart|" \
+  sed -e "s|kubeconfig: ../.cluster/kubeconfig|renderDir: $work/render/$s|" -e "s|path: ../../shared/charts/nautobot-3.1.1.tgz|path: $chart|" \
     -e "s|name: dfw1|name: $s|" -e "s|nautobot-dfw1|nautobot-$s|" -e "s|nautobot-mtls-client-dfw1|nautobot-mtls-client-$s|" \
-    -e '/^# The salt/d' -e '/^encryptionsalt:/d' Pulumi.site-dfw1.yaml >"$project/Pulumi.site-$s.yaml"
+    demo/Pulumi.site-dfw1.yaml >"$project/Pulumi.site-$s.yaml"
 done
+if ! grep -q "renderDir: $work/render/global" "$project/Pulumi.global.yaml" || ! grep -q "path: $chart" "$project/Pulumi.global.yaml"; then
+  echo "bench-fleet: demo/Pulumi.global.yaml no longer names the demo kubeconfig and chart; update this script" >&2
+  exit 1
+fi
 go build -o "$work/fleet" ./cmd/fleet
 stacks=(global "${site_names[@]/#/site-}")
 "$work/fleet" up -C "$project" --sites '' >"$work/setup.log" 2>&1 || { cat "$work/setup.log" >&2; exit 1; }

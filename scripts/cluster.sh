@@ -14,7 +14,7 @@
 # Environment:
 #   CLUSTER_DIR             state dir (default <repo>/.cluster): etcd data, certs, kubeconfig, pids/, logs/
 #   CLUSTER_APISERVER_PORT  apiserver port (default: 26443 for the default CLUSTER_DIR, the port the demo's
-#                           Pulumi.global.yaml names; a free one, kept across restarts, for any other dir)
+#                           demo/Pulumi.global.yaml names; a free one, kept across restarts, for any other dir)
 #   CLUSTER_ETCD_PORT       etcd client port (default: a free one; the peer port is picked beside it)
 #   NAUTOBOT_TOOLS_CACHE    binary cache outside the clone (default ~/.cache/nautobot-worker-pulumi)
 #   NAUTOBOT_CERT_MANAGER_CONTROLLER      a prebuilt cert-manager controller v1.19.2 to use instead of building
@@ -37,7 +37,7 @@ dir="${CLUSTER_DIR:-$default_dir}"
 bin="$root/.tools/bin"
 cache_root="${NAUTOBOT_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nautobot-worker-pulumi}"
 context=nautobot-local
-# The demo cluster's fixed port: Pulumi.global.yaml's authority.caPublicStore.serverUrl must name it,
+# The demo cluster's fixed port: demo/Pulumi.global.yaml's authority.caPublicStore.serverUrl must name it,
 # because External Secrets runs outside the cluster and cannot use the in-cluster kubernetes.default.
 demo_apiserver_port=26443
 cert_manager_version=v1.19.2
@@ -367,7 +367,7 @@ choose_ports() {
   local wanted=${CLUSTER_APISERVER_PORT:-}
   if [ -z "$wanted" ] && [ "$dir" = "$default_dir" ]; then
     wanted=$demo_apiserver_port
-    port_free "$wanted" || die "port $wanted, the demo API server's (named by authority.caPublicStore.serverUrl in Pulumi.global.yaml), is in use, perhaps by another clone's cluster; stop that, or set CLUSTER_APISERVER_PORT and edit serverUrl to match"
+    port_free "$wanted" || die "port $wanted, the demo API server's (named by authority.caPublicStore.serverUrl in demo/Pulumi.global.yaml), is in use, perhaps by another clone's cluster; stop that, or set CLUSTER_APISERVER_PORT and edit serverUrl to match"
   fi
   apiserver_port=$(pick_port "$wanted" "$(saved_port apiserver_port)")
   etcd_port=$(pick_port "${CLUSTER_ETCD_PORT:-}" "$(saved_port etcd_port)" "$apiserver_port")
@@ -685,7 +685,7 @@ cmd_up() {
     # a failure here leaves the running API server alone.
     start_controllers_and_store || exit 1
     if [ "$dir" = "$default_dir" ] && [ "$apiserver_port" != "$demo_apiserver_port" ]; then
-      log "warning: this cluster listens on $apiserver_port, not $demo_apiserver_port as Pulumi.global.yaml's authority.caPublicStore.serverUrl says; 'make cluster-down cluster-up' moves it"
+      log "warning: this cluster listens on $apiserver_port, not $demo_apiserver_port as demo/Pulumi.global.yaml's authority.caPublicStore.serverUrl says; 'make cluster-down cluster-up' moves it"
     fi
     log "already running: $(server_url) (KUBECONFIG=$dir/kubeconfig)"
     return 0

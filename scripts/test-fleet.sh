@@ -16,7 +16,7 @@
 #   5. an unreachable cluster: refresh and up of global and a site fail and the state keeps every resource;
 #      back up, nothing to change; then a site whose cluster is gone is retired with kubernetes.deleteUnreachable;
 #   6. partial failures: a killed add-site --preview changes no file; a destroy whose site fails keeps global.
-# It runs on a copy of the project (the files git tracks or would add, and the demo stack files), so its
+# It runs on a copy of the repository (the files git tracks or would add) and its demo project, so its
 # cluster (the copy's .cluster) and state backend are its own and a developer's `make up` cluster and state
 # are untouched. The demo cluster listens on a fixed port, so it refuses to run while that one is running.
 set -euo pipefail
@@ -41,13 +41,13 @@ stopped() {
 trap 'stopped; rm -rf "$work"' EXIT
 mkdir -p "$project" "$work/state"
 copy_project "$project"
-cp Pulumi.global.yaml Pulumi.site-dfw1.yaml Pulumi.site-iad1.yaml "$project/"
+demo="$project/demo"
 # ../shared (the chart, the third-party sources) is beside the project, as beside a clone.
 [ ! -e "$root/../shared" ] || ln -s "$(cd "$root/../shared" && pwd)" "$work/shared"
 export PULUMI_BACKEND_URL="file://$work/state"
 go build -o "$work/fleet" ./cmd/fleet
-fleet() { "$work/fleet" "$1" -C "$project" "${@:2}"; }
-cd "$project"
+fleet() { "$work/fleet" "$1" -C "$demo" "${@:2}"; }
+cd "$demo"
 state="$work"
 ns=nautobot-dfw1
 locks="$work/state/.pulumi/locks/organization/nautobot-worker"
@@ -55,9 +55,9 @@ kc() { kubectl --kubeconfig "$project/.cluster/kubeconfig" "$@"; }
 state_py() { py3 "$project/tests/fleet/state.py" "$@"; }
 export_state() { pulumi stack export --stack "$1" --file "$2"; }
 
-bash scripts/cluster.sh up
+bash "$project/scripts/cluster.sh" up
 fleet up --sites ''
-bash scripts/demo-secrets.sh
+bash "$project/scripts/demo-secrets.sh"
 fleet up --no-global
 fleet preview --expect-no-changes --markdown "$state/summary.md"
 stacks=$(grep -c '^| `' "$state/summary.md")
@@ -78,7 +78,7 @@ check_recorded() {
 start_up() {
   local out=$1
   shift
-  env "$@" setsid "$work/fleet" up -C "$project" --no-global --sites dfw1 >"$out" 2>&1 &
+  env "$@" setsid "$work/fleet" up -C "$demo" --no-global --sites dfw1 >"$out" 2>&1 &
   run_pid=$!
 }
 
@@ -261,7 +261,7 @@ kill -STOP "$apiserver"
 pulumi refresh --yes --stack site-dfw1 --non-interactive >"$state/live-refresh.log" 2>&1 &
 held_pid=$!
 until [ "$(lock_count)" -ge 1 ]; do kill -0 "$held_pid" || { kill -CONT "$apiserver"; cat "$state/live-refresh.log" >&2; exit 1; }; sleep 0.05; done
-if timeout 600 "$work/fleet" up -C "$project" --no-global --sites dfw1 --recover >"$state/live-1.log" 2>&1; then
+if timeout 600 "$work/fleet" up -C "$demo" --no-global --sites dfw1 --recover >"$state/live-1.log" 2>&1; then
   kill -CONT "$apiserver"
   log "a --recover ran over a live pulumi run"
   exit 1
@@ -275,12 +275,12 @@ log "live plain pulumi run on this host: --recover refused, its lock kept"
 
 # A fleet run in another pid namespace under the same hostname: its pid means nothing here; its lease does.
 fleet destroy --no-global --sites dfw1 >/dev/null
-setsid unshare --pid --fork --mount-proc "$work/fleet" up -C "$project" --no-global --sites dfw1 >"$state/live-ns.log" 2>&1 &
+setsid unshare --pid --fork --mount-proc "$work/fleet" up -C "$demo" --no-global --sites dfw1 >"$state/live-ns.log" 2>&1 &
 run_pid=$!
 wait_for "$state/live-ns.log" "$creating" 1
 engine=$(pgrep -s "$run_pid" -x pulumi)
 kill -STOP "$engine"
-if timeout 600 "$work/fleet" up -C "$project" --no-global --sites dfw1 --recover >"$state/live-2.log" 2>&1; then
+if timeout 600 "$work/fleet" up -C "$demo" --no-global --sites dfw1 --recover >"$state/live-2.log" 2>&1; then
   log "a --recover ran over a live fleet run in another pid namespace"
   exit 1
 fi
@@ -351,7 +351,7 @@ done
 inventory >"$state/inventory-after"
 diff "$state/inventory-before" "$state/inventory-after" || { log "the state changed while the cluster was unreachable"; exit 1; }
 log "unreachable cluster: refresh and up of global and site-dfw1 failed, $(wc -l <"$state/inventory-after") resources kept as they were"
-bash scripts/cluster.sh up >/dev/null
+bash "$project/scripts/cluster.sh" up >/dev/null
 fleet preview --sites dfw1 --expect-no-changes >"$state/after-outage.log" 2>&1 || { cat "$state/after-outage.log" >&2; exit 1; }
 log "the cluster back: nothing to change"
 
@@ -374,20 +374,41 @@ left=$(state_py inventory "$state/exported.json" | grep -c ':kubernetes:' || tru
 [ "$left" -eq 0 ] || { log "retired site: $left Kubernetes resources left in the state"; exit 1; }
 log "a site whose cluster is gone, retired with kubernetes.deleteUnreachable: its state holds no object"
 cp "$state/site-dfw1.yaml" Pulumi.site-dfw1.yaml
-bash scripts/cluster.sh up >/dev/null
+bash "$project/scripts/cluster.sh" up >/dev/null
 converge adopted-after-retirement
 
 # ---------------------------------------------------------------------------------------------------
 # 6. Partial failures. A killed add-site --preview changes no file.
 sums() { sha256sum Pulumi.*.yaml; }
 sums >"$state/sums-before"
-env setsid "$work/fleet" add-site -C "$project" lon9 --egress-cidr 10.90.0.0/16 --template Pulumi.site-dfw1.yaml \
+env setsid "$work/fleet" add-site -C "$demo" lon9 --egress-cidr 10.90.0.0/16 --template Pulumi.site-dfw1.yaml \
   --namespace nautobot-lon9 --preview >"$state/add-site.log" 2>&1 &
 run_pid=$!
 wait_for "$state/add-site.log" 'previewing the global stack' 1
 kill_run
 sums | diff "$state/sums-before" - || { log "a killed add-site --preview changed files"; exit 1; }
 log "a killed add-site --preview left every file as it was"
+
+# ---------------------------------------------------------------------------------------------------
+# 7. A site added by pull request: add-site --write-only writes the two files and runs nothing; the pull
+# request's preview shows the global stack's change and the new site's whole plan, previewed in a sandbox
+# (no stack is created in the backend), without failing because the site waits for global; the deploy
+# after the merge runs global, then the site.
+"$work/fleet" add-site -C "$demo" lon9 --egress-cidr 10.90.0.0/16 --template Pulumi.site-dfw1.yaml \
+  --namespace nautobot-lon9 --write-only >"$state/add-review.log" 2>&1 || { cat "$state/add-review.log" >&2; exit 1; }
+grep -q 'nothing ran' "$state/add-review.log" || { cat "$state/add-review.log" >&2; exit 1; }
+if [ ! -f Pulumi.site-lon9.yaml ] || ! grep -q 'name: lon9' Pulumi.global.yaml; then log "add-site --write-only did not write both files"; exit 1; fi
+fleet preview --markdown "$state/pr.md" >"$state/pr-preview.log" 2>&1 || { cat "$state/pr-preview.log" >&2; log "the pull request's preview failed"; exit 1; }
+if pulumi stack ls --json | grep -q '"site-lon9"'; then log "the preview created site-lon9 in the backend"; exit 1; fi
+grep -qE '^site-lon9 .*ok, waits for global' "$state/pr-preview.log" || { cat "$state/pr-preview.log" >&2; log "site-lon9 does not say it waits for global"; exit 1; }
+section() { awk -v s="<summary><code>$1</code>" 'index($0, s) { on = 1 } on { print } on && /<\/details>/ { exit }' "$state/pr.md"; }
+section site-lon9 | grep -qE '^\| create \| <code>kubernetes&#58;external-secrets\.io/v1&#58;ExternalSecret</code>' ||
+  { cat "$state/pr.md" >&2; log "the summary does not list site-lon9's ExternalSecrets to create"; exit 1; }
+section global | grep -qE '^\| create \| <code>kubernetes&#58;cert-manager\.io/v1&#58;Certificate</code> \| <code>[^<]*site-lon9</code>' ||
+  { cat "$state/pr.md" >&2; log "the summary does not list the global stack's new certificate for lon9"; exit 1; }
+fleet up >"$state/pr-deploy.log" 2>&1 || { cat "$state/pr-deploy.log" >&2; log "the deploy after the merge failed"; exit 1; }
+fleet preview --sites lon9 --expect-no-changes >/dev/null
+log "a site added by pull request: its preview created no stack and waited for global, then the deploy ran global and the site"
 
 # A destroy whose site fails (its stack is locked by a live process) keeps the global stack.
 mkdir -p "$locks/site-iad1"
