@@ -132,13 +132,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// backendFlags are how the stacks and their secrets are addressed in the backend (fleet.Backend).
+// backendFlags are how the stacks and their secrets are addressed in the backend (fleet.Backend). Each
+// defaults to an environment variable, which CI sets from the repository's variables and secrets.
 func backendFlags(flags *flag.FlagSet) *fleet.Backend {
 	var b fleet.Backend
-	flags.StringVar(&b.Org, "org", "", "address the stacks as ORG/<project>/<stack> (Pulumi Cloud); default: bare names (a self-managed backend, or your default organization)")
-	flags.StringVar(&b.SecretsProvider, "secrets-provider", "", "secrets provider of the stacks this run creates (pulumi stack init --secrets-provider: passphrase, awskms://..., azurekeyvault://..., gcpkms://..., hashivault://...); a stack file's own secretsprovider comes first; default: the backend's")
-	flags.StringVar(&b.GlobalSecretsProvider, "global-secrets-provider", "", "secrets provider of a new global stack, when not --secrets-provider")
-	flags.StringVar(&b.GlobalPassphraseFile, "global-passphrase-file", "", "file holding the global stack's passphrase, when it is not the sites' (PULUMI_CONFIG_PASSPHRASE[_FILE])")
+	flags.StringVar(&b.Org, "org", os.Getenv("FLEET_ORG"), "address the stacks as ORG/<project>/<stack> (Pulumi Cloud); default $FLEET_ORG, else bare names (a self-managed backend, or your default organization)")
+	flags.StringVar(&b.SecretsProvider, "secrets-provider", os.Getenv("FLEET_SECRETS_PROVIDER"), "secrets provider of the stacks this run creates (pulumi stack init --secrets-provider: passphrase, awskms://..., azurekeyvault://..., gcpkms://..., hashivault://...); a stack file's own secretsprovider comes first; default $FLEET_SECRETS_PROVIDER, else the backend's")
+	flags.StringVar(&b.GlobalSecretsProvider, "global-secrets-provider", os.Getenv("FLEET_GLOBAL_SECRETS_PROVIDER"), "secrets provider of a new global stack, when not --secrets-provider; default $FLEET_GLOBAL_SECRETS_PROVIDER")
+	flags.StringVar(&b.GlobalPassphraseFile, "global-passphrase-file", os.Getenv("FLEET_GLOBAL_PASSPHRASE_FILE"), "file holding the global stack's passphrase, when it is not the sites' (PULUMI_CONFIG_PASSPHRASE[_FILE]); default $FLEET_GLOBAL_PASSPHRASE_FILE")
 	return &b
 }
 
