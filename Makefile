@@ -23,12 +23,12 @@ FLEET_ARGS ?=
 
 # The demo stacks' passphrase, set when `make up` creates them (no salt is committed); the demo targets and
 # the tests that run the demo take it, nothing else does.
-DEMO_TARGETS := up preview down test-fleet test-integration test-production bench bench-preview bench-fleet
+DEMO_TARGETS := up preview down test-fleet test-integration bench bench-preview bench-fleet
 ifeq ($(origin PULUMI_CONFIG_PASSPHRASE_FILE),undefined)
 $(DEMO_TARGETS): export PULUMI_CONFIG_PASSPHRASE ?= local-demo-only
 endif
 
-.PHONY: tools cluster-up cluster-down up down preview bench test test-fleet test-fuzz test-unit test-config test-scripts test-mtls test-mtls-issued test-worker test-integration lint
+.PHONY: tools cluster-up cluster-down up down preview bench test test-fleet test-production test-fuzz test-unit test-config test-scripts test-mtls test-mtls-issued test-worker test-integration lint
 
 tools:
 	@bash scripts/tools.sh
@@ -73,7 +73,7 @@ bench-mocks:
 bench-fleet: tools
 	@bash scripts/bench-fleet.sh
 
-test: lint test-unit test-config test-scripts test-mtls test-integration test-mtls-issued test-worker test-fleet
+test: lint test-unit test-config test-scripts test-mtls test-integration test-mtls-issued test-worker test-fleet test-production
 
 # The config fuzz targets of the global and the site stack beyond their seeds (which test-unit runs):
 # FUZZTIME each, default 30s (-fuzz takes one package at a time). Their instrumented build of the Pulumi and
@@ -119,6 +119,12 @@ test-worker:
 test-fleet: tools
 	@bash scripts/cluster.sh binaries
 	@bash scripts/test-fleet.sh
+
+# The README's "Going to production", its marked steps run verbatim on a copy of the repository against a local
+# cluster of its own, with a second file backend, fully qualified names and a passphrase of global's own.
+test-production: tools
+	@bash scripts/cluster.sh binaries
+	@bash scripts/test-production.sh
 
 test-integration: tools
 	@bash scripts/cluster.sh binaries

@@ -36,10 +36,10 @@ for ((i = 1; i <= sites; i++)); do site_names+=("$(printf 'b%02d' "$i")"); done
   sed -n '/^config:/,/^  nautobot-worker:sites:/p' demo/Pulumi.global.yaml
   for s in "${site_names[@]}"; do echo "    - name: $s"; done
   sed -n '/^  nautobot-worker:authority:/,$p' demo/Pulumi.global.yaml
-} | sed -e "s|kubeconfig: ../.cluster/kubeconfig|renderDir: $work/render/global|" -e "s|path: ../../shared/charts/nautobot-3.1.1.tgz|path: $chart|" \
+} | sed -e "s|kubeconfig: .cluster/kubeconfig|renderDir: $work/render/global|" -e "s|path: ../shared/charts/nautobot-3.1.1.tgz|path: $chart|" \
   >"$project/Pulumi.global.yaml"
 for s in "${site_names[@]}"; do
-  sed -e "s|kubeconfig: ../.cluster/kubeconfig|renderDir: $work/render/$s|" -e "s|path: ../../shared/charts/nautobot-3.1.1.tgz|path: $chart|" \
+  sed -e "s|kubeconfig: .cluster/kubeconfig|renderDir: $work/render/$s|" -e "s|path: ../shared/charts/nautobot-3.1.1.tgz|path: $chart|" \
     -e "s|name: dfw1|name: $s|" -e "s|nautobot-dfw1|nautobot-$s|" -e "s|nautobot-mtls-client-dfw1|nautobot-mtls-client-$s|" \
     demo/Pulumi.site-dfw1.yaml >"$project/Pulumi.site-$s.yaml"
 done

@@ -52,8 +52,7 @@ prebuilt_path="$work/bin:$(tr ':' '\n' <<<"$PATH" | grep -vxF "$root/.tools/bin"
 program_stack() { # site-count -> stack name; the demo's global config with N sites, in render mode
   local stack="$id-$1" extra="" i
   for ((i = 4; i <= $1; i++)); do extra+="    - name: site$i"$'\n'; done
-  # It runs in the repository's project, one directory above the demo's.
-  sed -e "s|kubeconfig: ../.cluster/kubeconfig|renderDir: $work/render-$1|" -e "s|path: ../../shared/|path: ../shared/|" \
+  sed -e "s|kubeconfig: .cluster/kubeconfig|renderDir: $work/render-$1|" \
     demo/Pulumi.global.yaml | awk -v extra="$extra" '{ print } /^  nautobot-worker:sites:$/ && extra != "" { printf "%s", extra }' >"Pulumi.$stack.yaml"
   pulumi stack init "organization/nautobot-worker/$stack" --no-select >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
   echo "$stack"

@@ -94,14 +94,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	if err := os.Chdir(*root); err != nil {
+	project, err := filepath.Abs(*root)
+	if err == nil {
+		err = chdirToProgram(project)
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "fleet: %v\n", err)
 		return 2
 	}
 	interrupt, stop := notifyInterrupt(stderr)
 	defer stop()
 	results, err := fleet.Run(context.Background(), fleet.Options{
-		Root: ".", Op: op, Stacks: stacks, Parallel: *parallel, KubeconfigDir: *kubeconfigs,
+		Root: project, Op: op, Stacks: stacks, Parallel: *parallel, KubeconfigDir: *kubeconfigs,
 		Recover: *recover, ExpectNoChanges: *expectNoChanges, Interrupt: interrupt, Backend: *backend, Out: stdout,
 	})
 	if err != nil {
@@ -229,14 +233,23 @@ func addSite(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// chdirRunner runs the stacks from the project directory, as the inline program needs.
+// chdirRunner runs the stacks from the program's directory, as the inline program needs.
 type chdirRunner struct{ fleet.StackRunner }
 
 func (r chdirRunner) Run(ctx context.Context, op string, stacks []string, configFiles map[string]string) ([]fleet.Result, error) {
-	if err := os.Chdir(r.Root); err != nil {
+	if err := chdirToProgram(r.Root); err != nil {
 		return nil, err
 	}
 	return r.StackRunner.Run(ctx, op, stacks, configFiles)
+}
+
+// chdirToProgram moves to the project's program directory, where Pulumi would run the program (its `main`).
+func chdirToProgram(project string) error {
+	dir, err := fleet.ProgramDir(project)
+	if err != nil {
+		return err
+	}
+	return os.Chdir(dir)
 }
 
 // notifyInterrupt turns Ctrl-C, SIGTERM (a cancelled CI job) and SIGHUP (a closed terminal) into the

@@ -121,15 +121,52 @@ func PlanSite(root string, req SiteRequest) (SitePlan, error) {
 }
 
 func projectName(root string) (string, error) {
+	p, err := readProject(root)
+	return p.Name, err
+}
+
+// project is what the runner reads of a Pulumi.yaml.
+type project struct {
+	Name string
+	// Main is where the program is, relative to the project directory or absolute ("" is the project's).
+	Main string
+}
+
+func readProject(root string) (project, error) {
+	var p project
 	text, err := os.ReadFile(filepath.Join(root, "Pulumi.yaml"))
+	if err != nil {
+		return p, err
+	}
+	if err := yaml.Unmarshal(text, &p); err != nil || p.Name == "" {
+		return p, fmt.Errorf("Pulumi.yaml names no project (%v)", err)
+	}
+	return p, nil
+}
+
+// ProgramDir is the directory Pulumi runs the project's program and its plugins in: the project's `main`
+// (a directory, or the directory of a file), else the project's own. The paths its stack files name
+// (a kubeconfig, a chart) are relative to it, and the runner's inline program runs there too.
+func ProgramDir(root string) (string, error) {
+	p, err := readProject(root)
 	if err != nil {
 		return "", err
 	}
-	var p struct{ Name string }
-	if err := yaml.Unmarshal(text, &p); err != nil || p.Name == "" {
-		return "", fmt.Errorf("Pulumi.yaml names no project (%v)", err)
+	dir := root
+	if p.Main != "" {
+		dir = p.Main
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(root, dir)
+		}
+		info, err := os.Stat(dir)
+		if err != nil {
+			return "", fmt.Errorf("the project's main %q: %w", p.Main, err)
+		}
+		if !info.IsDir() {
+			dir = filepath.Dir(dir)
+		}
 	}
-	return p.Name, nil
+	return filepath.Abs(dir)
 }
 
 // stackConfig is the config mapping of a stack file, as plain values.
@@ -361,8 +398,8 @@ type SiteRunner interface {
 	Outputs(ctx context.Context, stack string) (map[string]any, error)
 }
 
-// StackRunner runs stacks as `fleet up|preview` does, in the project directory, which must be the working
-// directory (the inline program reads its files relative to it).
+// StackRunner runs stacks as `fleet up|preview` does, for the project directory Root, from its program's
+// directory (ProgramDir), which must be the working directory (the inline program reads its files there).
 type StackRunner struct {
 	Root      string
 	Out       io.Writer

@@ -91,7 +91,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if o.Interrupt == nil {
 		o.Interrupt = NewInterrupt()
 	}
-	if err := inWorkingDirectory(o.Root); err != nil {
+	if err := inProgramDirectory(o.Root); err != nil {
 		return nil, err
 	}
 	backendDir, err := fileBackendDir(os.Getenv("PULUMI_BACKEND_URL"))
@@ -209,11 +209,11 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	return results, nil
 }
 
-// inWorkingDirectory checks that root is this process's working directory: the inline program reads the
-// files its config names (the chart, the kubeconfig) relative to it, as the project's binary does when
-// Pulumi runs it in the project directory.
-func inWorkingDirectory(root string) error {
-	abs, err := filepath.Abs(root)
+// inProgramDirectory checks that the project's program directory (ProgramDir) is this process's working
+// directory: the inline program reads the files its config names (the chart, the kubeconfig) relative to
+// it, as the project's binary does when Pulumi runs it there.
+func inProgramDirectory(root string) error {
+	dir, err := ProgramDir(root)
 	if err != nil {
 		return err
 	}
@@ -221,8 +221,8 @@ func inWorkingDirectory(root string) error {
 	if err != nil {
 		return err
 	}
-	if abs != wd {
-		return fmt.Errorf("the project directory %s is not the working directory %s: the inline program reads its files relative to it", abs, wd)
+	if dir != wd {
+		return fmt.Errorf("the program directory %s is not the working directory %s: the inline program reads its files relative to it", dir, wd)
 	}
 	return nil
 }

@@ -427,3 +427,36 @@ func TestObjectsUnderAnotherFieldManagerAreCounted(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
 }
+
+// TestTheProgramRunsWherePulumiRunsIt: the inline program's directory is the one Pulumi gives the program and
+// its plugins (the project's main), so a path in a stack file means the same to both.
+func TestTheProgramRunsWherePulumiRunsIt(t *testing.T) {
+	repo := t.TempDir()
+	demo := filepath.Join(repo, "demo")
+	require.NoError(t, os.MkdirAll(demo, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "main.go"), nil, 0o644))
+	for _, tc := range []struct{ main, want string }{
+		{"", demo},
+		{"..", repo},
+		{"../main.go", repo},
+		{repo, repo},
+	} {
+		text := "name: nautobot-worker\nruntime: go\n"
+		if tc.main != "" {
+			text += "main: " + tc.main + "\n"
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(demo, "Pulumi.yaml"), []byte(text), 0o644))
+		got, err := ProgramDir(demo)
+		require.NoError(t, err, tc.main)
+		require.Equal(t, tc.want, got, tc.main)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(demo, "Pulumi.yaml"), []byte("name: x\nmain: ../gone\n"), 0o644))
+	_, err := ProgramDir(demo)
+	require.ErrorContains(t, err, `the project's main "../gone"`)
+
+	t.Chdir(demo)
+	require.NoError(t, os.WriteFile(filepath.Join(demo, "Pulumi.yaml"), []byte("name: x\nmain: ..\n"), 0o644))
+	require.ErrorContains(t, inProgramDirectory(demo), "is not the working directory")
+	t.Chdir(repo)
+	require.NoError(t, inProgramDirectory(demo))
+}

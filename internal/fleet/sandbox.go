@@ -52,11 +52,20 @@ func (r runner) newSandbox(ctx context.Context) (*sandbox, error) {
 	if err := os.MkdirAll(sb.project, 0o700); err != nil {
 		return fail(err)
 	}
-	project, err := os.ReadFile(filepath.Join(r.Root, "Pulumi.yaml"))
+	// The copy's program is the project's own, so Pulumi runs the plugins where the stack files' paths resolve.
+	program, err := ProgramDir(r.Root)
 	if err != nil {
 		return fail(err)
 	}
-	if err := os.WriteFile(filepath.Join(sb.project, "Pulumi.yaml"), project, 0o600); err != nil {
+	text, err := os.ReadFile(filepath.Join(r.Root, "Pulumi.yaml"))
+	if err != nil {
+		return fail(err)
+	}
+	project := &yamlText{text: string(text)}
+	if err := project.set([]string{"main"}, program); err != nil {
+		return fail(fmt.Errorf("Pulumi.yaml: %w", err))
+	}
+	if err := os.WriteFile(filepath.Join(sb.project, "Pulumi.yaml"), []byte(project.text), 0o600); err != nil {
 		return fail(err)
 	}
 	phrase := make([]byte, 16)

@@ -1,6 +1,7 @@
 // Package realchart locates the public Nautobot chart 3.1.1 (packaged with its Bitnami subcharts) that the
-// demo stacks and the tests render offline. The demo stack files name it relative to the demo project, as
-// DemoPath; where ../shared is not beside the repository, EnvVar points the tests at a copy.
+// demo stacks and the tests render offline. The demo stack files name it relative to the program's
+// directory (the repository), as DemoPath; where ../shared is not beside the repository, EnvVar points the
+// tests at a copy.
 package realchart
 
 import (
@@ -13,19 +14,19 @@ import (
 const (
 	// DemoDir is the demo project's directory in the repository.
 	DemoDir = "demo"
-	// DemoPath is the chart as the demo's stack files write it (relative to DemoDir).
-	DemoPath = "../../shared/charts/nautobot-3.1.1.tgz"
+	// DemoPath is the chart as the demo's stack files write it (relative to the repository).
+	DemoPath = "../shared/charts/nautobot-3.1.1.tgz"
 	// EnvVar, when set, is the chart's path for the tests instead of DemoPath.
 	EnvVar = "NAUTOBOT_CHART_TGZ"
 )
 
-// Path returns the chart the tests render: $NAUTOBOT_CHART_TGZ, else DemoPath from the demo project of the
-// repository at root. The error says how to provide the chart.
+// Path returns the chart the tests render: $NAUTOBOT_CHART_TGZ, else DemoPath from the repository at root.
+// The error says how to provide the chart.
 func Path(root string) (string, error) {
 	p := os.Getenv(EnvVar)
 	source := EnvVar
 	if p == "" {
-		p, source = filepath.Join(root, DemoDir, filepath.FromSlash(DemoPath)), "the demo stacks' chart path"
+		p, source = filepath.Join(root, filepath.FromSlash(DemoPath)), "the demo stacks' chart path"
 	}
 	abs, err := filepath.Abs(p)
 	if err != nil {
@@ -38,7 +39,7 @@ func Path(root string) (string, error) {
 }
 
 // Absolute points a demo stack config text at the chart by its absolute path (Path), for a stack that runs
-// outside the demo project's directory.
+// from another directory than the repository.
 func Absolute(config, root string) (string, error) {
 	p, err := Path(root)
 	if err != nil {
@@ -48,7 +49,7 @@ func Absolute(config, root string) (string, error) {
 }
 
 // Rewrite points a stack config text that names DemoPath at $NAUTOBOT_CHART_TGZ when it is set, and
-// returns it unchanged otherwise (DemoPath resolves from the demo project's directory).
+// returns it unchanged otherwise (DemoPath resolves from the repository).
 func Rewrite(config string) string {
 	p := os.Getenv(EnvVar)
 	if p == "" {

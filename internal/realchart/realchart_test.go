@@ -47,7 +47,7 @@ func TestAbsolute(t *testing.T) {
 }
 
 func TestRewrite(t *testing.T) {
-	config := "chart:\n  path: ../../shared/charts/nautobot-3.1.1.tgz\n"
+	config := "chart:\n  path: ../shared/charts/nautobot-3.1.1.tgz\n"
 	t.Setenv(realchart.EnvVar, "")
 	require.Equal(t, config, realchart.Rewrite(config))
 	t.Setenv(realchart.EnvVar, "/srv/charts/nautobot.tgz")

@@ -22,14 +22,14 @@ var siteKeys = []string{"role", "kubernetes", "site", "globalStack", "namespace"
 // FuzzConfig sets one of the site stack's config keys to any value on top of the base config, against a
 // global stack with a cert-manager or a pulumi-tls root: the program must not panic, and a refusal must
 // name a config key in each of its lines. The seeds are every key of the demo's site stack files and the
-// template (run from the demo project's directory, as the CLI runs the program, so their relative paths resolve) and the
+// template (run from the program's directory, the repository, as the CLI runs the program, so their relative paths resolve) and the
 // values that reach each check; `go test` runs them, `make test-fuzz` fuzzes beyond them.
 func FuzzConfig(f *testing.F) {
-	f.Chdir(filepath.Join("..", "..", "demo"))
-	files, err := filepath.Glob("Pulumi.site-*.yaml")
+	f.Chdir(filepath.Join("..", ".."))
+	files, err := filepath.Glob(filepath.Join("demo", "Pulumi.site-*.yaml"))
 	require.NoError(f, err)
 	require.NotEmpty(f, files)
-	files = append(files, filepath.Join("..", "Pulumi.site-example.yaml"))
+	files = append(files, "Pulumi.site-example.yaml")
 	// Schema-less chart copies go to a cache of the run's own, not the user's.
 	f.Setenv("XDG_CACHE_HOME", f.TempDir())
 	for _, file := range files {

@@ -432,7 +432,7 @@ func stackFile(t *testing.T, path, role string) map[string]string {
 func globalDemoOutputs(t *testing.T) map[string]any {
 	t.Helper()
 	var out map[string]pulumi.Input
-	err := mocks.Run("global", stackFile(t, "Pulumi.global.yaml", "global"), &mocks.Monitor{}, func(ctx *pulumi.Context) error {
+	err := mocks.Run("global", stackFile(t, "demo/Pulumi.global.yaml", "global"), &mocks.Monitor{}, func(ctx *pulumi.Context) error {
 		var err error
 		out, err = global.Build(ctx)
 		return err
@@ -443,14 +443,14 @@ func globalDemoOutputs(t *testing.T) map[string]any {
 }
 
 func TestTheDemoStackFilesDeployAgainstTheGlobalStack(t *testing.T) {
-	// The demo project's directory, as the CLI runs the program, so the files' relative paths resolve.
-	t.Chdir(filepath.Join("..", "..", "demo"))
+	// The program's directory (the repository), where Pulumi runs it, so the files' relative paths resolve.
+	t.Chdir(filepath.Join("..", ".."))
 	cache := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", cache)
 	outputs := globalDemoOutputs(t)
 	for _, tc := range []struct{ file, site, namespace string }{
-		{"Pulumi.site-dfw1.yaml", "dfw1", "nautobot-dfw1"},
-		{"Pulumi.site-iad1.yaml", "iad1", "nautobot-iad1"},
+		{"demo/Pulumi.site-dfw1.yaml", "dfw1", "nautobot-dfw1"},
+		{"demo/Pulumi.site-iad1.yaml", "iad1", "nautobot-iad1"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			res, err := build(t, "site-"+tc.site, stackFile(t, tc.file, "site"), outputs)

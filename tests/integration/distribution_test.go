@@ -207,7 +207,7 @@ func (e *env) stackFile(from string, edits ...func(string) string) string {
 	}
 	text, err := os.ReadFile(path)
 	require.NoError(e.t, err)
-	config := strings.ReplaceAll(string(text), "kubeconfig: ../.cluster/kubeconfig", "kubeconfig: "+e.kubeconfig)
+	config := strings.ReplaceAll(string(text), "kubeconfig: .cluster/kubeconfig", "kubeconfig: "+e.kubeconfig)
 	if url := e.serverURL(); url != "" {
 		config = strings.ReplaceAll(config, demoServerURL, url)
 	}

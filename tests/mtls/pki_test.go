@@ -200,10 +200,9 @@ type release struct {
 }
 
 // runGlobalStack runs the global stack's program on the demo's Pulumi.global.yaml under mocks, from the
-// demo project's directory of the repository at root (the stack's relative paths are that project's).
+// repository root, the program's directory (the stack's relative paths are the program's).
 func runGlobalStack(t testing.TB, root string) (*stackRun, error) {
-	root = filepath.Join(root, realchart.DemoDir)
-	cfg, err := mocks.StackFile(filepath.Join(root, "Pulumi.global.yaml"))
+	cfg, err := mocks.StackFile(filepath.Join(root, realchart.DemoDir, "Pulumi.global.yaml"))
 	if err != nil {
 		return nil, err
 	}

@@ -53,8 +53,7 @@ func siteStack(t testing.TB, stack string) (release, []k8sObject, map[string]any
 	if err != nil {
 		t.Fatal(err)
 	}
-	demo := filepath.Join(root, realchart.DemoDir)
-	cfg, err := mocks.StackFile(filepath.Join(demo, "Pulumi."+stack+".yaml"))
+	cfg, err := mocks.StackFile(filepath.Join(root, realchart.DemoDir, "Pulumi."+stack+".yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +70,7 @@ func siteStack(t testing.TB, stack string) (release, []k8sObject, map[string]any
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chdir(demo); err != nil {
+	if err := os.Chdir(root); err != nil {
 		t.Fatal(err)
 	}
 	err = mocks.Run(stack, cfg, m, func(ctx *pulumi.Context) error {
@@ -92,7 +91,7 @@ func siteStack(t testing.TB, stack string) (release, []k8sObject, map[string]any
 	rel := release{chart: c["chart"].(string), name: c["name"].(string), namespace: c["namespace"].(string),
 		values: c["values"].(map[string]any)}
 	if !filepath.IsAbs(rel.chart) {
-		rel.chart = filepath.Join(demo, rel.chart)
+		rel.chart = filepath.Join(root, rel.chart)
 	}
 	var cms []k8sObject
 	for _, r := range m.OfType("kubernetes:core/v1:ConfigMap") {
