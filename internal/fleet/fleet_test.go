@@ -362,6 +362,12 @@ func TestSummaryTable(t *testing.T) {
 	require.True(t, Failed(sampleResults()))
 	require.False(t, Failed(sampleResults()[:2]))
 	require.False(t, Failed([]Result{{Stack: "site-old", Skipped: "no such stack"}}), "destroying a stack that never existed is no failure")
+
+	waiting := []Result{{Stack: "site-new", Changes: map[string]int{"create": 9}, Note: "waits for global: not listed yet"}}
+	out.Reset()
+	require.NoError(t, WriteTable(&out, "preview", waiting))
+	require.Contains(t, out.String(), "ok, waits for global: not listed yet")
+	require.False(t, Failed(waiting), "a new site's preview that waits for global is no failure")
 }
 
 func TestSummaryMarkdown(t *testing.T) {

@@ -98,6 +98,16 @@ func checkSetupUse(where string, j job) []string {
 		if m := secretReference.FindStringSubmatch(s.With["kubeconfigs"]); m == nil || m[1] != "KUBECONFIGS" {
 			add("%s: pass kubeconfigs: ${{ secrets.KUBECONFIGS }}", setupAction)
 		}
+		// The global stack may have a passphrase of its own (README, Going to production).
+		if m := secretReference.FindStringSubmatch(s.With["global-passphrase"]); m == nil || m[1] != "PULUMI_GLOBAL_CONFIG_PASSPHRASE" {
+			add("%s: pass global-passphrase: ${{ secrets.PULUMI_GLOBAL_CONFIG_PASSPHRASE }}", setupAction)
+		}
+		// The fleet runner's backend settings come from the repository's variables, the same for both jobs.
+		for _, v := range []string{"FLEET_ORG", "FLEET_SECRETS_PROVIDER", "FLEET_GLOBAL_SECRETS_PROVIDER"} {
+			if want := "${{ vars." + v + " }}"; j.Env[v] != want {
+				add("set env %s: %s, the fleet runner's setting of that name", v, want)
+			}
+		}
 		if s.ID == "" {
 			add("%s: give it an id, so a later step can save the Go cache it restored", setupAction)
 			continue

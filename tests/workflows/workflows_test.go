@@ -875,6 +875,9 @@ jobs:
       PULUMI_BACKEND_URL: ${{ secrets.PULUMI_BACKEND_URL }}
       PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}
       PULUMI_CONFIG_PASSPHRASE: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}
+      FLEET_ORG: ${{ vars.FLEET_ORG }}
+      FLEET_SECRETS_PROVIDER: ${{ vars.FLEET_SECRETS_PROVIDER }}
+      FLEET_GLOBAL_SECRETS_PROVIDER: ${{ vars.FLEET_GLOBAL_SECRETS_PROVIDER }}
     steps:
       - uses: actions/checkout@v4.2.2
       - id: setup
@@ -882,6 +885,7 @@ jobs:
         with:
           toolchain: ${{ vars.PULUMI_TOOLCHAIN || 'release' }}
           kubeconfigs: ${{ secrets.KUBECONFIGS }}
+          global-passphrase: ${{ secrets.PULUMI_GLOBAL_CONFIG_PASSPHRASE }}
       - uses: actions/cache/save@v4.2.3
         if: ${{ !cancelled() }}
         with:
