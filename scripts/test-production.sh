@@ -82,7 +82,7 @@ cat >>Pulumi.global.yaml <<EOF
       skipSchemaValidation: true
     skipAwait: true
 EOF
-! grep -q REPLACE Pulumi.global.yaml || fail "Pulumi.global.yaml still holds REPLACE"
+! grep -v '^ *#' Pulumi.global.yaml | grep -q REPLACE || fail "Pulumi.global.yaml still holds a REPLACE value"
 step global
 [ -s "$state/global.json" ] || fail "no global stack in the backend after its up"
 grep -q '^encryptionsalt:' Pulumi.global.yaml || fail "the runner did not create the global stack with a passphrase"
