@@ -207,7 +207,7 @@ kill_at after-last-write '[site-dfw1] Duration: '
 # been in flight (the engine between two steps), nothing appears: it goes on to the next ExternalSecret.
 # The state is read from the backend's checkpoint file itself: `pulumi stack export` reads the attribute file
 # beside it too, which the engine writes in place, and a stopped engine may have stopped in that write.
-apiserver=$(cat .cluster/pids/kube-apiserver.pid)
+apiserver=$(cat "$project/.cluster/pids/kube-apiserver.pid")
 checkpoint="$work/state/.pulumi/stacks/nautobot-worker/site-dfw1.json"
 fleet destroy --no-global --sites dfw1 >/dev/null
 start_up "$state/killed-unrecorded.log"
@@ -340,7 +340,7 @@ log "SIGINT with the cluster silent for 15 s: no lock, nothing pending, the next
 # 5. An unreachable cluster never costs state.
 inventory() { for s in global site-dfw1; do export_state "$s" "$state/inv.json"; state_py inventory "$state/inv.json"; done; }
 inventory >"$state/inventory-before"
-kill -TERM "$(cat .cluster/pids/kube-apiserver.pid)"
+kill -TERM "$(cat "$project/.cluster/pids/kube-apiserver.pid")"
 while kc get --raw=/readyz --request-timeout=1s >/dev/null 2>&1; do sleep 0.2; done
 for run in "refresh --sites dfw1" "up --sites dfw1" "up --no-global --sites dfw1"; do
   out="$state/unreachable-${run// /-}.log"
@@ -365,7 +365,7 @@ text = text.replace("    kubeconfig: .cluster/kubeconfig\n", "    kubeconfig: .c
 open("Pulumi.site-dfw1.yaml", "w").write(text)
 EOF
 grep -q 'deleteUnreachable: true' Pulumi.site-dfw1.yaml
-kill -TERM "$(cat .cluster/pids/kube-apiserver.pid)"
+kill -TERM "$(cat "$project/.cluster/pids/kube-apiserver.pid")"
 while kc get --raw=/readyz --request-timeout=1s >/dev/null 2>&1; do sleep 0.2; done
 fleet refresh --no-global --sites dfw1 >"$state/retire-refresh.log" 2>&1 || { cat "$state/retire-refresh.log" >&2; exit 1; }
 fleet destroy --no-global --sites dfw1 >"$state/retire-destroy.log" 2>&1 || { cat "$state/retire-destroy.log" >&2; exit 1; }
