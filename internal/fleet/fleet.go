@@ -229,11 +229,22 @@ func inProgramDirectory(root string) error {
 
 // stackWorkspace runs one stack's commands with its own environment and, when program is set, its own
 // inline program. It never selects the stack: the operations name it with --stack, and `pulumi stack
-// select` rewrites the workspace file every parallel run reads.
+// select` rewrites the workspace file every parallel run reads. Its Workspace is a LocalWorkspace of the
+// stack's own (newStackWorkspace), since a LocalWorkspace runs some commands (stack export and import,
+// outputs) with its own variables, not GetEnvVars: the global stack's passphrase must reach those too.
 type stackWorkspace struct {
 	auto.Workspace
 	env     map[string]string
 	program pulumi.RunFunc
+}
+
+// newStackWorkspace is a stackWorkspace for the project in dir, with env and program.
+func (r runner) newStackWorkspace(ctx context.Context, dir string, env map[string]string, program pulumi.RunFunc) (stackWorkspace, error) {
+	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(dir), auto.Pulumi(r.ws.PulumiCommand()), auto.EnvVars(env))
+	if err != nil {
+		return stackWorkspace{}, err
+	}
+	return stackWorkspace{Workspace: ws, env: env, program: program}, nil
 }
 
 func (w stackWorkspace) SelectStack(context.Context, string) error { return nil }
@@ -371,7 +382,12 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 			return res
 		}
 	}
-	s, err := auto.SelectStack(ctx, r.address(stack), stackWorkspace{Workspace: r.ws, env: stackEnv, program: program})
+	ws, err := r.newStackWorkspace(ctx, r.Root, stackEnv, program)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	s, err := auto.SelectStack(ctx, r.address(stack), ws)
 	if err != nil {
 		res.Err = err
 		return res

@@ -215,7 +215,11 @@ func (r runner) copyGlobalOutputs(ctx context.Context, sb *sandbox, env map[stri
 		}
 		return nil
 	}
-	s, err := auto.SelectStack(ctx, GlobalStack, stackWorkspace{Workspace: sb.ws, env: env, program: program})
+	ws, err := r.newStackWorkspace(ctx, sb.project, env, program)
+	if err != nil {
+		return err
+	}
+	s, err := auto.SelectStack(ctx, GlobalStack, ws)
 	if err != nil {
 		return err
 	}
@@ -268,7 +272,11 @@ func (r runner) previewInSandbox(ctx context.Context, stack string, stackEnv map
 	if err != nil {
 		return nil, note, err
 	}
-	s, err := auto.SelectStack(ctx, stack, stackWorkspace{Workspace: sb.ws, env: env, program: program})
+	ws, err := r.newStackWorkspace(ctx, sb.project, env, program)
+	if err != nil {
+		return nil, note, err
+	}
+	s, err := auto.SelectStack(ctx, stack, ws)
 	if err != nil {
 		return nil, note, err
 	}
