@@ -65,12 +65,7 @@ const DatabaseReadinessCommand = `f="${NAUTOBOT_CELERY_WORKER_READINESS_FILE:-/t
 	`exec nautobot-server migrate --check --plan --skip-checks`
 
 // Image overrides the chart's Nautobot image; unset fields keep the chart's defaults.
-type Image struct {
-	Registry   string `json:"registry"`
-	Repository string `json:"repository"`
-	Tag        string `json:"tag"`
-	PullPolicy string `json:"pullPolicy"`
-}
+type Image = nautobotpod.Image
 
 // Args configures the worker.
 type Args struct {
@@ -204,9 +199,7 @@ func (a Args) Validate() error {
 	if err != nil {
 		p.Addf("nautobotConfig", "%v", err)
 	}
-	if a.Image.PullPolicy != "" {
-		p.OneOf("image.pullPolicy", a.Image.PullPolicy, "Always", "IfNotPresent", "Never")
-	}
+	a.Image.Validate(p, "image")
 	if *a.Concurrency < 0 {
 		p.Addf("concurrency", "%d is negative; use 0 (Celery's default: one process per CPU) or more", *a.Concurrency)
 	}
@@ -229,9 +222,7 @@ func (a Args) Validate() error {
 	a.validateExtras(p)
 	if err == nil {
 		_, conflicts := a.values(text)
-		for _, c := range conflicts {
-			p.Addf("values."+c, "is owned by the stack; worker.values cannot set or override it; %s", hint(c))
-		}
+		chart.ReportOwned(p, ConfigKey, conflicts, hint)
 	}
 	return p.Err()
 }
@@ -294,14 +285,8 @@ func (a Args) validateExtras(p *validate.Problems) {
 // values returns the chart values (the stack's, plus Args.Values where they add keys) and the paths of
 // Args.Values that collide with the stack's.
 func (a Args) values(config string) (map[string]any, []string) {
-	image := map[string]any{"pullSecrets": []any{a.Secrets.Registry}}
-	for key, v := range map[string]string{
-		"registry": a.Image.Registry, "repository": a.Image.Repository, "tag": a.Image.Tag, "pullPolicy": a.Image.PullPolicy,
-	} {
-		if v != "" {
-			image[key] = v
-		}
-	}
+	image := a.Image.Values()
+	image["pullSecrets"] = []any{a.Secrets.Registry}
 	env := nautobotpod.EnvValues(append(nautobotpod.Env(true), a.ExtraEnvVars...))
 	volumes := []any{nautobotpod.Volume(a.Secrets.MTLS)}
 	mounts := []any{nautobotpod.Mount()}

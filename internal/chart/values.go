@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"nautobot-worker/internal/validate"
 )
 
 // AddValues merges extra chart values into the stack's own values (dst) under the rule both Nautobot
@@ -34,6 +36,14 @@ func addOnly(dst, extra map[string]any, path string, conflicts *[]string) {
 			continue
 		}
 		*conflicts = append(*conflicts, full)
+	}
+}
+
+// ReportOwned reports each path of a release's values key (configKey.values) that would set or override
+// what the stack owns, with hint's advice for the path.
+func ReportOwned(p *validate.Problems, configKey string, conflicts []string, hint func(path string) string) {
+	for _, c := range conflicts {
+		p.Addf("values."+c, "is owned by the stack; %s.values cannot set or override it; %s", configKey, hint(c))
 	}
 }
 
