@@ -5,11 +5,14 @@ package database
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	k8svalidation "k8s.io/apimachinery/pkg/util/validation"
 
 	"nautobot-worker/internal/component"
 	"nautobot-worker/internal/kube"
@@ -44,11 +47,38 @@ type Args struct {
 	User     string `json:"user"`
 	// PodAntiAffinity is CNPG's podAntiAffinityType: required (default) or preferred.
 	PodAntiAffinity string `json:"podAntiAffinity"`
+	// TopologyKey is the node label the anti-affinity spreads instances over (default kubernetes.io/hostname;
+	// topology.kubernetes.io/zone spreads them over zones).
+	TopologyKey string `json:"topologyKey"`
+	// NodeSelector and Tolerations place the instances (spec.affinity).
+	NodeSelector map[string]string `json:"nodeSelector"`
+	Tolerations  []kube.Toleration `json:"tolerations"`
+	// WALStorage gives the write-ahead log its own volumes (spec.walStorage); without a size the WAL shares
+	// the data volume.
+	WALStorage Storage `json:"walStorage"`
+	// Resources are the PostgreSQL container's requests and limits (default: none, CNPG's).
+	Resources  kube.Resources `json:"resources"`
+	Backup     Backup         `json:"backup"`
+	Monitoring Monitoring     `json:"monitoring"`
 
 	// Secrets wired into spec.certificates (set by the stack from the authority and certificates).
 	ServerTLSSecret      string `json:"-"`
 	CASecret             string `json:"-"`
 	ReplicationTLSSecret string `json:"-"`
+}
+
+// Storage is a volume CNPG creates for each instance.
+type Storage struct {
+	Size         string `json:"size"`
+	StorageClass string `json:"storageClass"`
+}
+
+func (s Storage) spec() map[string]any {
+	out := map[string]any{"size": s.Size}
+	if s.StorageClass != "" {
+		out["storageClass"] = s.StorageClass
+	}
+	return out
 }
 
 // Defaults returns args with every unset field filled in.
@@ -59,6 +89,7 @@ func (a Args) Defaults() Args {
 	a.Database = cmp.Or(a.Database, "app")
 	a.User = cmp.Or(a.User, "app")
 	a.PodAntiAffinity = cmp.Or(a.PodAntiAffinity, "required")
+	a.TopologyKey = cmp.Or(a.TopologyKey, "kubernetes.io/hostname")
 	if a.Instances == 0 {
 		a.Instances = 3
 	}
@@ -80,8 +111,9 @@ func (a Args) Services() []string { return []string{a.Name + "-rw", a.Name + "-r
 
 var (
 	imageTag     = regexp.MustCompile(`:([0-9]+)(\.[0-9]+)*[^/:@]*(@sha256:[0-9a-f]+)?$`)
-	quantity     = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$`)
 	identifierRe = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+	// retentionPolicy is the pattern of CNPG's spec.backup.retentionPolicy.
+	retentionPolicy = regexp.MustCompile(`^[1-9][0-9]*[dwm]$`)
 )
 
 // Major returns the PostgreSQL major version from MajorVersion or the image tag, or 0 if unknown.
@@ -105,12 +137,20 @@ func (a Args) Validate() error {
 	if a.Instances < 1 {
 		p.Addf("instances", "%d must be at least 1", a.Instances)
 	}
-	if !quantity.MatchString(a.StorageSize) {
-		p.Addf("storageSize", "%q is not a Kubernetes quantity such as 20Gi", a.StorageSize)
-	}
+	p.Quantity("storageSize", a.StorageSize)
 	if a.StorageClass != "" {
 		p.ObjectName("storageClass", a.StorageClass)
 	}
+	if a.WALStorage.Size != "" {
+		p.Quantity("walStorage.size", a.WALStorage.Size)
+	}
+	if a.WALStorage.StorageClass != "" {
+		if a.WALStorage.Size == "" {
+			p.Addf("walStorage.size", "is not set, but walStorage.storageClass is; set the size of the WAL volume (such as 10Gi) or remove database.walStorage")
+		}
+		p.ObjectName("walStorage.storageClass", a.WALStorage.StorageClass)
+	}
+	a.Resources.Validate(p, "resources")
 	p.NonEmpty("imageName", a.ImageName)
 	switch major := a.Major(); {
 	case major == 0:
@@ -124,6 +164,19 @@ func (a Args) Validate() error {
 		}
 	}
 	p.OneOf("podAntiAffinity", a.PodAntiAffinity, "required", "preferred")
+	if errs := k8svalidation.IsQualifiedName(a.TopologyKey); len(errs) > 0 {
+		p.Addf("topologyKey", "%q is not a node label key (such as topology.kubernetes.io/zone): %s", a.TopologyKey, strings.Join(errs, "; "))
+	}
+	p.Labels("nodeSelector", a.NodeSelector)
+	for i, t := range a.Tolerations {
+		t.Validate(p, fmt.Sprintf("tolerations[%d]", i))
+	}
+	a.Backup.validate(p)
+	if a.Monitoring.PodMonitor {
+		p.Labels("monitoring.podMonitorLabels", a.Monitoring.PodMonitorLabels)
+	} else if len(a.Monitoring.PodMonitorLabels) > 0 {
+		p.Addf("monitoring.podMonitorLabels", "are set but monitoring.podMonitor is not; set database.monitoring.podMonitor: true (the cluster needs the monitoring.coreos.com CRDs) or remove them")
+	}
 	return p.Err()
 }
 
@@ -153,39 +206,103 @@ func NewPostgresCluster(ctx *pulumi.Context, name string, args *Args, opts ...pu
 	return component.New(ctx, "nautobot:database:PostgresCluster", name, args, &PostgresCluster{}, opts,
 		func(c *PostgresCluster, children []pulumi.ResourceOption) (pulumi.Map, error) {
 			a := c.Args
-			storage := map[string]any{"size": a.StorageSize}
-			if a.StorageClass != "" {
-				storage["storageClass"] = a.StorageClass
-			}
-			hba := make([]any, len(HBA))
-			for i, rule := range HBA {
-				hba[i] = rule
-			}
 			_, err := kube.NewCustomResource(ctx, name+"-cluster", "postgresql.cnpg.io/v1", "Cluster",
-				kube.Object{Namespace: a.Namespace, Name: a.Name},
-				map[string]any{"spec": map[string]any{
-					"instances": a.Instances,
-					"imageName": a.ImageName,
-					"storage":   storage,
-					"bootstrap": map[string]any{"initdb": map[string]any{"database": a.Database, "owner": a.User}},
-					"affinity": map[string]any{
-						"podAntiAffinityType": a.PodAntiAffinity,
-						"topologyKey":         "kubernetes.io/hostname",
-					},
-					"certificates": map[string]any{
-						"serverTLSSecret": a.ServerTLSSecret,
-						"serverCASecret":  a.CASecret,
-						// clientCASecret becomes ssl_ca_file, which verifies client certificates; with
-						// replicationTLSSecret set CNPG needs no ca.key, so the secret holds ca.crt only.
-						"clientCASecret":       a.CASecret,
-						"replicationTLSSecret": a.ReplicationTLSSecret,
-					},
-					"postgresql": map[string]any{"pg_hba": hba},
-				}},
+				kube.Object{Namespace: a.Namespace, Name: a.Name}, map[string]any{"spec": a.clusterSpec()},
 				append(children, pulumi.Protect(true), pulumi.RetainOnDelete(true))...)
 			if err != nil {
 				return nil, err
 			}
+			if a.Backup.Schedule != "" {
+				if _, err := kube.NewCustomResource(ctx, name+"-scheduled-backup", "postgresql.cnpg.io/v1", "ScheduledBackup",
+					kube.Object{Namespace: a.Namespace, Name: a.scheduledBackupName()}, map[string]any{"spec": a.scheduledBackupSpec()},
+					children...); err != nil {
+					return nil, err
+				}
+			}
+			if a.Monitoring.PodMonitor {
+				if _, err := kube.NewCustomResource(ctx, name+"-pod-monitor", "monitoring.coreos.com/v1", "PodMonitor",
+					kube.Object{Namespace: a.Namespace, Name: a.Name, Labels: a.Monitoring.PodMonitorLabels},
+					map[string]any{"spec": a.podMonitorSpec()}, children...); err != nil {
+					return nil, err
+				}
+			}
 			return pulumi.Map{}, nil
 		})
+}
+
+// clusterSpec is the CNPG Cluster's spec. Production settings left unset add nothing, so the operator's
+// defaults apply.
+func (a Args) clusterSpec() map[string]any {
+	hba := make([]any, len(HBA))
+	for i, rule := range HBA {
+		hba[i] = rule
+	}
+	affinity := map[string]any{"podAntiAffinityType": a.PodAntiAffinity, "topologyKey": a.TopologyKey}
+	if len(a.NodeSelector) > 0 {
+		selector := map[string]any{}
+		for k, v := range a.NodeSelector {
+			selector[k] = v
+		}
+		affinity["nodeSelector"] = selector
+	}
+	if len(a.Tolerations) > 0 {
+		tolerations := make([]any, len(a.Tolerations))
+		for i, t := range a.Tolerations {
+			tolerations[i] = t.Values()
+		}
+		affinity["tolerations"] = tolerations
+	}
+	spec := map[string]any{
+		"instances": a.Instances,
+		"imageName": a.ImageName,
+		"storage":   Storage{Size: a.StorageSize, StorageClass: a.StorageClass}.spec(),
+		"bootstrap": map[string]any{"initdb": map[string]any{"database": a.Database, "owner": a.User}},
+		"affinity":  affinity,
+		"certificates": map[string]any{
+			"serverTLSSecret": a.ServerTLSSecret,
+			"serverCASecret":  a.CASecret,
+			// clientCASecret becomes ssl_ca_file, which verifies client certificates; with
+			// replicationTLSSecret set CNPG needs no ca.key, so the secret holds ca.crt only.
+			"clientCASecret":       a.CASecret,
+			"replicationTLSSecret": a.ReplicationTLSSecret,
+		},
+		"postgresql": map[string]any{"pg_hba": hba},
+	}
+	if a.WALStorage.Size != "" {
+		spec["walStorage"] = a.WALStorage.spec()
+	}
+	if !a.Resources.IsZero() {
+		spec["resources"] = a.Resources.Values()
+	}
+	if a.Backup.Enabled() {
+		spec["backup"] = a.Backup.spec()
+	}
+	return spec
+}
+
+// scheduledBackupName is the ScheduledBackup's name, <cluster>-backup.
+func (a Args) scheduledBackupName() string { return a.Name + "-backup" }
+
+// scheduledBackupSpec takes base backups of the cluster to its object store on the configured schedule;
+// the Backups it creates belong to the ScheduledBackup, so removing the schedule removes their objects (not
+// the backups in the store, which the retention policy governs).
+func (a Args) scheduledBackupSpec() map[string]any {
+	spec := map[string]any{
+		"schedule":             a.Backup.Schedule,
+		"cluster":              map[string]any{"name": a.Name},
+		"method":               "barmanObjectStore",
+		"backupOwnerReference": "self",
+	}
+	if a.Backup.Immediate {
+		spec["immediate"] = true
+	}
+	return spec
+}
+
+// podMonitorSpec scrapes the metrics port of every instance of the cluster, as CNPG documents it.
+func (a Args) podMonitorSpec() map[string]any {
+	return map[string]any{
+		"selector":            map[string]any{"matchLabels": map[string]any{"cnpg.io/cluster": a.Name}},
+		"podMetricsEndpoints": []any{map[string]any{"port": "metrics"}},
+	}
 }

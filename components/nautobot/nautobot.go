@@ -6,6 +6,8 @@ package nautobot
 import (
 	"cmp"
 	"errors"
+	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -39,6 +41,16 @@ type Args struct {
 	RedisSecret  string `json:"redisSecret"`
 	// SkipAwait does not wait for readiness (for API servers without nodes).
 	SkipAwait bool `json:"skipAwait"`
+	// Image overrides the chart's Nautobot image for every pod of the release.
+	Image nautobotpod.Image `json:"image"`
+	// Replicas of the web Deployment (default: the chart's, 2).
+	Replicas *int `json:"replicas"`
+	// Resources of the web container (default: the chart's); merged into the chart's requests and limits.
+	Resources kube.Resources `json:"resources"`
+	Redis     Redis          `json:"redis"`
+	// ExtraValues are extra chart values. They may only add keys: a value the stack sets itself is an error,
+	// so they can never silently undo the mTLS wiring (the rule of worker.values).
+	ExtraValues map[string]any `json:"values"`
 
 	// Set by the stack.
 	Namespace          string              `json:"-"`
@@ -52,6 +64,55 @@ type Args struct {
 	RedisPasswordValue pulumi.StringOutput `json:"-"`
 	CreateSecrets      bool                `json:"-"`
 	ChartCacheDir      string              `json:"-"`
+}
+
+// Redis tunes the chart's Redis master (the Bitnami subchart's redis.master).
+type Redis struct {
+	Persistence RedisPersistence `json:"persistence"`
+	// Resources of the Redis container (default: the subchart's, none).
+	Resources kube.Resources `json:"resources"`
+}
+
+// RedisPersistence is the master's volume (default: the subchart's, enabled, 8Gi, the cluster's default class).
+type RedisPersistence struct {
+	Enabled      *bool  `json:"enabled"`
+	Size         string `json:"size"`
+	StorageClass string `json:"storageClass"`
+}
+
+func (r Redis) values() map[string]any {
+	master := map[string]any{}
+	persistence := map[string]any{}
+	if r.Persistence.Enabled != nil {
+		persistence["enabled"] = *r.Persistence.Enabled
+	}
+	if r.Persistence.Size != "" {
+		persistence["size"] = r.Persistence.Size
+	}
+	if r.Persistence.StorageClass != "" {
+		persistence["storageClass"] = r.Persistence.StorageClass
+	}
+	if len(persistence) > 0 {
+		master["persistence"] = persistence
+	}
+	if !r.Resources.IsZero() {
+		master["resources"] = r.Resources.Values()
+	}
+	return master
+}
+
+func (r Redis) validate(p *validate.Problems) {
+	persistence := r.Persistence
+	if persistence.Enabled != nil && !*persistence.Enabled && (persistence.Size != "" || persistence.StorageClass != "") {
+		p.Addf("redis.persistence.enabled", "is false, but redis.persistence.size or storageClass is set; remove them or enable persistence")
+	}
+	if persistence.Size != "" {
+		p.Quantity("redis.persistence.size", persistence.Size)
+	}
+	if persistence.StorageClass != "" {
+		p.ObjectName("redis.persistence.storageClass", persistence.StorageClass)
+	}
+	r.Resources.Validate(p, "redis.resources")
 }
 
 // Defaults returns args with every unset field filled in.
@@ -80,8 +141,17 @@ func (a Args) Validate() error {
 	if *a.Enabled {
 		a.Chart.Validate(p, "chart")
 	}
-	if _, err := nautobotpod.NautobotConfig(a.NautobotConfig); err != nil {
+	a.Image.Validate(p, "image")
+	if a.Replicas != nil && *a.Replicas < 1 {
+		p.Addf("replicas", "%d is less than 1; the global release serves the web UI and API (set nautobot.enabled: false to run none)", *a.Replicas)
+	}
+	a.Resources.Validate(p, "resources")
+	a.Redis.validate(p)
+	if config, err := nautobotpod.NautobotConfig(a.NautobotConfig); err != nil {
 		p.Addf("nautobotConfig", "%v", err)
+	} else {
+		_, conflicts := a.values(config)
+		chart.ReportOwned(p, ConfigKey, conflicts, hint)
 	}
 	return p.Err()
 }
@@ -100,6 +170,36 @@ func (a Args) Values() (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	values, _ := a.values(config)
+	return values, nil
+}
+
+// ownedHints are paths nautobot.values may not even add, because a key of their own sets them or because
+// they rename what the certificates' SANs and the gateway's routes name.
+var ownedHints = []struct{ path, hint string }{
+	{"fullnameOverride", "it renames the Redis Service that the Redis certificate and the gateway name; set nautobot.releaseName instead"},
+	{"nameOverride", "it renames the Redis Service that the Redis certificate and the gateway name; set nautobot.releaseName instead"},
+	{"redis.fullnameOverride", "it renames the Redis Service that the Redis certificate and the gateway name"},
+	{"redis.nameOverride", "it renames the Redis Service that the Redis certificate and the gateway name"},
+	{"nautobot.image", "use nautobot.image"},
+	{"nautobot.replicaCount", "use nautobot.replicas"},
+	{"nautobot.resources", "use nautobot.resources"},
+	{"redis.master.persistence", "use nautobot.redis.persistence"},
+	{"redis.master.resources", "use nautobot.redis.resources"},
+}
+
+func hint(path string) string {
+	for _, o := range ownedHints {
+		if path == o.path || strings.HasPrefix(path, o.path+".") {
+			return o.hint
+		}
+	}
+	return "it keeps the release wired for mTLS (see the README, section Global stack config)"
+}
+
+// values returns the chart values (the stack's, plus ExtraValues where they add keys) and the paths of
+// ExtraValues that collide with the stack's or set a path in ownedHints.
+func (a Args) values(config string) (map[string]any, []string) {
 	volumes := []any{nautobotpod.Volume(a.ClientSecret)}
 	mounts := []any{nautobotpod.Mount()}
 	// Upstream's fix for 3.x no longer writing NAUTOBOT_DB_USER into the env ConfigMap. Chart 3.1.1 also sets
@@ -107,7 +207,7 @@ func (a Args) Values() (map[string]any, error) {
 	// The global pods reach CNPG's Service inside the cluster, not through the gateway.
 	env := nautobotpod.EnvValues(append([]nautobotpod.EnvVar{{Name: "NAUTOBOT_DB_USER", Value: a.DBUser}},
 		nautobotpod.Env(false)...))
-	return map[string]any{
+	ours := map[string]any{
 		"nautobot": map[string]any{
 			"config":     config,
 			"singleInit": false,
@@ -147,7 +247,34 @@ func (a Args) Values() (map[string]any, error) {
 			},
 		},
 		"postgresql": map[string]any{"enabled": false},
-	}, nil
+	}
+	web := ours["nautobot"].(map[string]any)
+	if image := a.Image.Values(); len(image) > 0 {
+		web["image"] = image
+	}
+	if a.Replicas != nil {
+		web["replicaCount"] = *a.Replicas
+	}
+	if !a.Resources.IsZero() {
+		web["resources"] = a.Resources.Values()
+	}
+	if master := a.Redis.values(); len(master) > 0 {
+		ours["redis"].(map[string]any)["master"] = master
+	}
+	var owned []string
+	for _, o := range ownedHints {
+		if chart.HasValue(a.ExtraValues, o.path) {
+			owned = append(owned, o.path)
+		}
+	}
+	conflicts := owned
+	// A path under an owned one is reported once, as the owned path.
+	for _, c := range chart.AddValues(ours, a.ExtraValues) {
+		if !slices.ContainsFunc(owned, func(o string) bool { return c == o || strings.HasPrefix(c, o+".") }) {
+			conflicts = append(conflicts, c)
+		}
+	}
+	return ours, conflicts
 }
 
 // GlobalNautobot is the global Nautobot release.

@@ -6,8 +6,9 @@ package worker
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -64,12 +65,7 @@ const DatabaseReadinessCommand = `f="${NAUTOBOT_CELERY_WORKER_READINESS_FILE:-/t
 	`exec nautobot-server migrate --check --plan --skip-checks`
 
 // Image overrides the chart's Nautobot image; unset fields keep the chart's defaults.
-type Image struct {
-	Registry   string `json:"registry"`
-	Repository string `json:"repository"`
-	Tag        string `json:"tag"`
-	PullPolicy string `json:"pullPolicy"`
-}
+type Image = nautobotpod.Image
 
 // Args configures the worker.
 type Args struct {
@@ -203,16 +199,14 @@ func (a Args) Validate() error {
 	if err != nil {
 		p.Addf("nautobotConfig", "%v", err)
 	}
-	if a.Image.PullPolicy != "" {
-		p.OneOf("image.pullPolicy", a.Image.PullPolicy, "Always", "IfNotPresent", "Never")
-	}
+	a.Image.Validate(p, "image")
 	if *a.Concurrency < 0 {
 		p.Addf("concurrency", "%d is negative; use 0 (Celery's default: one process per CPU) or more", *a.Concurrency)
 	}
 	if *a.Replicas < 0 {
 		p.Addf("replicas", "%d is negative", *a.Replicas)
 	}
-	for _, key := range sortedKeys(a.Resources) {
+	for _, key := range slices.Sorted(maps.Keys(a.Resources)) {
 		if key != "requests" && key != "limits" {
 			p.Addf("resources."+key, "is not a container resources field; use requests and limits")
 		}
@@ -228,9 +222,7 @@ func (a Args) Validate() error {
 	a.validateExtras(p)
 	if err == nil {
 		_, conflicts := a.values(text)
-		for _, c := range conflicts {
-			p.Addf("values."+c, "is owned by the stack; worker.values cannot set or override it; %s", hint(c))
-		}
+		chart.ReportOwned(p, ConfigKey, conflicts, hint)
 	}
 	return p.Err()
 }
@@ -293,14 +285,8 @@ func (a Args) validateExtras(p *validate.Problems) {
 // values returns the chart values (the stack's, plus Args.Values where they add keys) and the paths of
 // Args.Values that collide with the stack's.
 func (a Args) values(config string) (map[string]any, []string) {
-	image := map[string]any{"pullSecrets": []any{a.Secrets.Registry}}
-	for key, v := range map[string]string{
-		"registry": a.Image.Registry, "repository": a.Image.Repository, "tag": a.Image.Tag, "pullPolicy": a.Image.PullPolicy,
-	} {
-		if v != "" {
-			image[key] = v
-		}
-	}
+	image := a.Image.Values()
+	image["pullSecrets"] = []any{a.Secrets.Registry}
 	env := nautobotpod.EnvValues(append(nautobotpod.Env(true), a.ExtraEnvVars...))
 	volumes := []any{nautobotpod.Volume(a.Secrets.MTLS)}
 	mounts := []any{nautobotpod.Mount()}
@@ -325,7 +311,7 @@ func (a Args) values(config string) (map[string]any, []string) {
 		"extraVolumeMounts":  mounts,
 	}
 	if len(a.Resources) > 0 {
-		celery["resources"] = clone(a.Resources)
+		celery["resources"] = chart.CloneValue(a.Resources)
 	}
 	ours := map[string]any{
 		"nautobot": map[string]any{
@@ -358,7 +344,7 @@ func (a Args) values(config string) (map[string]any, []string) {
 		"celery.args", "celery.taskQueues", "celery.type", "workers." + a.Site + ".command", "workers." + a.Site + ".args",
 		"workers." + a.Site + ".type"}
 	if extra, ok := a.Values["workers"].(map[string]any); ok {
-		for _, key := range sortedKeys(extra) {
+		for _, key := range slices.Sorted(maps.Keys(extra)) {
 			if _, known := ours["workers"].(map[string]any)[key]; !known {
 				owned = append(owned, "workers."+key)
 			}
@@ -368,23 +354,12 @@ func (a Args) values(config string) (map[string]any, []string) {
 	// server, or a command, args, queues or type that change what the site's worker consumes (chart 3.1.1
 	// turns a worker of type kubernetes into Job manifests for beat, with no Deployment at all).
 	for _, path := range owned {
-		if has(a.Values, path) {
+		if chart.HasValue(a.Values, path) {
 			conflicts = append(conflicts, path)
 		}
 	}
-	addOnly(ours, a.Values, "", &conflicts)
+	conflicts = append(conflicts, chart.AddValues(ours, a.Values)...)
 	return ours, conflicts
-}
-
-// has reports whether the dotted path exists in values.
-func has(values map[string]any, path string) bool {
-	head, rest, nested := strings.Cut(path, ".")
-	v, ok := values[head]
-	if !ok || !nested {
-		return ok
-	}
-	m, isMap := v.(map[string]any)
-	return isMap && has(m, rest)
 }
 
 func (p Probe) values() map[string]any {
@@ -397,57 +372,6 @@ func (p ReadinessProbe) values() map[string]any {
 	v := p.Probe.values()
 	if *p.CheckDatabase {
 		v["exec"] = map[string]any{"command": []any{"bash", "-c", DatabaseReadinessCommand}}
-	}
-	return v
-}
-
-// addOnly copies the keys of extra that dst lacks, descending into maps both hold; a key dst already
-// holds with a non-map value (or a map where extra has a scalar) is a conflict.
-func addOnly(dst, extra map[string]any, path string, conflicts *[]string) {
-	for _, key := range sortedKeys(extra) {
-		full := key
-		if path != "" {
-			full = path + "." + key
-		}
-		have, ok := dst[key]
-		if !ok {
-			dst[key] = clone(extra[key])
-			continue
-		}
-		haveMap, ok1 := have.(map[string]any)
-		extraMap, ok2 := extra[key].(map[string]any)
-		if ok1 && ok2 {
-			addOnly(haveMap, extraMap, full, conflicts)
-			continue
-		}
-		*conflicts = append(*conflicts, full)
-	}
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// clone deep-copies decoded config, so merging never writes into the caller's Args.
-func clone(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[k] = clone(e)
-		}
-		return m
-	case []any:
-		a := make([]any, len(t))
-		for i, e := range t {
-			a[i] = clone(e)
-		}
-		return a
 	}
 	return v
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"nautobot-worker/assets"
+	"nautobot-worker/internal/validate"
 )
 
 const (
@@ -158,4 +159,30 @@ func NautobotConfig(path string) (string, error) {
 		return "", fmt.Errorf("%q is empty; point it at a complete nautobot_config.py", path)
 	}
 	return string(data), nil
+}
+
+// Image overrides the chart's Nautobot image (nautobot.image); unset fields keep the chart's defaults.
+type Image struct {
+	Registry   string `json:"registry"`
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+	PullPolicy string `json:"pullPolicy"`
+}
+
+// Values are the fields set, as the chart's nautobot.image takes them.
+func (i Image) Values() map[string]any {
+	out := map[string]any{}
+	for key, v := range map[string]string{"registry": i.Registry, "repository": i.Repository, "tag": i.Tag, "pullPolicy": i.PullPolicy} {
+		if v != "" {
+			out[key] = v
+		}
+	}
+	return out
+}
+
+// Validate checks the pull policy, the one field with a fixed set of values.
+func (i Image) Validate(p *validate.Problems, key string) {
+	if i.PullPolicy != "" {
+		p.OneOf(key+".pullPolicy", i.PullPolicy, "Always", "IfNotPresent", "Never")
+	}
 }

@@ -5,10 +5,16 @@ package validate
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	k8svalidation "k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Problem is one invalid value. Key is the dotted path of the value relative to the arguments that hold
@@ -290,6 +296,41 @@ var gatewayDuration = regexp.MustCompile(`^([0-9]{1,5}(h|m|s|ms)){1,4}$`)
 func (p *Problems) GatewayDuration(key, value string) bool {
 	if !gatewayDuration.MatchString(value) {
 		p.Addf(key, "%q is not a Gateway API duration; use whole numbers of h, m, s or ms such as 60s or 1m30s", value)
+		return false
+	}
+	return true
+}
+
+// Quantity requires a Kubernetes resource quantity (500m, 2, 1.5Gi, 20G) that is not negative.
+func (p *Problems) Quantity(key, value string) (resource.Quantity, bool) {
+	q, err := resource.ParseQuantity(value)
+	if err != nil || q.Sign() < 0 {
+		p.Addf(key, "%q is not a Kubernetes quantity such as 500m, 2 or 20Gi", value)
+		return resource.Quantity{}, false
+	}
+	return q, true
+}
+
+// Labels requires Kubernetes label keys (an optional DNS-subdomain prefix and a name) and label values.
+func (p *Problems) Labels(key string, labels map[string]string) bool {
+	ok := true
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if errs := k8svalidation.IsQualifiedName(k); len(errs) > 0 {
+			p.Addf(key, "%q is not a label key: %s", k, strings.Join(errs, "; "))
+			ok = false
+		} else if errs := k8svalidation.IsValidLabelValue(labels[k]); len(errs) > 0 {
+			p.Addf(key+"."+k, "%q is not a label value: %s", labels[k], strings.Join(errs, "; "))
+			ok = false
+		}
+	}
+	return ok
+}
+
+// URL requires an absolute URL with a host and one of the schemes.
+func (p *Problems) URL(key, value string, schemes ...string) bool {
+	u, err := url.Parse(value)
+	if err != nil || u.Host == "" || !slices.Contains(schemes, u.Scheme) {
+		p.Addf(key, "%q is not a URL such as %s://host/path; the scheme must be one of %s", value, schemes[0], strings.Join(schemes, ", "))
 		return false
 	}
 	return true

@@ -41,6 +41,12 @@ func TestRulesNameTheKeyAndTheFix(t *testing.T) {
 		{"CIDR", func(p *validate.Problems) bool { return p.CIDR("egressCidrs[0]", "10.0.0.0") }, `egressCidrs[0]: "10.0.0.0" is not a CIDR`},
 		{"gateway duration", func(p *validate.Problems) bool { return p.GatewayDuration("idleTime", "1.5m") }, `idleTime: "1.5m" is not a Gateway API duration`},
 		{"duration in days", func(p *validate.Problems) bool { _, ok := p.Duration("duration", "365d", time.Hour); return ok }, `duration: "365d" is not a valid duration`},
+		{"quantity", func(p *validate.Problems) bool { _, ok := p.Quantity("storageSize", "20 GB"); return ok }, `storageSize: "20 GB" is not a Kubernetes quantity such as 500m, 2 or 20Gi`},
+		{"negative quantity", func(p *validate.Problems) bool { _, ok := p.Quantity("size", "-1Gi"); return ok }, `size: "-1Gi" is not a Kubernetes quantity`},
+		{"label key", func(p *validate.Problems) bool { return p.Labels("nodeSelector", map[string]string{"a b": "x"}) }, `nodeSelector: "a b" is not a label key`},
+		{"label value", func(p *validate.Problems) bool { return p.Labels("nodeSelector", map[string]string{"tier": "db/fast"}) }, `nodeSelector.tier: "db/fast" is not a label value`},
+		{"URL without host", func(p *validate.Problems) bool { return p.URL("endpointURL", "minio:9000", "http", "https") }, `endpointURL: "minio:9000" is not a URL such as http://host/path; the scheme must be one of http, https`},
+		{"URL scheme", func(p *validate.Problems) bool { return p.URL("destinationPath", "ftp://bucket/x", "s3", "gs") }, `destinationPath: "ftp://bucket/x" is not a URL`},
 		{"duration too short", func(p *validate.Problems) bool { _, ok := p.Duration("duration", "30m", time.Hour); return ok }, `duration: "30m" is shorter than the minimum 1h0m0s`},
 	}
 	for _, tc := range cases {
@@ -57,6 +63,12 @@ func TestRulesNameTheKeyAndTheFix(t *testing.T) {
 	require.True(t, p.FQDN("fqdn", "nautobot-db.prod.example.com"))
 	require.True(t, p.CIDR("cidr", "2001:db8::/32"))
 	require.True(t, p.GatewayDuration("d", "1m30s"))
+	for _, q := range []string{"500m", "2", "1.5Gi", "20G", "0"} {
+		_, ok := p.Quantity("q", q)
+		require.True(t, ok, q)
+	}
+	require.True(t, p.Labels("labels", map[string]string{"node-role.kubernetes.io/db": "", "release": "prometheus"}))
+	require.True(t, p.URL("u", "https://s3.example.com:9000", "http", "https"))
 	require.NoError(t, p.Err(), "valid values report nothing")
 	p.Addf("version", "bad")
 	require.Equal(t, []string{"chart.version: bad"}, problems(t, p.Err()), "a prefix nests keys")

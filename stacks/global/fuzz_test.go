@@ -29,6 +29,9 @@ func FuzzConfig(f *testing.F) {
 		{"createNamespace", "maybe"},
 		{"kubernetes", `{"kubeconfig":""}`},
 		{"nautobot", `{"enabled":"yes"}`},
+		{"nautobot", `{"replicas":0,"resources":{"limits":{"cpu":"x"}},"redis":{"persistence":{"enabled":false,"size":"1Gi"}},"values":{"redis":{"tls":{"enabled":false}}}}`},
+		{"database", `{"backup":{"destinationPath":"s3://b/p","schedule":"0 2 * * *","s3Credentials":{"accessKeyId":{"name":"s","key":"k"}}},"tolerations":[{"operator":"In"}]}`},
+		{"database", `{"walStorage":{"storageClass":"fast"},"resources":{"requests":{"memory":"2Gi"},"limits":{"memory":"1Gi"}},"monitoring":{"podMonitorLabels":{"a":"b"}}}`},
 		{"role", "global"},
 		{"distribution", `{"enabled":true,"store":{"name":"fleet-secrets"},"clientKey":"one-item"}`},
 	} {

@@ -296,8 +296,9 @@ func dig(m map[string]any, path ...string) any {
 
 // strictDryRun renders the stack's objects (the committed config of `from`, in render mode) and submits
 // every one to the API server with a server-side dry run and strict field validation, so a field the
-// CRD schema does not know fails the test instead of being dropped with a warning.
-func (e *env) strictDryRun(from string) {
+// CRD schema does not know fails the test instead of being dropped with a warning. It returns kubectl's
+// output, a line per object.
+func (e *env) strictDryRun(from string) string {
 	e.t.Helper()
 	dir := e.t.TempDir()
 	text, err := os.ReadFile(filepath.Join(root, "Pulumi."+from+".yaml"))
@@ -324,4 +325,5 @@ func (e *env) strictDryRun(from string) {
 	}
 	out := e.mustRun("kubectl", args...)
 	require.Equal(e.t, len(manifests), strings.Count(out, "(server dry run)"), out)
+	return out
 }
