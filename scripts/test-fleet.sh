@@ -219,7 +219,12 @@ for ((k = 1; k <= externalsecrets; k++)); do
     [ "$(state_py pending "$checkpoint")" -gt 0 ] && break
     sleep 0.1
   done
-  engine=$(pgrep -s "$run_pid" -x pulumi) || { kill -CONT "$apiserver"; log "unrecorded: no pulumi process in the run"; exit 1; }
+  engine=$(pgrep -s "$run_pid" -x pulumi) || {
+    kill -CONT "$apiserver"
+    tail -20 "$state/killed-unrecorded.log" >&2
+    log "unrecorded: no pulumi process in the run"
+    exit 1
+  }
   kill -STOP "$engine"
   cp "$checkpoint" "$state/exported.json" # what the stopped engine recorded
   kill -CONT "$apiserver"
