@@ -128,6 +128,8 @@ step deploy
 bash scripts/demo-secrets.sh >/dev/null
 kc() { kubectl --kubeconfig .cluster/kubeconfig -n nautobot-dfw1 "$@"; }
 kc annotate externalsecrets.external-secrets.io --all force-sync="$(date +%s)" --overwrite >/dev/null
-kc wait --for=condition=Ready externalsecrets.external-secrets.io --all --timeout=120s ||
-  { kc get externalsecrets.external-secrets.io -o wide >&2; fail "the site's secrets did not sync from the stand-in provider"; }
+kc wait --for=condition=Ready externalsecrets.external-secrets.io --all --timeout=300s || {
+  kc get externalsecrets.external-secrets.io -o 'jsonpath={range .items[*]}{.metadata.name}: {.status.conditions[*].message}{"\n"}{end}' >&2
+  fail "the site's secrets did not sync from the stand-in provider"
+}
 log "ok in $(($(date +%s) - started)) s: unfilled file named its keys, global up under its own passphrase, a site added by pull request without a stack before the merge, deployed, its secrets synced"
