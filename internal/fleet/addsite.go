@@ -298,8 +298,9 @@ func siteFile(text []byte, template, project string, req SiteRequest, keys *dist
 		for _, e := range pushed {
 			edits = append(edits, edit{mtls(e.key), e.value})
 		}
-	} else if node, depth, _ := find(root, mtls("clientKey")); depth < 4 || !strings.Contains(node.Value, stackconfig.Placeholder) {
-		// A template copied from another site names that site's item.
+	} else {
+		// Still a value to set (the item the operator copies the certificate into), named after this site:
+		// a template copied from another site names that site's item, the example template a generic one.
 		edits = append(edits, edit{mtls("clientKey"), stackconfig.Placeholder + "/nautobot-mtls-client-" + req.Name})
 	}
 

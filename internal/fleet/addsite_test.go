@@ -402,3 +402,15 @@ func TestAddSiteForReviewRunsNothing(t *testing.T) {
 	err = AddSite(t.Context(), dir, req, AddForReview, run, &out)
 	require.ErrorIs(t, err, ErrRefused, "a second request for the same site changes nothing")
 }
+
+// TestWithoutDistributionTheClientItemIsThisSitesToSet: the certificate is copied by hand, so the item stays
+// a value to set, named after the new site whatever the template named.
+func TestWithoutDistributionTheClientItemIsThisSitesToSet(t *testing.T) {
+	dir := projectCopy(t, "")
+	for _, template := range []string{"Pulumi.site-example.yaml", "Pulumi.site-dfw1.yaml"} {
+		plan, err := PlanSite(dir, SiteRequest{Name: "lon2", EgressCIDRs: []string{"10.40.0.0/16"}, Template: template, Namespace: "nautobot-lon2"})
+		require.NoError(t, err, template)
+		require.Regexp(t, `(?m)^      clientKey: REPLACE/nautobot-mtls-client-lon2\b`, string(plan.Site), template)
+		require.Contains(t, plan.Placeholders, "nautobot-worker:secrets.mtls.clientKey", template)
+	}
+}
