@@ -403,6 +403,9 @@ log "a killed add-site --preview left every file as it was"
   --namespace nautobot-lon9 --write-only >"$state/add-review.log" 2>&1 || { cat "$state/add-review.log" >&2; exit 1; }
 grep -q 'nothing ran' "$state/add-review.log" || { cat "$state/add-review.log" >&2; exit 1; }
 if [ ! -f Pulumi.site-lon9.yaml ] || ! grep -q 'name: lon9' Pulumi.global.yaml; then log "add-site --write-only did not write both files"; exit 1; fi
+# The demo does not push certificates: the operator names the item the site's certificate is copied into.
+sed -i 's|clientKey: REPLACE/nautobot-mtls-client-lon9|clientKey: nautobot-mtls-client-lon9|' Pulumi.site-lon9.yaml
+if grep -v '^ *#' Pulumi.site-lon9.yaml | grep -q REPLACE; then log "Pulumi.site-lon9.yaml holds another REPLACE value"; exit 1; fi
 fleet preview --markdown "$state/pr.md" >"$state/pr-preview.log" 2>&1 || { cat "$state/pr-preview.log" >&2; log "the pull request's preview failed"; exit 1; }
 if pulumi stack ls --json | grep -q '"site-lon9"'; then log "the preview created site-lon9 in the backend"; exit 1; fi
 grep -qE '^site-lon9 .*ok, waits for global' "$state/pr-preview.log" || { cat "$state/pr-preview.log" >&2; log "site-lon9 does not say it waits for global"; exit 1; }
