@@ -96,6 +96,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	project, err := filepath.Abs(*root)
 	if err == nil {
+		err = absoluteBackendPaths()
+	}
+	if err == nil {
 		err = chdirToProgram(project)
 	}
 	if err != nil {
@@ -216,6 +219,9 @@ func addSite(args []string, stdout, stderr io.Writer) int {
 	// The inline program reads its files relative to the working directory: the runner moves there before
 	// the stacks run, after every check has passed.
 	abs, err := filepath.Abs(*root)
+	if err == nil {
+		err = absoluteBackendPaths()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fleet add-site: %v\n", err)
 		return 2
@@ -241,6 +247,29 @@ func (r chdirRunner) Run(ctx context.Context, op string, stacks []string, config
 		return nil, err
 	}
 	return r.StackRunner.Run(ctx, op, stacks, configFiles)
+}
+
+// absoluteBackendPaths makes the relative paths pulumi reads from the environment (the passphrase file, a
+// file backend) absolute, before the runner moves to the program directory: pulumi resolves them from its
+// own working directory, which is not always the one they were given in (the preview's sandbox).
+func absoluteBackendPaths() error {
+	if f := os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE"); f != "" && !filepath.IsAbs(f) {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return err
+		}
+		if err := os.Setenv("PULUMI_CONFIG_PASSPHRASE_FILE", abs); err != nil {
+			return err
+		}
+	}
+	if u, ok := strings.CutPrefix(os.Getenv("PULUMI_BACKEND_URL"), "file://"); ok && u != "" && !strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "~") {
+		abs, err := filepath.Abs(u)
+		if err != nil {
+			return err
+		}
+		return os.Setenv("PULUMI_BACKEND_URL", "file://"+abs)
+	}
+	return nil
 }
 
 // chdirToProgram moves to the project's program directory, where Pulumi would run the program (its `main`).

@@ -51,3 +51,21 @@ func TestUsageErrorsStopBeforeAnyStackRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestRelativeBackendPathsBecomeAbsolute: pulumi reads them from its own working directory, which is the
+// program's or the preview sandbox's, not where the runner was started.
+func TestRelativeBackendPathsBecomeAbsolute(t *testing.T) {
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "secrets/passphrase")
+	t.Setenv("PULUMI_BACKEND_URL", "file://state")
+	require.NoError(t, absoluteBackendPaths())
+	require.Equal(t, filepath.Join(wd, "secrets", "passphrase"), os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE"))
+	require.Equal(t, "file://"+filepath.Join(wd, "state"), os.Getenv("PULUMI_BACKEND_URL"))
+
+	t.Setenv("PULUMI_BACKEND_URL", "s3://bucket/state")
+	t.Setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "/etc/fleet/passphrase")
+	require.NoError(t, absoluteBackendPaths())
+	require.Equal(t, "s3://bucket/state", os.Getenv("PULUMI_BACKEND_URL"))
+	require.Equal(t, "/etc/fleet/passphrase", os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE"))
+}

@@ -130,6 +130,12 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if r.existing, err = ws.ListStacks(ctx); err != nil {
 		return nil, fmt.Errorf("listing stacks: %w", err)
 	}
+	// The backend pulumi uses (PULUMI_BACKEND_URL, `pulumi login`, or the project's backend.url).
+	who, err := ws.WhoAmIDetails(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the backend: %w", err)
+	}
+	r.cloud = strings.HasPrefix(who.URL, "https://") || strings.HasPrefix(who.URL, "http://")
 	if o.Op != "destroy" {
 		all, err := Discover(o.Root)
 		if err != nil {
@@ -275,6 +281,8 @@ type runner struct {
 	backendDir string
 	// sandboxes is where a preview runs the stacks the backend does not have yet.
 	sandboxes *sandboxOnce
+	// cloud is a Pulumi Cloud backend, whose default secrets provider keeps a key per stack.
+	cloud bool
 }
 
 // qualified is a stack's name in a file backend's layout (organization/<project>/<stack>).
@@ -299,7 +307,7 @@ func (r runner) ensureStacks(ctx context.Context) error {
 		return nil
 	}
 	for _, stack := range r.Stacks {
-		if hasStack(r.existing, stack, r.address(stack), r.qualified(stack)) {
+		if r.exists(stack) {
 			continue
 		}
 		f, err := r.stackFile(stack)
@@ -355,7 +363,7 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 	// From the stack's file, never the environment: a refresh or destroy runs no program, so the provider
 	// takes this variable, not the key.
 	stackEnv["PULUMI_K8S_DELETE_UNREACHABLE"] = strconv.FormatBool(retire)
-	exists := hasStack(r.existing, stack, r.address(stack), r.qualified(stack))
+	exists := r.exists(stack)
 	if r.Op == "destroy" && !exists {
 		res.Skipped = "no such stack"
 		return res
@@ -375,17 +383,17 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 		}
 		defer lease.Release()
 	}
-	var program pulumi.RunFunc // refresh and destroy run no program
-	if r.Op == "preview" || r.Op == "up" {
-		if program, err = r.inlineProgram(ctx, r.ws, r.address(stack), r.ConfigFiles[stack]); err != nil {
-			res.Err = err
-			return res
-		}
-	}
-	ws, err := r.newStackWorkspace(ctx, r.Root, stackEnv, program)
+	ws, err := r.newStackWorkspace(ctx, r.Root, stackEnv, nil)
 	if err != nil {
 		res.Err = err
 		return res
+	}
+	if r.Op == "preview" || r.Op == "up" { // refresh and destroy run no program
+		// Read with the stack's own environment: its secrets provider may be another than the sites'.
+		if ws.program, err = r.inlineProgram(ctx, ws, r.address(stack), r.ConfigFiles[stack]); err != nil {
+			res.Err = err
+			return res
+		}
 	}
 	s, err := auto.SelectStack(ctx, r.address(stack), ws)
 	if err != nil {
@@ -539,6 +547,16 @@ func (r runner) deployedSitesOutside(stacks []string) []string {
 		}
 	}
 	return out
+}
+
+// exists reports whether the backend had the stack when the run started, under any name pulumi lists it by
+// (bare, org/stack for a non-default organization, or fully qualified).
+func (r runner) exists(stack string) bool {
+	names := []string{stack, r.address(stack), r.qualified(stack)}
+	if r.Org != "" {
+		names = append(names, r.Org+"/"+stack)
+	}
+	return hasStack(r.existing, names...)
 }
 
 func hasStack(list []auto.StackSummary, names ...string) bool {

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"nautobot-worker/stacks/site"
 )
 
 // A preview never creates a stack in the backend: a pull request that adds a stack file would otherwise
@@ -181,26 +184,43 @@ func environ(env map[string]string) []string {
 	return out
 }
 
-// sandboxEnv is a stack's environment in the sandbox: its own (kubeconfig, secrets), the sandbox backend,
-// and a passphrase of the sandbox's own where the stack's provider is the backend's default, which a
-// Pulumi Cloud backend serves per stack and the sandbox's file backend cannot.
-func (r runner) sandboxEnv(sb *sandbox, stack string, stackEnv map[string]string) (map[string]string, error) {
+// sandboxSecrets is how a stack keeps its secrets in the sandbox: its file's text there, the provider it is
+// created with, and its environment (its own, with the sandbox backend). A file without encrypted values
+// runs under the sandbox's own passphrase, its salt or key dropped, as does the copy of the global stack's
+// outputs, so every such site reads the copy's secret outputs; a file with encrypted values keeps its own
+// provider, the one that can decrypt them.
+func (r runner) sandboxSecrets(sb *sandbox, stack string, text []byte, stackEnv map[string]string) ([]byte, string, map[string]string, error) {
 	env := maps.Clone(stackEnv)
 	maps.Copy(env, sb.env)
+	if !encryptedValue.Match(text) {
+		env["PULUMI_CONFIG_PASSPHRASE"] = sb.passphrase
+		return secretsProviderState.ReplaceAll(text, nil), "passphrase", env, nil
+	}
 	f, err := r.stackFile(stack)
 	if err != nil {
-		return nil, err
+		return nil, "", nil, err
 	}
-	if p := r.secretsProvider(stack, f); (p == "" || p == "default") && cloudBackend() {
-		env["PULUMI_CONFIG_PASSPHRASE"] = sb.passphrase
+	provider := r.secretsProvider(stack, f)
+	if (provider == "" || provider == "default") && r.cloud {
+		// Pulumi Cloud's per-stack key cannot serve a file backend: these values stay unreadable here.
+		return nil, "", nil, fmt.Errorf("its stack file holds values encrypted by Pulumi Cloud's key of a stack that does not exist yet; remove them (set them after the stack's first up)")
 	}
-	return env, nil
+	return text, provider, env, nil
 }
+
+var (
+	// encryptedValue is a `secure:` config value of a stack file.
+	encryptedValue = regexp.MustCompile(`(?m)^\s*(- )?secure:\s`)
+	// secretsProviderState is the top-level keys where Pulumi keeps a stack file's secrets provider.
+	secretsProviderState = regexp.MustCompile(`(?m)^(encryptionsalt|secretsprovider|encryptedkey):.*\n?`)
+)
 
 // copyGlobalOutputs makes the sandbox's global stack: an update whose only outputs are the deployed global
 // stack's, secret where they are secret, for a sandboxed site's StackReference.
 func (r runner) copyGlobalOutputs(ctx context.Context, sb *sandbox, env map[string]string) error {
-	// Under the site's passphrase, which then reads the copy's secret outputs.
+	// Under the sandbox's passphrase, which the sites read it with.
+	env = maps.Clone(env)
+	env["PULUMI_CONFIG_PASSPHRASE"] = sb.passphrase
 	if err := initSandboxStack(ctx, sb, GlobalStack, []byte("config: {}\n"), "passphrase", env); err != nil {
 		return err
 	}
@@ -236,10 +256,6 @@ func (r runner) previewInSandbox(ctx context.Context, stack string, stackEnv map
 	if err != nil {
 		return nil, "", err
 	}
-	env, err := r.sandboxEnv(sb, stack, stackEnv)
-	if err != nil {
-		return nil, "", err
-	}
 	var note string
 	var edit func(*yamlText) error
 	if stack != GlobalStack {
@@ -249,23 +265,27 @@ func (r runner) previewInSandbox(ctx context.Context, stack string, stackEnv map
 		if note = sb.waiting(stack); sb.globalOutputs == nil {
 			return nil, note, nil
 		}
-		if err := r.sandboxGlobal(ctx, sb, env); err != nil {
+		if err := r.sandboxGlobal(ctx, sb, stackEnv); err != nil {
 			return nil, "", err
 		}
-		// The site reads the sandbox's copy, whatever global stack its file names.
+		// The site reads the sandbox's copy, whatever global stack its file names, and, being new, may
+		// preview before the global stack lists it.
 		edit = func(y *yamlText) error {
-			return y.set([]string{"config", r.project + ":globalStack"}, "organization/"+r.project+"/"+GlobalStack)
+			if err := y.set([]string{"config", r.project + ":globalStack"}, "organization/"+r.project+"/"+GlobalStack); err != nil {
+				return err
+			}
+			return y.set([]string{"config", r.project + ":" + site.PreviewBeforeGlobalKey}, "true")
 		}
 	}
 	text, err := r.sandboxStackText(stack, edit)
 	if err != nil {
 		return nil, note, err
 	}
-	f, err := r.stackFile(stack)
+	text, provider, env, err := r.sandboxSecrets(sb, stack, text, stackEnv)
 	if err != nil {
-		return nil, note, err
+		return nil, note, fmt.Errorf("previewing %s in the sandbox: %w", stack, err)
 	}
-	if err := initSandboxStack(ctx, sb, stack, text, r.secretsProvider(stack, f), env); err != nil {
+	if err := initSandboxStack(ctx, sb, stack, text, provider, env); err != nil {
 		return nil, note, err
 	}
 	program, err := r.inlineProgram(ctx, sb.ws, stack, "")

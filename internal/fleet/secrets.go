@@ -93,13 +93,6 @@ func ambientPassphrase() (string, error) {
 	return "", nil
 }
 
-// cloudBackend reports whether PULUMI_BACKEND_URL is Pulumi Cloud (unset, or an http(s) service URL),
-// whose default secrets provider keeps one key per stack; a self-managed backend's default is a passphrase.
-func cloudBackend() bool {
-	u := os.Getenv("PULUMI_BACKEND_URL")
-	return u == "" || strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")
-}
-
 // secretsIdentity names who can decrypt a stack's secrets: equal identities share the key.
 func (r runner) secretsIdentity(stack string) (string, error) {
 	f, err := r.stackFile(stack)
@@ -107,13 +100,13 @@ func (r runner) secretsIdentity(stack string) (string, error) {
 		return "", err
 	}
 	provider := r.secretsProvider(stack, f)
-	if hasStack(r.existing, stack, r.address(stack), r.qualified(stack)) && f.Provider == "" && f.EncryptionSalt == "" {
+	if r.exists(stack) && f.Provider == "" && f.EncryptionSalt == "" {
 		// An existing stack whose file names no provider keeps the one in its state: the backend's default.
 		provider = ""
 	}
 	switch {
 	case provider == "" || provider == "default":
-		if cloudBackend() {
+		if r.cloud { // a self-managed backend's default is a passphrase
 			return "service:" + stack, nil // one key per stack, guarded by the stack's permissions
 		}
 	case provider != "passphrase":

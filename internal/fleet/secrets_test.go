@@ -43,17 +43,13 @@ func TestTheCAKeyNeverSharesASitesSecretsProvider(t *testing.T) {
 				site = "config:\n  nautobot-worker:role: site\n"
 			}
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.site-dfw1.yaml"), []byte(site), 0o644))
-			t.Setenv("PULUMI_BACKEND_URL", tc.backendURL)
-			if tc.backendURL == "" {
-				require.NoError(t, os.Unsetenv("PULUMI_BACKEND_URL"))
-			}
 			t.Setenv("PULUMI_CONFIG_PASSPHRASE", "the sites' one")
 			b := tc.backend
 			if tc.globalPass != "" {
 				b.GlobalPassphraseFile = filepath.Join(dir, "global-passphrase")
 				require.NoError(t, os.WriteFile(b.GlobalPassphraseFile, []byte(tc.globalPass), 0o600))
 			}
-			r := runner{Options: Options{Root: dir, Backend: b}, project: "nautobot-worker"}
+			r := runner{Options: Options{Root: dir, Backend: b}, project: "nautobot-worker", cloud: tc.backendURL == ""}
 			err := r.refuseSharedCAKey([]string{"site-dfw1"})
 			if !tc.refused {
 				require.NoError(t, err)
@@ -76,4 +72,35 @@ func TestNewStacksTakeTheProviderTheirFileNamesFirst(t *testing.T) {
 func TestStacksAreAddressedInTheOrganizationGiven(t *testing.T) {
 	require.Equal(t, "site-dfw1", Backend{}.address("nautobot-worker", "site-dfw1"))
 	require.Equal(t, "acme/nautobot-worker/site-dfw1", Backend{Org: "acme"}.address("nautobot-worker", "site-dfw1"))
+}
+
+// TestTheSandboxKeepsSecretsItsOwnWay: a stack file without encrypted values runs under the sandbox's
+// passphrase (so every site reads the copy of global's outputs with it); one with encrypted values keeps the
+// provider that can decrypt them, which Pulumi Cloud's per-stack key cannot be for a stack not yet created.
+func TestTheSandboxKeepsSecretsItsOwnWay(t *testing.T) {
+	sb := &sandbox{passphrase: "sandbox", env: map[string]string{"PULUMI_BACKEND_URL": "file:///sandbox"}}
+	stackEnv := map[string]string{"KUBECONFIG": "/k"}
+	r := runner{Options: Options{Root: t.TempDir()}, project: "nautobot-worker"}
+
+	plain := []byte("config:\n  nautobot-worker:role: site\nencryptionsalt: v1:abc\n")
+	text, provider, env, err := r.sandboxSecrets(sb, "site-new", plain, stackEnv)
+	require.NoError(t, err)
+	require.Equal(t, "config:\n  nautobot-worker:role: site\n", string(text))
+	require.Equal(t, "passphrase", provider)
+	require.Equal(t, map[string]string{"KUBECONFIG": "/k", "PULUMI_BACKEND_URL": "file:///sandbox", "PULUMI_CONFIG_PASSPHRASE": "sandbox"}, env)
+	require.Equal(t, map[string]string{"KUBECONFIG": "/k"}, stackEnv, "the stack's own environment is unchanged")
+
+	encrypted := []byte("encryptionsalt: v1:abc\nconfig:\n  nautobot-worker:djangoSecretKey:\n    secure: v1:xyz\n")
+	require.NoError(t, os.WriteFile(filepath.Join(r.Root, "Pulumi.site-new.yaml"), encrypted, 0o644))
+	text, provider, env, err = r.sandboxSecrets(sb, "site-new", encrypted, stackEnv)
+	require.NoError(t, err)
+	require.Equal(t, string(encrypted), string(text))
+	require.Equal(t, "passphrase", provider, "the salt in its file")
+	require.NotContains(t, env, "PULUMI_CONFIG_PASSPHRASE", "its own passphrase, from the environment")
+
+	cloudKeyed := []byte("config:\n  nautobot-worker:djangoSecretKey:\n    secure: AAAB\n")
+	require.NoError(t, os.WriteFile(filepath.Join(r.Root, "Pulumi.site-new.yaml"), cloudKeyed, 0o644))
+	r.cloud = true
+	_, _, _, err = r.sandboxSecrets(sb, "site-new", cloudKeyed, stackEnv)
+	require.ErrorContains(t, err, "values encrypted by Pulumi Cloud's key of a stack that does not exist yet")
 }

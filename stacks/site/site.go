@@ -27,6 +27,11 @@ func DefaultGlobalStack(ctx *pulumi.Context) string {
 	return ctx.Organization() + "/" + ctx.Project() + "/global"
 }
 
+// PreviewBeforeGlobalKey is set to true only by the fleet runner, in the copy of a site's stack file it
+// previews in its sandbox: a site the backend does not have yet (a pull request's new site) may preview
+// before the global stack lists it. A site that exists is refused, as by its up: global no longer lists it.
+const PreviewBeforeGlobalKey = "previewBeforeGlobal"
+
 // SiteConfig is the `site` config key.
 type SiteConfig struct {
 	// Name is the site (required): the worker's name, its Celery queue and UNDERSTACK_SITE.
@@ -50,6 +55,8 @@ type Config struct {
 	// Secrets and Worker are defaulted, with the site's namespace and names filled in.
 	Secrets sitesecrets.Args
 	Worker  worker.Args
+	// PreviewBeforeGlobal is a preview the fleet runner's sandbox runs of a site it does not have yet.
+	PreviewBeforeGlobal bool
 	// privateKeyTypeSet records whether secrets.mtls.privateKeyType was configured, so the global stack's
 	// key type fills it only when it was not.
 	privateKeyTypeSet bool
@@ -62,16 +69,17 @@ func (c Config) Enabled() bool { return c.Site.Enabled == nil || *c.Site.Enabled
 func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	r := stackconfig.New(ctx)
 	if err := r.CheckKeys("role", "kubernetes", "site", "globalStack", "namespace", "createNamespace",
-		sitesecrets.ConfigKey, worker.ConfigKey); err != nil {
+		sitesecrets.ConfigKey, worker.ConfigKey, PreviewBeforeGlobalKey); err != nil {
 		return Config{}, err
 	}
 	globalStack, errGlobal := r.String("globalStack", DefaultGlobalStack(ctx))
+	beforeGlobal, errBefore := r.String(PreviewBeforeGlobalKey, "false")
 	namespace, errNamespace := r.String("namespace", "nautobot")
 	createNamespace, errCreate := r.String("createNamespace", "true")
-	if err := errors.Join(errGlobal, errNamespace, errCreate); err != nil {
+	if err := errors.Join(errGlobal, errNamespace, errCreate, errBefore); err != nil {
 		return Config{}, err
 	}
-	c := Config{GlobalStack: globalStack, Namespace: namespace}
+	c := Config{GlobalStack: globalStack, Namespace: namespace, PreviewBeforeGlobal: beforeGlobal == "true" && ctx.DryRun()}
 	for _, o := range []struct {
 		key string
 		v   any
@@ -142,8 +150,9 @@ type Global struct {
 }
 
 // ReadGlobal reads the global stack's outputs and checks each one the site needs, and that the site is
-// one of the global stack's sites (a preview only notes that it is not: WaitsForGlobal). Go has no RequireOutput, so a missing output would otherwise be empty.
-func ReadGlobal(ctx *pulumi.Context, stack, site string) (Global, error) {
+// one of the global stack's sites (the fleet runner's preview of a new site only notes that it is not:
+// WaitsForGlobal). Go has no RequireOutput, so a missing output would otherwise be empty.
+func ReadGlobal(ctx *pulumi.Context, stack, site string, beforeGlobal bool) (Global, error) {
 	ref, err := pulumi.NewStackReference(ctx, "global", &pulumi.StackReferenceArgs{Name: pulumi.String(stack)})
 	if err != nil {
 		return Global{}, fmt.Errorf("global stack %q (config globalStack): %w", stack, err)
@@ -206,7 +215,7 @@ func ReadGlobal(ctx *pulumi.Context, stack, site string) (Global, error) {
 		}
 		switch {
 		case slices.Contains(g.Sites, site):
-		case ctx.DryRun():
+		case beforeGlobal:
 			// A pull request that adds a site previews it before global's up lists it: the plan is the
 			// site's own; only where its certificate comes from is unknown until then.
 			g.WaitsForGlobal = true
@@ -261,7 +270,7 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 			"site": pulumi.String(c.Site.Name), "enabled": pulumi.Bool(false),
 		}, nil
 	}
-	g, err := ReadGlobal(ctx, c.GlobalStack, c.Site.Name)
+	g, err := ReadGlobal(ctx, c.GlobalStack, c.Site.Name, c.PreviewBeforeGlobal)
 	if err != nil {
 		return nil, err
 	}

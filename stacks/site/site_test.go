@@ -386,21 +386,34 @@ func TestInvalidConfigOrGlobalStackFailsBeforeAnyResourceIsRegistered(t *testing
 	}
 }
 
-// TestASiteTheGlobalStackDoesNotListYet: its up is refused before anything registers; its preview (a pull
-// request that adds the site to global and the site's file) shows the site's whole plan, and only where its
-// certificate comes from is unknown.
+// TestASiteTheGlobalStackDoesNotListYet: its up and its preview are refused before anything registers, so
+// a pull request that drops a site from global while its stack remains fails its preview. Only the fleet
+// runner's preview of a site the backend does not have yet (previewBeforeGlobal) shows the site's whole
+// plan, with where its certificate comes from unknown.
 func TestASiteTheGlobalStackDoesNotListYet(t *testing.T) {
 	cfg := with(baseConfig(), "site", `{"name":"ord1"}`)
-	m := &mocks.Monitor{StackOutputs: map[string]map[string]any{defaultGlobalStack: globalOutputs()}}
-	err := mocks.Run("site-ord1", cfg, m, func(ctx *pulumi.Context) error { _, err := site.Build(ctx); return err })
-	require.ErrorContains(t, err, `config site.name: site "ord1" is not in the sites output of the global stack "`+defaultGlobalStack+`" (dfw1, iad1, lon1); add it to the global stack's sites config and run `+"`pulumi up`"+` there first`)
-	for _, r := range m.Resources() {
-		require.Equal(t, mocks.StackReferenceType, r.Type, "registered %s %s before the refusal", r.Type, r.Name)
+	for _, tc := range []struct {
+		name   string
+		config map[string]string
+		opts   []pulumi.RunOption
+	}{
+		{"up", cfg, nil},
+		{"preview", cfg, []pulumi.RunOption{mocks.DryRun}},
+		{"up of a new site", with(cfg, site.PreviewBeforeGlobalKey, "true"), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &mocks.Monitor{StackOutputs: map[string]map[string]any{defaultGlobalStack: globalOutputs()}}
+			err := mocks.Run("site-ord1", tc.config, m, func(ctx *pulumi.Context) error { _, err := site.Build(ctx); return err }, tc.opts...)
+			require.ErrorContains(t, err, `config site.name: site "ord1" is not in the sites output of the global stack "`+defaultGlobalStack+`" (dfw1, iad1, lon1); add it to the global stack's sites config and run `+"`pulumi up`"+` there first`)
+			for _, r := range m.Resources() {
+				require.Equal(t, mocks.StackReferenceType, r.Type, "registered %s %s before the refusal", r.Type, r.Name)
+			}
+		})
 	}
 
 	preview := &mocks.Monitor{StackOutputs: map[string]map[string]any{defaultGlobalStack: globalOutputs()}}
 	var out map[string]pulumi.Input
-	require.NoError(t, mocks.Run("site-ord1", cfg, preview, func(ctx *pulumi.Context) error {
+	require.NoError(t, mocks.Run("site-ord1", with(cfg, site.PreviewBeforeGlobalKey, "true"), preview, func(ctx *pulumi.Context) error {
 		var err error
 		out, err = site.Build(ctx)
 		return err
