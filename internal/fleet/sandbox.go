@@ -99,6 +99,17 @@ func (r runner) deployedGlobalOutputs(ctx context.Context) (auto.OutputMap, erro
 	return s.Outputs(ctx)
 }
 
+// environment is env with the sandbox's backend over it: every command on a sandbox stack runs with it, so
+// none reaches the real backend.
+func (sb *sandbox) environment(env map[string]string) map[string]string {
+	out := maps.Clone(env)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, sb.env)
+	return out
+}
+
 // sandboxOnce makes one run's sandbox when its first stack needs it, and its global copy once.
 type sandboxOnce struct {
 	once, globalOnce sync.Once
@@ -161,6 +172,7 @@ func (r runner) sandboxStackText(stack string, edit func(*yamlText) error) ([]by
 
 // initSandboxStack creates stack in the sandbox backend, its stack file the given text.
 func initSandboxStack(ctx context.Context, sb *sandbox, stack string, text []byte, provider string, env map[string]string) error {
+	env = sb.environment(env)
 	if err := os.WriteFile(filepath.Join(sb.project, "Pulumi."+stack+".yaml"), text, 0o600); err != nil {
 		return err
 	}
@@ -190,8 +202,7 @@ func environ(env map[string]string) []string {
 // outputs, so every such site reads the copy's secret outputs; a file with encrypted values keeps its own
 // provider, the one that can decrypt them.
 func (r runner) sandboxSecrets(sb *sandbox, stack string, text []byte, stackEnv map[string]string) ([]byte, string, map[string]string, error) {
-	env := maps.Clone(stackEnv)
-	maps.Copy(env, sb.env)
+	env := sb.environment(stackEnv)
 	if !encryptedValue.Match(text) {
 		env["PULUMI_CONFIG_PASSPHRASE"] = sb.passphrase
 		return secretsProviderState.ReplaceAll(text, nil), "passphrase", env, nil
@@ -218,8 +229,8 @@ var (
 // copyGlobalOutputs makes the sandbox's global stack: an update whose only outputs are the deployed global
 // stack's, secret where they are secret, for a sandboxed site's StackReference.
 func (r runner) copyGlobalOutputs(ctx context.Context, sb *sandbox, env map[string]string) error {
-	// Under the sandbox's passphrase, which the sites read it with.
-	env = maps.Clone(env)
+	// In the sandbox's backend, under the sandbox's passphrase, which the sites read it with.
+	env = sb.environment(env)
 	env["PULUMI_CONFIG_PASSPHRASE"] = sb.passphrase
 	if err := initSandboxStack(ctx, sb, GlobalStack, []byte("config: {}\n"), "passphrase", env); err != nil {
 		return err
