@@ -10,7 +10,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -431,10 +430,7 @@ func (r runner) runStack(ctx context.Context, env map[string]string, stack strin
 // from the state what the stack's unreachable cluster held (to retire a site whose cluster is gone). The
 // global stack refuses it: one refresh during an outage would drop the CA and the database from its state.
 func (r runner) deleteUnreachable(stack string) (bool, error) {
-	path := r.ConfigFiles[stack]
-	if path == "" {
-		path = filepath.Join(r.Root, "Pulumi."+stack+".yaml")
-	}
+	path := r.stackFilePath(stack)
 	text, err := os.ReadFile(path)
 	if err != nil {
 		return false, fmt.Errorf("reading the config of %s: %w", stack, err)

@@ -150,10 +150,7 @@ func (sb *sandbox) waiting(stack string) string {
 
 // sandboxStackText is the stack's file with edits applied, for its copy in the sandbox.
 func (r runner) sandboxStackText(stack string, edit func(*yamlText) error) ([]byte, error) {
-	path := r.ConfigFiles[stack]
-	if path == "" {
-		path = filepath.Join(r.Root, "Pulumi."+stack+".yaml")
-	}
+	path := r.stackFilePath(stack)
 	text, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return []byte("config: {}\n"), nil

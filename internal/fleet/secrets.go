@@ -21,13 +21,18 @@ type stackFileSecrets struct {
 	Config         map[string]any `yaml:"config"`
 }
 
+// stackFilePath is the stack's config file: ConfigFiles' (a preview of an edit), else Pulumi.<stack>.yaml.
+func (r runner) stackFilePath(stack string) string {
+	if path := r.ConfigFiles[stack]; path != "" {
+		return path
+	}
+	return filepath.Join(r.Root, "Pulumi."+stack+".yaml")
+}
+
 // stackFile reads the secrets-provider fields and the config of the stack's file (ConfigFiles, else
 // Pulumi.<stack>.yaml); a stack without a file has none.
 func (r runner) stackFile(stack string) (stackFileSecrets, error) {
-	path := r.ConfigFiles[stack]
-	if path == "" {
-		path = filepath.Join(r.Root, "Pulumi."+stack+".yaml")
-	}
+	path := r.stackFilePath(stack)
 	var f stackFileSecrets
 	text, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
