@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"nautobot-worker/internal/doctor"
+	"nautobot-worker/internal/nautobotpod"
 )
 
 func main() {
@@ -46,18 +47,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		namespace = flags.String("namespace", "", "namespace of the stack's objects (default the outputs' namespace, else nautobot)")
 	}
 	site := struct {
-		secret, deployment, dbUser *string
-		renewBefore                *time.Duration
-		logLines                   *int64
+		secret, deployment, identity *string
+		renewBefore                  *time.Duration
+		logLines                     *int64
 	}{}
 	connect := doctor.ConnectOptions{}
 	var login *bool
+	var connectSite *string
 	switch command {
 	case "global":
 	case "site":
 		site.secret = flags.String("secret", "", "the mTLS secret (default the outputs' secrets.mtlsClient, else nautobot-mtls-client)")
 		site.deployment = flags.String("deployment", "", "the worker Deployment (default the outputs' workerDeployment)")
-		site.dbUser = flags.String("db-user", "app", "the database user the client certificate's CN must equal")
+		site.identity = flags.String("identity", "", "the common name the site's client certificate must carry (default site-<the outputs' site>)")
 		site.renewBefore = flags.Duration("renew-before", 720*time.Hour, "the client certificates' renewal window (certificates.clientRenewBefore)")
 		site.logLines = flags.Int64("log-lines", 500, "lines of each worker container's log to read")
 	case "connect":
@@ -69,7 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		flags.StringVar(&connect.RedisAddress, "redis-address", "", "as --db-address, for Redis")
 		flags.DurationVar(&connect.Timeout, "connect-timeout", 5*time.Second, "each connection attempt gives up after this long (a firewall that drops packets)")
 		flags.StringVar(&connect.CertDir, "cert-dir", "/etc/nautobot/mtls", "directory with tls.crt, tls.key and ca.crt")
-		flags.StringVar(&connect.DBUser, "db-user", "app", "the database user: the client certificate's CN must equal it, and --login logs in as it")
+		flags.StringVar(&connect.DBUser, "db-user", "app", "with --login: the database user (the global stack's dbUser output)")
+		connectSite = flags.String("site", "", "the site whose certificate --cert-dir holds: its CN must be the site's identity, site-<name>")
 		flags.StringVar(&connect.DBName, "db-name", "app", "with --login: the database")
 		login = flags.Bool("login", false, "also log in to PostgreSQL with the client certificate (a password from $NAUTOBOT_DB_PASSWORD is sent if the server asks for one), and to Redis when $NAUTOBOT_REDIS_PASSWORD is set")
 	default:
@@ -104,7 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			report = doctor.Global(ctx, cluster, doctor.GlobalOptions{Outputs: out, Namespace: *namespace, Now: now})
 		} else {
 			report = doctor.Site(ctx, cluster, doctor.SiteOptions{Outputs: out, Namespace: *namespace, MTLSSecret: *site.secret,
-				Deployment: *site.deployment, DBUser: *site.dbUser, RenewBefore: *site.renewBefore, LogLines: *site.logLines, Now: now})
+				Deployment: *site.deployment, Identity: *site.identity, RenewBefore: *site.renewBefore, LogLines: *site.logLines, Now: now})
 		}
 	case "connect":
 		var missing []string
@@ -117,6 +120,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if len(missing) > 0 {
 			fmt.Fprintf(stderr, "doctor connect: %s required\n", strings.Join(missing, " and "))
 			return 2
+		}
+		if *connectSite != "" {
+			connect.Identity = nautobotpod.SiteIdentity(*connectSite)
 		}
 		if *login {
 			connect.Login = true

@@ -16,6 +16,7 @@ import (
 
 	"nautobot-worker/internal/component"
 	"nautobot-worker/internal/kube"
+	"nautobot-worker/internal/nautobotpod"
 	"nautobot-worker/internal/validate"
 )
 
@@ -36,14 +37,15 @@ type ServerCert struct {
 	GatewayFQDN string `json:"-"`
 }
 
-// Args configures the certificates. Durations follow the seed: servers 1 year, clients 3 years.
+// Args configures the certificates.
 type Args struct {
 	Provider *kubernetes.Provider `json:"-"`
 	// Namespace of the certificates (set by the stack).
 	Namespace string `json:"-"`
 	// Issuer is the CA Issuer that signs everything (set by the stack from the authority).
 	Issuer string `json:"-"`
-	// ClientCommonName is the CN of every client certificate; pg_hba cert maps it to the DB user (default app).
+	// ClientCommonName is the CN of the global pods' client certificate (default nautobot-global); each
+	// site's is nautobotpod.SiteIdentity. PostgreSQL maps each of them to the application role.
 	ClientCommonName string     `json:"clientCommonName"`
 	Postgres         ServerCert `json:"postgres"`
 	Redis            ServerCert `json:"redis"`
@@ -70,7 +72,7 @@ type Args struct {
 
 // Defaults returns args with every unset field filled in.
 func (a Args) Defaults() Args {
-	a.ClientCommonName = cmp.Or(a.ClientCommonName, "app")
+	a.ClientCommonName = cmp.Or(a.ClientCommonName, nautobotpod.GlobalIdentity)
 	a.Postgres.SecretName = cmp.Or(a.Postgres.SecretName, "nautobot-cluster-server-tls")
 	a.Redis.SecretName = cmp.Or(a.Redis.SecretName, "nautobot-redis-server-tls")
 	a.ReplicationSecret = cmp.Or(a.ReplicationSecret, "nautobot-cluster-replication")
@@ -238,10 +240,10 @@ func NewMTLSCertificates(ctx *pulumi.Context, name string, args *Args, opts ...p
 			}{{"postgres-server", a.Postgres, PostgresServerRole}, {"redis-server", a.Redis, RedisServerRole}} {
 				if err := add(s.suffix, s.cert.SecretName, map[string]any{
 					"commonName":  s.cert.CommonName,
-					"dnsNames":    toAny(a.dnsNames(s.cert)),
+					"dnsNames":    kube.Strings(a.dnsNames(s.cert)),
 					"duration":    a.ServerDuration,
 					"renewBefore": a.ServerRenewBefore,
-					"usages":      toAny(a.Usages(s.role)),
+					"usages":      kube.Strings(a.Usages(s.role)),
 				}); err != nil {
 					return nil, err
 				}
@@ -251,7 +253,7 @@ func NewMTLSCertificates(ctx *pulumi.Context, name string, args *Args, opts ...p
 					"commonName":  cn,
 					"duration":    a.ClientDuration,
 					"renewBefore": a.ClientRenewBefore,
-					"usages":      toAny(a.Usages(ClientRole)),
+					"usages":      kube.Strings(a.Usages(ClientRole)),
 				}
 			}
 			// CNPG connects replicas as streaming_replica; pg_hba cert maps the CN to that role.
@@ -263,7 +265,7 @@ func NewMTLSCertificates(ctx *pulumi.Context, name string, args *Args, opts ...p
 			}
 			siteSecrets := pulumi.StringMap{}
 			for _, site := range a.Sites {
-				if err := add("site-"+site, a.SiteSecretName(site), client(a.ClientCommonName)); err != nil {
+				if err := add("site-"+site, a.SiteSecretName(site), client(nautobotpod.SiteIdentity(site))); err != nil {
 					return nil, err
 				}
 				siteSecrets[site] = pulumi.String(a.SiteSecretName(site))
@@ -302,12 +304,4 @@ func (a Args) dnsNames(s ServerCert) []string {
 		push(n)
 	}
 	return names
-}
-
-func toAny(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -61,6 +62,14 @@ type Args struct {
 	Backup     Backup         `json:"backup"`
 	Monitoring Monitoring     `json:"monitoring"`
 
+	// Identities are the client certificate common names that log in as User (set by the stack: the global
+	// pods' and each listed site's); every other certificate is refused.
+	Identities []string `json:"-"`
+	// ExtraIdentities are further common names mapped to User, for a migration: certificates issued before
+	// each site had its own identity carry CN app, and a site whose secrets provider still holds one needs
+	// it mapped until the reissued certificate is copied there.
+	ExtraIdentities []string `json:"extraIdentities"`
+
 	// Secrets wired into spec.certificates (set by the stack from the authority and certificates).
 	ServerTLSSecret      string `json:"-"`
 	CASecret             string `json:"-"`
@@ -110,6 +119,9 @@ func (a Args) AppSecret() string { return a.Name + "-app" }
 func (a Args) Services() []string { return []string{a.Name + "-rw", a.Name + "-ro", a.Name + "-r"} }
 
 var (
+	// identityRe is a certificate common name pg_ident.conf takes as a plain token: no whitespace, quote
+	// or comment, and no leading / (a regular expression) or + (a group).
+	identityRe   = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$`)
 	imageTag     = regexp.MustCompile(`:([0-9]+)(\.[0-9]+)*[^/:@]*(@sha256:[0-9a-f]+)?$`)
 	identifierRe = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 	// retentionPolicy is the pattern of CNPG's spec.backup.retentionPolicy.
@@ -171,6 +183,9 @@ func (a Args) Validate() error {
 	for i, t := range a.Tolerations {
 		t.Validate(p, fmt.Sprintf("tolerations[%d]", i))
 	}
+	for i, id := range a.ExtraIdentities {
+		ValidIdentity(p, fmt.Sprintf("extraIdentities[%d]", i), id)
+	}
 	a.Backup.validate(p)
 	if a.Monitoring.PodMonitor {
 		p.Labels("monitoring.podMonitorLabels", a.Monitoring.PodMonitorLabels)
@@ -180,10 +195,32 @@ func (a Args) Validate() error {
 	return p.Err()
 }
 
-// Cluster returns the provider, once the stack has wired in the namespace and the certificate secrets.
+// cnpgRoles are the roles CNPG's own pg_hba rules admit by certificate ahead of the user rules (its
+// replicas' and its pooler's): a client certificate with one of these common names gets that role.
+var cnpgRoles = []string{"streaming_replica", "cnpg_pooler_pgbouncer"}
+
+// ValidIdentity reports whether id can be a client certificate's common name that PostgreSQL maps to the
+// application role, adding the problem under key if not.
+func ValidIdentity(p *validate.Problems, key, id string) bool {
+	switch {
+	case !identityRe.MatchString(id):
+		p.Addf(key, "%q is not a certificate common name PostgreSQL can map: use letters, digits, _ . @ - (at most 64, not starting with . @ -)", id)
+	case slices.Contains(cnpgRoles, id):
+		p.Addf(key, "%q is the role CloudNativePG admits by certificate before any user rule: a certificate with this common name logs in as %s, not as the application; choose another name", id, id)
+	default:
+		return true
+	}
+	return false
+}
+
+// Cluster returns the provider, once the stack has wired in the namespace, the certificate secrets and the
+// identities.
 func (a Args) Cluster() (*kubernetes.Provider, error) {
 	if a.Provider == nil || a.Namespace == "" || a.ServerTLSSecret == "" || a.CASecret == "" || a.ReplicationTLSSecret == "" {
 		return nil, errors.New("database: Args.Provider, Namespace and the three certificate secrets are required")
+	}
+	if len(a.Identities) == 0 {
+		return nil, errors.New("database: Args.Identities is required (the client certificates' common names)")
 	}
 	return a.Provider, nil
 }
@@ -194,12 +231,34 @@ type PostgresCluster struct {
 	component.WithArgs[Args]
 }
 
-// HBA are the user pg_hba rules: TLS with a client certificate whose CN is the role, from any IPv4 or
-// IPv6 address, and an explicit reject of everything unencrypted. CNPG appends its own
-// `host all all all scram-sha-256` after user rules, so without the reject a plaintext client holding the
-// app password gets in (measured against a real PostgreSQL by tests/mtls), and with an IPv4-only cert rule
-// a TLS client over IPv6 would get in with the password alone.
-var HBA = []string{"hostssl all all all cert", "hostnossl all all all reject"}
+// IdentMap is the pg_ident map that names which certificates log in as the application role.
+const IdentMap = "nautobot"
+
+// HBA are the user pg_hba rules, after CNPG's own (local peers, its replicas' and its pooler's
+// certificates): TLS with a client certificate into the application database as the application role,
+// from any IPv4 or IPv6 address, only for the common names IdentMap lists; then an explicit reject of every
+// other TLS and every unencrypted connection. CNPG appends `host all all all scram-sha-256` after user
+// rules, so without the rejects a client holding the app password gets in (measured against a real
+// PostgreSQL by tests/mtls), and with plain `cert` (the seed's rule) a certificate's common name is the
+// role: CN postgres logs in as the superuser.
+func (a Args) HBA() []string {
+	return []string{
+		fmt.Sprintf("hostssl %s %s all cert map=%s", a.Database, a.User, IdentMap),
+		"hostssl all all all reject",
+		"hostnossl all all all reject",
+	}
+}
+
+// Ident are the pg_ident lines of IdentMap: each identity, then each extra one, as the application role.
+// Removing a site from the global stack's sites removes its line, and CNPG reloads PostgreSQL, so the
+// site's certificate stops logging in at once, whatever its expiry.
+func (a Args) Ident() []string {
+	var lines []string
+	for _, id := range slices.Concat(a.Identities, a.ExtraIdentities) {
+		lines = append(lines, fmt.Sprintf("%s %s %s", IdentMap, id, a.User))
+	}
+	return lines
+}
 
 // NewPostgresCluster registers the CNPG Cluster, protected and retained on delete.
 func NewPostgresCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*PostgresCluster, error) {
@@ -233,10 +292,6 @@ func NewPostgresCluster(ctx *pulumi.Context, name string, args *Args, opts ...pu
 // clusterSpec is the CNPG Cluster's spec. Production settings left unset add nothing, so the operator's
 // defaults apply.
 func (a Args) clusterSpec() map[string]any {
-	hba := make([]any, len(HBA))
-	for i, rule := range HBA {
-		hba[i] = rule
-	}
 	affinity := map[string]any{"podAntiAffinityType": a.PodAntiAffinity, "topologyKey": a.TopologyKey}
 	if len(a.NodeSelector) > 0 {
 		selector := map[string]any{}
@@ -266,7 +321,7 @@ func (a Args) clusterSpec() map[string]any {
 			"clientCASecret":       a.CASecret,
 			"replicationTLSSecret": a.ReplicationTLSSecret,
 		},
-		"postgresql": map[string]any{"pg_hba": hba},
+		"postgresql": map[string]any{"pg_hba": kube.Strings(a.HBA()), "pg_ident": kube.Strings(a.Ident())},
 	}
 	if a.WALStorage.Size != "" {
 		spec["walStorage"] = a.WALStorage.spec()

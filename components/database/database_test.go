@@ -10,7 +10,8 @@ import (
 )
 
 func base() database.Args {
-	return database.Args{Namespace: "nautobot", ServerTLSSecret: "srv", CASecret: "ca", ReplicationTLSSecret: "repl"}
+	return database.Args{Namespace: "nautobot", ServerTLSSecret: "srv", CASecret: "ca", ReplicationTLSSecret: "repl",
+		Identities: []string{"nautobot-global", "site-dfw1"}}
 }
 
 func run(t *testing.T, a database.Args) (*mocks.Monitor, error) {
@@ -59,6 +60,12 @@ func TestValidation(t *testing.T) {
 		{"zero instances", func(a *database.Args) { a.Instances = -1 }, "instances: -1 must be at least 1"},
 		{"bad user", func(a *database.Args) { a.User = "App-User" }, `user: "App-User" is not a plain PostgreSQL identifier`},
 		{"bad affinity", func(a *database.Args) { a.PodAntiAffinity = "always" }, `podAntiAffinity: "always" is not supported`},
+		{"extra identity as a regular expression", func(a *database.Args) { a.ExtraIdentities = []string{`/^site-.*$`} },
+			`extraIdentities[0]: "/^site-.*$" is not a certificate common name PostgreSQL can map`},
+		{"extra identity with a space", func(a *database.Args) { a.ExtraIdentities = []string{"app app"} },
+			`extraIdentities[0]: "app app" is not a certificate common name`},
+		{"extra identity CNPG admits as its replicas", func(a *database.Args) { a.ExtraIdentities = []string{"app", "streaming_replica"} },
+			`extraIdentities[1]: "streaming_replica" is the role CloudNativePG admits by certificate before any user rule`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,16 +84,22 @@ func TestValidation(t *testing.T) {
 	})
 }
 
-// The Cluster's pg_hba is every rule of HBA, in order; the mTLS tests read it from the Cluster, so a rule
-// the stack dropped would be untested and undeployed alike.
-func TestPgHBAIsEveryRuleInOrder(t *testing.T) {
-	saved := database.HBA
-	t.Cleanup(func() { database.HBA = saved })
-	database.HBA = append(append([]string{}, saved...), "hostssl app app 10.0.0.0/8 cert")
-	m, err := run(t, base())
+// The Cluster's pg_hba admits certificates for the application role in its database through the map, and
+// rejects every other TLS and plaintext connection; the map lists the identities, then the extra ones. The
+// mTLS tests read both from the Cluster, so what is deployed is what the real PostgreSQL is tested with.
+func TestRoleMapping(t *testing.T) {
+	a := base()
+	a.Database, a.User, a.ExtraIdentities = "nautobot", "nautobot_app", []string{"app"}
+	m, err := run(t, a)
 	require.NoError(t, err)
 	c, ok := m.Find("kubernetes:postgresql.cnpg.io/v1:Cluster", "db-cluster")
 	require.True(t, ok)
-	require.Equal(t, []any{"hostssl all all all cert", "hostnossl all all all reject", "hostssl app app 10.0.0.0/8 cert"},
-		c.Plain()["spec"].(map[string]any)["postgresql"].(map[string]any)["pg_hba"])
+	require.Equal(t, map[string]any{
+		"pg_hba":   []any{"hostssl nautobot nautobot_app all cert map=nautobot", "hostssl all all all reject", "hostnossl all all all reject"},
+		"pg_ident": []any{"nautobot nautobot-global nautobot_app", "nautobot site-dfw1 nautobot_app", "nautobot app nautobot_app"},
+	}, c.Plain()["spec"].(map[string]any)["postgresql"])
+
+	a.Identities = nil
+	_, err = run(t, a)
+	require.ErrorContains(t, err, "Args.Identities is required")
 }

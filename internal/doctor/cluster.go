@@ -154,6 +154,21 @@ func (o Outputs) Hidden(keys ...string) []string {
 	return hidden
 }
 
+// Strings returns a list-of-strings output, or nil when the output is absent or hidden.
+func (o Outputs) Strings(key string) []string {
+	list, ok := o[key].([]any)
+	if !ok {
+		return nil
+	}
+	out := []string{}
+	for _, v := range list {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Map returns an object output.
 func (o Outputs) Map(key string) map[string]any {
 	m, _ := o[key].(map[string]any)

@@ -32,7 +32,7 @@ const (
 	fixHBA               = "PostgreSQL found no pg_hba rule for this connection (seed: no TLS, a certificate CN that is not the user, or a source address outside every rule's CIDR): the global stack sets `hostssl all all all cert` and `hostnossl all all all reject` in the CNPG Cluster's spec.postgresql.pg_hba; through the gateway the source PostgreSQL sees is the gateway's, not the site's"
 	fixDBPassword        = "with a client certificate PostgreSQL asks no password (pg_hba cert); a password check means the connection matched CNPG's catch-all password rule instead: check the Cluster's spec.postgresql.pg_hba and that the certificate reaches the server"
 	fixRedisPassword     = "the Redis password is NAUTOBOT_REDIS_PASSWORD of the global nautobot-redis secret; the site's Redis password secret must hold the same value"
-	fixDBRole            = "the user is the global stack's database.user (its dbUser output), which is also the client certificate's CN"
+	fixDBRole            = "the user is the global stack's database.user (its dbUser output), the role its role map admits the sites' certificates as"
 	fixDBName            = "the database is the global stack's database.database (its dbName output)"
 	fixNoClientAuth      = "the server does not authenticate clients by certificate, so the path does not reach the mTLS servers of the global stack: check the host and port are the gateway's and its TLSRoute's backend is the CNPG rw Service or the Redis master (kubectl get tlsroute -n nautobot -o yaml)"
 	fixTLSLogin          = "the handshake check above says why TLS failed; the login cannot pass before it does"
@@ -52,8 +52,10 @@ type ConnectOptions struct {
 	DBAddress, RedisAddress string
 	// CertDir holds tls.crt, tls.key and ca.crt, as mounted at /etc/nautobot/mtls.
 	CertDir string
-	// DBUser is the database user the certificate's CN must equal, and the login's user (default "app").
+	// DBUser is the login's user (default "app").
 	DBUser string
+	// Identity is the common name the client certificate must carry (site-<name>); empty, not checked.
+	Identity string
 	// Login asks for the PostgreSQL login check (the client certificate is the credential, DBPassword is
 	// only sent if the server asks).
 	Login bool
@@ -98,7 +100,7 @@ func Connect(ctx context.Context, o ConnectOptions) Report {
 	for _, err := range readErrs {
 		r.Fail("cert-dir: readable", fixMissingFile, "%v", err)
 	}
-	r.Merge("cert-dir", CheckMaterial(files, MaterialOptions{DBUser: o.DBUser, RenewBefore: o.RenewBefore, Now: o.Now}))
+	r.Merge("cert-dir", CheckMaterial(files, MaterialOptions{Identity: o.Identity, RenewBefore: o.RenewBefore, Now: o.Now}))
 
 	c := &connector{o: o, client: loadClient(files)}
 	pg := endpoint{service: "PostgreSQL", prefix: "postgres", host: o.DBHost, port: o.DBPort, address: o.DBAddress,
@@ -565,7 +567,7 @@ func diagnose(e endpoint, err error) diagnosis {
 	}
 	switch {
 	case has("certificate authentication failed for user"):
-		return diagnosis{"PostgreSQL maps the client certificate's CN to the database user and they differ", fixCN}
+		return diagnosis{"PostgreSQL's role map does not list the client certificate's CN for the database user", fixCN}
 	case has("connection requires a valid client certificate", "certificate required"):
 		return diagnosis{"the server got no client certificate", fixNoClientCert}
 	case has("x509: certificate has expired or is not yet valid"):

@@ -25,7 +25,7 @@ func TestDiagnoseLog(t *testing.T) {
 			"the gateway closed the connection after the ClientHello", fixSNI},
 		{"PostgreSQL 15 behind the gateway", `django.db.utils.OperationalError: connection to server at "nautobot-db.demo.example.com" (127.0.0.1), port 5432 failed: SSL SYSCALL error: EOF detected`,
 			"the gateway closed the connection after the ClientHello", fixSNI},
-		{"CN other than the user", `FATAL:  certificate authentication failed for user "app"`, "PostgreSQL rejects the certificate's CN for the user", fixCN},
+		{"CN the role map does not list", `FATAL:  certificate authentication failed for user "app"`, "PostgreSQL's role map does not list the certificate's CN for the user", fixCN},
 		{"no pg_hba entry", `FATAL:  no pg_hba.conf entry for host "10.0.0.1", user "app", database "app", no encryption`, "PostgreSQL has no pg_hba rule for the connection", fixHBA},
 		{"expired", "SSL error: sslv3 alert certificate expired", "a certificate in the handshake has expired", fixExpired},
 		{"no client certificate at Redis", "remote error: tls: certificate required", "the server requires a client certificate and got none", fixNoClientCert},
@@ -70,6 +70,31 @@ func TestCertOnly(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.bad, certOnly(tc.hba))
+		})
+	}
+}
+
+func TestRoleMapping(t *testing.T) {
+	stack := []string{"hostssl app app all cert map=nautobot", "hostssl all all all reject", "hostnossl all all all reject"}
+	ident := []string{"nautobot nautobot-global app", "nautobot site-dfw1 app"}
+	cases := []struct {
+		name              string
+		hba, ident, wants []string
+		bad               string
+	}{
+		{"the stack's rules and map", stack, ident, []string{"site-dfw1", "nautobot-global"}, ""},
+		{"the identities unknown", stack, ident, nil, ""},
+		{"the seed's plain cert", []string{"hostssl all all all cert", "hostnossl all all all reject"}, nil, nil,
+			`"hostssl all all all cert" maps no common name: a certificate's CN is its role, so a CA-signed CN postgres logs in as the superuser`},
+		{"a removed site still mapped", stack, append(ident, "nautobot site-iad1 app"), []string{"nautobot-global", "site-dfw1"},
+			"map nautobot lists [nautobot-global site-dfw1 site-iad1], the stack declares [nautobot-global site-dfw1]"},
+		{"no certificate rule", []string{"hostssl all all all scram-sha-256"}, nil, nil, "no rule admits a client certificate"},
+		{"a listed site missing", stack, ident[:1], []string{"nautobot-global", "site-dfw1"},
+			"map nautobot lists [nautobot-global], the stack declares [nautobot-global site-dfw1]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.bad, roleMapping(tc.hba, tc.ident, tc.wants))
 		})
 	}
 }

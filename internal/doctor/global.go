@@ -18,7 +18,8 @@ const (
 	fixCertificateReady = "kubectl describe certificate <name>: read the condition's message and the CertificateRequest's events (the CA Issuer must be Ready first)"
 	fixCAPublic         = "the ca.crt-only secret (authority.caPublicSecret) is written by the stack's ExternalSecret from the CA key pair: check `kubectl get externalsecret mtls-ca-cert` and that it holds ca.crt only"
 	fixClientCA         = "clientCASecret is required for client cert verification: without it CNPG uses its own replication CA as ssl_ca_file and clients get `tlsv1 alert unknown ca`; set spec.certificates.clientCASecret (and replicationTLSSecret, so CNPG needs no ca.key)"
-	fixPgHBA            = "pg_hba must be cert-only for TLS (hostssl all all all cert) and reject plaintext, as the global stack writes it"
+	fixPgHBA            = "pg_hba must be cert-only for TLS and reject plaintext, as the global stack writes it: `pulumi up -s global`"
+	fixRoleMap          = "every certificate rule must map common names to the application role (cert map=nautobot) and the map must list exactly the identities the global stack declares (its databaseIdentities output): `pulumi up -s global` restores both"
 	fixCNPG             = "kubectl describe cluster.postgresql.cnpg.io <name> and the operator's logs: the cluster must reach `Cluster in healthy state`"
 	fixGatewayClass     = "Envoy Gateway must accept the GatewayClass (spec.controllerName gateway.envoyproxy.io/gatewayclass-controller): install Envoy Gateway or fix gateway.className"
 	fixGateway          = "kubectl get gateway -n envoy-gateway -o yaml: the listeners must be Programmed (Envoy Gateway running, ports free, TLS mode Passthrough)"
@@ -94,7 +95,7 @@ func Global(ctx context.Context, c *Cluster, o GlobalOptions) Report {
 	}
 	checkCAPublic(ctx, c, ns, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), caSource, externalSecrets && !missing["externalsecrets.external-secrets.io"], &r)
 	if !missing["clusters.postgresql.cnpg.io"] {
-		checkCNPG(ctx, c, ns, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), &r)
+		checkCNPG(ctx, c, ns, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), o.Outputs.Strings("databaseIdentities"), &r)
 	}
 	if !missing["tlsroutes.gateway.networking.k8s.io"] && !missing["gateways.gateway.networking.k8s.io"] {
 		checkGateway(ctx, c, ns, o.Outputs, &r)
@@ -241,7 +242,7 @@ func checkCAPublic(ctx context.Context, c *Cluster, ns, name, caSource string, e
 }
 
 // checkCNPG: each Cluster healthy, and the TLS fields the seed's first gotcha is about.
-func checkCNPG(ctx context.Context, c *Cluster, ns, caSecret string, r *Report) {
+func checkCNPG(ctx context.Context, c *Cluster, ns, caSecret string, identities []string, r *Report) {
 	clusters, err := c.list(ctx, cnpgClusterResource, ns)
 	if err != nil {
 		r.Fail("CNPG clusters", fixCNPG, "%v", err)
@@ -272,6 +273,15 @@ func checkCNPG(ctx context.Context, c *Cluster, ns, caSecret string, r *Report) 
 			r.Fail(name+" pg_hba", fixPgHBA, "%s", rule)
 		} else {
 			r.Pass(name+" pg_hba", "%s", strings.Join(hba, "; "))
+		}
+		ident, _, _ := unstructured.NestedStringSlice(cl.Object, "spec", "postgresql", "pg_ident")
+		switch problem := roleMapping(hba, ident, identities); {
+		case problem != "":
+			r.Fail(name+" role mapping", fixRoleMap, "%s", problem)
+		case identities == nil:
+			r.Warn(name+" role mapping", "pass --outputs with the global stack's outputs (databaseIdentities)", "certificate rules map through pg_ident; the identities are not checked against the stack: %s", strings.Join(ident, "; "))
+		default:
+			r.Pass(name+" role mapping", "only %s log in, as the application role", strings.Join(identities, ", "))
 		}
 		phase, _, _ := unstructured.NestedString(cl.Object, "status", "phase")
 		ready, _, _ := unstructured.NestedInt64(cl.Object, "status", "readyInstances")
@@ -322,6 +332,44 @@ func certOnly(hba []string) string {
 		if !closed {
 			return fmt.Sprintf("no rule for every user, database and source ends %s connections in cert or reject, so the ones the rules leave (IPv6 under 0.0.0.0/0, other users) reach CNPG's %q", class.name, cnpgCatchAll)
 		}
+	}
+	return ""
+}
+
+// roleMapping names the first way a certificate gets in as a role of its own choosing, or "" when every
+// certificate rule maps common names through pg_ident and, when the stack's identities are known, each
+// rule's map lists exactly those. Under plain `cert` the common name is the role: a CA-signed certificate
+// with CN postgres logs in as the superuser.
+func roleMapping(hba, ident, identities []string) string {
+	maps := map[string][]string{}
+	for _, line := range ident {
+		if f := strings.Fields(line); len(f) == 3 && !strings.HasPrefix(f[0], "#") {
+			maps[f[0]] = append(maps[f[0]], f[1])
+		}
+	}
+	mapped := false
+	for _, line := range hba {
+		f := strings.Fields(line)
+		if len(f) < 5 || strings.HasPrefix(f[0], "#") || !slices.Contains(f[3:], "cert") {
+			continue
+		}
+		mapped = true
+		name := ""
+		for _, opt := range f[4:] {
+			if v, ok := strings.CutPrefix(opt, "map="); ok {
+				name = v
+			}
+		}
+		if name == "" {
+			return fmt.Sprintf("%q maps no common name: a certificate's CN is its role, so a CA-signed CN postgres logs in as the superuser", line)
+		}
+		got := slices.Sorted(slices.Values(maps[name]))
+		if identities != nil && !slices.Equal(got, slices.Sorted(slices.Values(identities))) {
+			return fmt.Sprintf("map %s lists %v, the stack declares %v", name, got, slices.Sorted(slices.Values(identities)))
+		}
+	}
+	if !mapped {
+		return "no rule admits a client certificate"
 	}
 	return ""
 }

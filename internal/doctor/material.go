@@ -17,7 +17,7 @@ const (
 	fixCarriageReturn = "some secrets providers store text with \\r\\n line endings and OpenSSL fails with [SSL] PEM lib: extract the PEM blocks with the filterPEM template function (the site stack's ExternalSecret does), not regexFind + replace"
 	fixCAIsClient     = "ca.crt must be the mTLS CA certificate (CN=understack-mtls-ca), not the client certificate: update the CA credential in your secrets provider with ca.crt of the global cluster's mtls-ca-cert secret"
 	fixChain          = "the client certificate must be signed by the CA that PostgreSQL and Redis trust: compare `openssl x509 -noout -issuer` of tls.crt with the subject of the global mtls-ca-cert's ca.crt, and copy the site's certificate issued by the current CA into the secrets provider"
-	fixCN             = "the client certificate's CN must equal the database user (pg_hba cert auth maps the CN to the role): set certificates.clientCommonName to database.user on the global stack"
+	fixCN             = "the client certificate must be the one the global stack issued for this site (CN site-<name>, secret nautobot-mtls-client-<name>): PostgreSQL maps only the common names of the sites the global stack lists (its databaseIdentities output) to the database user, so another site's certificate, one of a removed site, or one issued before each site had its own (CN app, unless database.extraIdentities lists it) is refused; copy the site's own certificate into the secrets provider"
 	fixUsage          = "client certificates need the client auth extended key usage: keep the global stack's certificate usages (certificates.Usages) and let cert-manager re-issue"
 	fixKeyMatch       = "tls.key must be the key of tls.crt: the item in the secrets provider pairs a certificate with another certificate's key (a renewal re-keys; copy both from the same issued secret)"
 	fixExpired        = "the certificate is outside its validity window: copy the renewed certificate from the global cluster into the secrets provider (cert-manager renews renewBefore ahead), or force a sync of the ExternalSecret"
@@ -30,8 +30,9 @@ type Material map[string][]byte
 
 // MaterialOptions tune CheckMaterial.
 type MaterialOptions struct {
-	// DBUser is the database user the certificate's CN must equal (pg_hba cert auth).
-	DBUser string
+	// Identity is the common name the global stack gives this client's certificate (site-<name>), the one
+	// PostgreSQL maps to the database user; empty, the name is not checked.
+	Identity string
 	// RenewBefore is the renewal window of the client certificates (the global stack's
 	// certificates.clientRenewBefore, 720h by default): inside it the site should already hold the renewal.
 	RenewBefore time.Duration
@@ -41,7 +42,7 @@ type MaterialOptions struct {
 
 // CheckMaterial checks a client's mTLS files as the seed's gotchas describe them: every file present, no
 // carriage return, ca.crt a CA and not the client certificate, tls.crt chaining to it for client auth, its
-// CN the database user, the key matching, and the validity window.
+// CN the client's identity, the key matching, and the validity window.
 func CheckMaterial(m Material, o MaterialOptions) Report {
 	r := Report{Command: "material"}
 	missing := []string{}
@@ -113,11 +114,11 @@ func CheckMaterial(m Material, o MaterialOptions) Report {
 		r.Pass("tls.crt chains to ca.crt", "issuer CN=%s", leaf.Issuer.CommonName)
 	}
 
-	if o.DBUser != "" {
-		if leaf.Subject.CommonName != o.DBUser {
-			r.Fail("CN is the database user", fixCN, "CN=%q, database user %q: PostgreSQL answers certificate authentication failed for user %q", leaf.Subject.CommonName, o.DBUser, o.DBUser)
+	if o.Identity != "" {
+		if leaf.Subject.CommonName != o.Identity {
+			r.Fail("CN is the site's identity", fixCN, "CN=%q, want %q: PostgreSQL answers certificate authentication failed for user, as for any name its role map does not list", leaf.Subject.CommonName, o.Identity)
 		} else {
-			r.Pass("CN is the database user", "CN=%s", leaf.Subject.CommonName)
+			r.Pass("CN is the site's identity", "CN=%s", leaf.Subject.CommonName)
 		}
 	}
 

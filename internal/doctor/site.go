@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"nautobot-worker/internal/nautobotpod"
 )
 
 const (
@@ -23,7 +25,7 @@ var logDiagnoses = []struct {
 	pattern, diagnosis, fix string
 }{
 	{"FileNotFoundError: SSL certificate file required", "a certificate file is missing from /etc/nautobot/mtls", fixMissingFile},
-	{"certificate authentication failed for user", "PostgreSQL rejects the certificate's CN for the user", fixCN},
+	{"certificate authentication failed for user", "PostgreSQL's role map does not list the certificate's CN for the user", fixCN},
 	{"no pg_hba.conf entry", "PostgreSQL has no pg_hba rule for the connection", fixHBA},
 	{"alert unknown ca", "the server does not trust the client certificate's CA", fixPostgresUnknownCA},
 	{"ALERT_UNKNOWN_CA", "the server does not trust the client certificate's CA", fixPostgresUnknownCA},
@@ -59,8 +61,8 @@ type SiteOptions struct {
 	// Namespace, MTLSSecret and Deployment override the outputs (defaults: nautobot, nautobot-mtls-client,
 	// the only Deployment of the namespace).
 	Namespace, MTLSSecret, Deployment string
-	// DBUser is the database user the client certificate's CN must equal.
-	DBUser string
+	// Identity is the common name the site's client certificate must carry (default: site-<the outputs' site>).
+	Identity string
 	// RenewBefore is the client certificates' renewal window.
 	RenewBefore time.Duration
 	// LogLines is how much of each container's log to read.
@@ -94,11 +96,23 @@ func Site(ctx context.Context, c *Cluster, o SiteOptions) Report {
 		if s.Type != corev1.SecretTypeTLS {
 			r.Warn("secret "+secretName+" type", "the ExternalSecret's target template should set type kubernetes.io/tls", "type %s", s.Type)
 		}
-		r.Merge("secret "+secretName, CheckMaterial(Material(s.Data), MaterialOptions{DBUser: o.DBUser, RenewBefore: o.RenewBefore, Now: o.Now}))
+		r.Merge("secret "+secretName, CheckMaterial(Material(s.Data), MaterialOptions{Identity: o.identity(), RenewBefore: o.RenewBefore, Now: o.Now}))
 	}
 
 	checkWorker(ctx, c, ns, first(o.Deployment, o.Outputs.String("workerDeployment", "")), o.LogLines, &r)
 	return r
+}
+
+// identity is the common name the site's certificate carries: the option, else the one of the site its
+// outputs name, else "" (not checked).
+func (o SiteOptions) identity() string {
+	if o.Identity != "" {
+		return o.Identity
+	}
+	if site := o.Outputs.String("site", ""); site != "" {
+		return nautobotpod.SiteIdentity(site)
+	}
+	return ""
 }
 
 func first(values ...string) string {

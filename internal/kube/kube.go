@@ -149,3 +149,12 @@ func ControllerDuration(s string) string {
 	}
 	return s
 }
+
+// Strings is ss as the []any a custom resource's fields hold.
+func Strings(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

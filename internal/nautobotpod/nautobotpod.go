@@ -47,7 +47,14 @@ const (
 	ClusterData  = "cluster-data"
 	PartitionVar = "UNDERSTACK_PARTITION"
 	SiteVar      = "UNDERSTACK_SITE"
+
+	// GlobalIdentity is the default common name of the global pods' client certificate.
+	GlobalIdentity = "nautobot-global"
 )
+
+// SiteIdentity is the common name of a site's client certificate: PostgreSQL maps it to the application
+// role only while the global stack lists the site, and pg_stat_ssl shows which site a connection is.
+func SiteIdentity(site string) string { return "site-" + site }
 
 // EnvVar is one environment variable of a Nautobot container.
 type EnvVar struct {

@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -118,10 +119,7 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	c.Nautobot.DjangoSecretKey, c.Nautobot.RedisPasswordValue = djangoKey, redisPassword
 	c.validateSites(p)
 	c.validateEndpoints(p)
-	if c.Certificates.ClientCommonName != c.Database.User {
-		p.Addf("certificates.clientCommonName", "%q differs from database.user %q; pg_hba cert maps the certificate CN to the role, so they must be equal",
-			c.Certificates.ClientCommonName, c.Database.User)
-	}
+	c.validateIdentities(p)
 	return c, validate.Join(
 		validate.InConfig("", nil, p.Err()),
 		validate.InConfig(authority.ConfigKey, origins, c.Authority.Validate()),
@@ -164,10 +162,6 @@ func (c *Config) complete() map[string]string {
 	c.Database = c.Database.Defaults()
 	c.Nautobot = c.Nautobot.Defaults()
 	c.RedisService = c.Nautobot.RedisService()
-	if c.Certificates.ClientCommonName == "" {
-		c.Certificates.ClientCommonName = c.Database.User
-		origins["certificates.clientCommonName"] = "database.user"
-	}
 	e := &c.Gateway.Endpoints
 	for _, ep := range []struct {
 		route, fqdnKey, portKey string
@@ -208,6 +202,10 @@ func (c *Config) complete() map[string]string {
 		cert.Sites = append(cert.Sites, s.Name)
 	}
 	*cert = cert.Defaults()
+	c.Database.Identities = []string{cert.ClientCommonName}
+	for _, s := range c.Sites {
+		c.Database.Identities = append(c.Database.Identities, nautobotpod.SiteIdentity(s.Name))
+	}
 	c.Database.CASecret = c.Authority.CAPublicSecret
 	c.Database.ReplicationTLSSecret = cert.ReplicationSecret
 	c.Database.ServerTLSSecret = cert.Postgres.SecretName
@@ -251,6 +249,20 @@ func (c *Config) validateSites(p *validate.Problems) {
 		}
 		for j, cidr := range s.EgressCIDRs {
 			p.CIDR(fmt.Sprintf("%s.egressCidrs[%d]", key, j), cidr)
+		}
+	}
+}
+
+// validateIdentities checks the global pods' certificate name, which PostgreSQL maps to the application
+// role beside the sites' own.
+func (c *Config) validateIdentities(p *validate.Problems) {
+	global := c.Certificates.ClientCommonName
+	if !database.ValidIdentity(p, "certificates.clientCommonName", global) {
+		return
+	}
+	for i, s := range c.Sites {
+		if global == nautobotpod.SiteIdentity(s.Name) {
+			p.Addf("certificates.clientCommonName", "%q is the identity of site %s (sites[%d]): the global pods need a name of their own, so that removing the site revokes only the site", global, s.Name, i)
 		}
 	}
 }
@@ -346,21 +358,23 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 		}).(pulumi.MapOutput)
 	}
 	for k, v := range map[string]pulumi.Input{
-		"namespace":         ca.Namespace,
-		"issuerName":        ca.IssuerName,
-		"caCertSecretName":  ca.CAPublicSecretName,
-		"dbFqdn":            pulumi.String(c.Gateway.DBFQDN),
-		"dbPort":            pulumi.Int(c.Gateway.DBPort),
-		"dbName":            pulumi.String(c.Database.Database),
-		"dbUser":            pulumi.String(c.Database.User),
-		"redisFqdn":         pulumi.String(c.Gateway.RedisFQDN),
-		"redisPort":         pulumi.Int(c.Gateway.RedisPort),
-		"sites":             sites,
-		"siteClientSecrets": certs.SiteClientSecrets,
-		"clientKeyPemType":  pulumi.String(c.Certificates.PEMKeyType()),
-		"databaseDirectTls": pulumi.Bool(*c.Database.DirectTLS),
-		"gatewayAddress":    address,
-		"firewallRules":     firewall,
+		"namespace":        ca.Namespace,
+		"issuerName":       ca.IssuerName,
+		"caCertSecretName": ca.CAPublicSecretName,
+		"dbFqdn":           pulumi.String(c.Gateway.DBFQDN),
+		"dbPort":           pulumi.Int(c.Gateway.DBPort),
+		"dbName":           pulumi.String(c.Database.Database),
+		"dbUser":           pulumi.String(c.Database.User),
+		// The client certificate names PostgreSQL maps to dbUser, which the doctor checks the Cluster against.
+		"databaseIdentities": pulumi.ToStringArray(slices.Concat(c.Database.Identities, c.Database.ExtraIdentities)),
+		"redisFqdn":          pulumi.String(c.Gateway.RedisFQDN),
+		"redisPort":          pulumi.Int(c.Gateway.RedisPort),
+		"sites":              sites,
+		"siteClientSecrets":  certs.SiteClientSecrets,
+		"clientKeyPemType":   pulumi.String(c.Certificates.PEMKeyType()),
+		"databaseDirectTls":  pulumi.Bool(*c.Database.DirectTLS),
+		"gatewayAddress":     address,
+		"firewallRules":      firewall,
 		// Sites check it: only a pulumi-tls root has its certificate in the state to export as caCertPem.
 		"caSource": pulumi.String(c.Authority.Root),
 	} {

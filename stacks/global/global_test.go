@@ -118,10 +118,10 @@ func TestClientCertificates(t *testing.T) {
 			"issuerRef":   map[string]any{"name": "mtls-ca-issuer", "kind": "Issuer", "group": "cert-manager.io"},
 		}
 	}
-	require.Equal(t, want("nautobot-mtls-client", "app"), spec(t, r.m, certificate, "certs-global-client"))
+	require.Equal(t, want("nautobot-mtls-client", "nautobot-global"), spec(t, r.m, certificate, "certs-global-client"))
 	require.Equal(t, want("nautobot-cluster-replication", "streaming_replica"), spec(t, r.m, certificate, "certs-replication"))
 	for _, site := range []string{"dfw1", "iad1", "lon1"} {
-		require.Equal(t, want("nautobot-mtls-client-"+site, "app"), spec(t, r.m, certificate, "certs-site-"+site))
+		require.Equal(t, want("nautobot-mtls-client-"+site, "site-"+site), spec(t, r.m, certificate, "certs-site-"+site))
 	}
 	var names []string
 	for _, c := range r.m.OfType(certificate) {
@@ -167,8 +167,28 @@ func TestCNPGCluster(t *testing.T) {
 			"clientCASecret":       "mtls-ca-cert",
 			"replicationTLSSecret": "nautobot-cluster-replication",
 		},
-		"postgresql": map[string]any{"pg_hba": []any{"hostssl all all all cert", "hostnossl all all all reject"}},
+		"postgresql": map[string]any{
+			"pg_hba":   []any{"hostssl app app all cert map=nautobot", "hostssl all all all reject", "hostnossl all all all reject"},
+			"pg_ident": []any{"nautobot nautobot-global app", "nautobot site-dfw1 app", "nautobot site-iad1 app", "nautobot site-lon1 app"},
+		},
 	}, cluster.Plain()["spec"])
+}
+
+// Removing a site from sites removes its certificate and, in the same up, its line of the role map: the
+// site's issued certificate stops logging in without waiting for its expiry.
+func TestRemovingASiteUnmapsItsIdentity(t *testing.T) {
+	before, err := build(t, baseConfig())
+	require.NoError(t, err)
+	after, err := build(t, with(baseConfig(), "sites", `[{"name":"dfw1","egressCidrs":["10.10.0.0/16"]},{"name":"lon1","egressCidrs":["10.30.0.0/16","192.0.2.0/28"]}]`))
+	require.NoError(t, err)
+	added, removed := resourceDiff(before, after)
+	require.Empty(t, added)
+	require.Equal(t, []string{certificate + " certs-site-iad1"}, removed)
+	ident := func(r result) any {
+		return spec(t, r.m, "kubernetes:postgresql.cnpg.io/v1:Cluster", "db-cluster")["postgresql"].(map[string]any)["pg_ident"]
+	}
+	require.Contains(t, ident(before), "nautobot site-iad1 app")
+	require.Equal(t, []any{"nautobot nautobot-global app", "nautobot site-dfw1 app", "nautobot site-lon1 app"}, ident(after))
 }
 
 func TestGatewayPassthroughRoutesAndKeepalive(t *testing.T) {
@@ -315,8 +335,12 @@ func TestInvalidConfigFailsBeforeAnyResourceIsRegistered(t *testing.T) {
 			[]string{`config gateway.dbFqdn: "db_primary.example.com" is not a valid DNS name`, `config gateway.redisFqdn: "redis" is not a valid DNS name`}},
 		{"no domain", with(baseConfig(), "gateway", `{}`),
 			[]string{"config gateway.domain: is not set; set gateway.domain"}},
-		{"CN differs from the DB user", with(baseConfig(), "certificates", `{"clientCommonName":"nautobot"}`),
-			[]string{`config certificates.clientCommonName: "nautobot" differs from database.user "app"`}},
+		{"global pods named as CNPG's replicas", with(baseConfig(), "certificates", `{"clientCommonName":"streaming_replica"}`),
+			[]string{`config certificates.clientCommonName: "streaming_replica" is the role CloudNativePG admits by certificate before any user rule`}},
+		{"global pods named as a site", with(baseConfig(), "certificates", `{"clientCommonName":"site-iad1"}`),
+			[]string{`config certificates.clientCommonName: "site-iad1" is the identity of site iad1 (sites[1])`}},
+		{"a regular expression as an extra identity", with(baseConfig(), "database", `{"extraIdentities":["/site-.*"]}`),
+			[]string{`config database.extraIdentities[0]: "/site-.*" is not a certificate common name PostgreSQL can map`}},
 		{"PostgreSQL 16 with direct TLS", with(baseConfig(), "database", `{"imageName":"ghcr.io/cloudnative-pg/postgresql:16.4"}`),
 			[]string{`config database.imageName: "ghcr.io/cloudnative-pg/postgresql:16.4" is PostgreSQL 16; direct TLS through the passthrough gateway`}},
 		{"port out of range", with(baseConfig(), "gateway", `{"domain":"prod.example.com","dbPort":70000}`),

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"nautobot-worker/internal/doctor"
+	"nautobot-worker/internal/nautobotpod"
 )
 
 var (
@@ -92,7 +93,8 @@ func doctorGlobal(t *testing.T, e *env, global string) {
 		requireCheck(t, r, "certificate nautobot-mtls-client-dfw1", doctor.Pass, "Ready; expires in 1095 days, renews in 1065 days")
 		requireCheck(t, r, "ca.crt-only secret mtls-ca-cert", doctor.Pass, "ca.crt only, CN=understack-mtls-ca, no key")
 		requireCheck(t, r, "CNPG cluster nautobot-cluster clientCASecret", doctor.Pass, "clientCASecret mtls-ca-cert, replicationTLSSecret nautobot-cluster-replication")
-		requireCheck(t, r, "CNPG cluster nautobot-cluster pg_hba", doctor.Pass, "hostssl all all all cert")
+		requireCheck(t, r, "CNPG cluster nautobot-cluster pg_hba", doctor.Pass, "hostssl app app all cert map=nautobot")
+		requireCheck(t, r, "CNPG cluster nautobot-cluster role mapping", doctor.Pass, "as the application role")
 		requireCheck(t, r, "CNPG cluster nautobot-cluster", doctor.Fail, "the CloudNativePG operator has not reconciled it")
 		requireCheck(t, r, "tlsroute nautobot/nautobot-db", doctor.Fail, "Envoy Gateway has not reconciled the route")
 		requireCheck(t, r, "gatewayclass eg", doctor.Fail, "not found", "install Envoy Gateway")
@@ -198,6 +200,7 @@ spec:
 		requireCheck(t, r, "ca.crt-only secret mtls-ca-cert", doctor.Fail, "holds a private key in tls.key")
 		requireCheck(t, r, "CNPG cluster seed-default clientCASecret", doctor.Fail, "spec.certificates.clientCASecret is not set", "tlsv1 alert unknown ca")
 		requireCheck(t, r, "CNPG cluster seed-default pg_hba", doctor.Fail, "lets TLS connections in with scram-sha-256, not a client certificate")
+		requireCheck(t, r, "CNPG cluster seed-default role mapping", doctor.Fail, "no rule admits a client certificate")
 		requireCheck(t, r, "CNPG cluster seed-default", doctor.Fail, `phase "Setting up primary", 0 of 1 instances ready`)
 		requireCheck(t, r, "tlsroute doctor-broken/wrong-name", doctor.Fail, "Accepted=False (NotAllowedByListeners)")
 		requireCheck(t, r, "tlsroute for dbFqdn", doctor.Fail, "no TLSRoute has hostname nautobot-db.other.example.com", "SNI")
@@ -222,7 +225,7 @@ func doctorSite(t *testing.T, e *env, site, ns string, bad map[string]map[string
 	require.NoError(t, err)
 	out := e.outputs(site)
 	run := func(o doctor.SiteOptions) doctor.Report {
-		o.Outputs, o.DBUser, o.RenewBefore, o.LogLines = out, "app", 720*time.Hour, 100
+		o.Outputs, o.RenewBefore, o.LogLines = out, 720*time.Hour, 100
 		if o.Now.IsZero() {
 			o.Now = time.Now()
 		}
@@ -250,7 +253,7 @@ func doctorSite(t *testing.T, e *env, site, ns string, bad map[string]map[string
 		for _, name := range []string{"nautobot-mtls-client", "nautobot-db", "nautobot-django"} {
 			requireCheck(t, r, "externalsecret "+name, doctor.Pass, "Ready=True (SecretSynced)")
 		}
-		for _, name := range []string{"files present", "no carriage return in PEM", "ca.crt is the CA", "tls.crt chains to ca.crt", "CN is the database user", "client auth usage", "tls.key matches tls.crt", "validity"} {
+		for _, name := range []string{"files present", "no carriage return in PEM", "ca.crt is the CA", "tls.crt chains to ca.crt", "CN is the site's identity", "client auth usage", "tls.key matches tls.crt", "validity"} {
 			requireCheck(t, r, "secret nautobot-mtls-client: "+name, doctor.Pass)
 		}
 		requireCheck(t, r, "deployment "+deployment, doctor.Fail, "0 of 1 replicas available")
@@ -336,7 +339,7 @@ func doctorSite(t *testing.T, e *env, site, ns string, bad map[string]map[string
 		{"doctor-escaped", "tls.crt parses", "no PEM certificate found"},
 		{"doctor-client-as-ca", "ca.crt is the CA", "ca.crt holds the client certificate itself (CN=app)"},
 		{"doctor-other-ca", "tls.crt chains to ca.crt", "certificate signed by unknown authority"},
-		{"doctor-replication-cn", "CN is the database user", `CN="streaming_replica", database user "app"`},
+		{"doctor-replication-cn", "CN is the site's identity", `CN="streaming_replica", want "` + nautobotpod.SiteIdentity(out["site"].(string)) + `"`},
 		{"doctor-server-cert", "client auth usage", "has no client auth"},
 		{"doctor-key-mismatch", "tls.key matches tls.crt", "private key does not match public key"},
 	} {

@@ -44,7 +44,8 @@ func TestGlobalStack(t *testing.T) {
 			"nautobot-mtls-client", "nautobot-mtls-client-dfw1", "nautobot-mtls-client-iad1", "nautobot-mtls-client-lon1",
 		}, names)
 		site := e.object("certificates.cert-manager.io", "nautobot", "nautobot-mtls-client-iad1")
-		require.Equal(t, "app", dig(site, "spec", "commonName"))
+		require.Equal(t, "site-iad1", dig(site, "spec", "commonName"))
+		require.Equal(t, "nautobot-global", dig(e.object("certificates.cert-manager.io", "nautobot", "nautobot-mtls-client"), "spec", "commonName"))
 		require.Equal(t, []any{"digital signature", "client auth"}, dig(site, "spec", "usages"))
 		require.Equal(t, []any{"digital signature", "server auth", "client auth"},
 			dig(e.object("certificates.cert-manager.io", "nautobot", "nautobot-redis-server-tls"), "spec", "usages"),
@@ -53,13 +54,16 @@ func TestGlobalStack(t *testing.T) {
 			"nautobot-db.demo.example.com")
 	})
 
-	t.Run("CNPG cluster with the CA as client CA and cert-only pg_hba", func(t *testing.T) {
+	t.Run("CNPG cluster with the CA as client CA, cert-only pg_hba and the role map", func(t *testing.T) {
 		c := e.object("clusters.postgresql.cnpg.io", "nautobot", "nautobot-cluster")
 		require.Equal(t, map[string]any{
 			"serverTLSSecret": "nautobot-cluster-server-tls", "serverCASecret": "mtls-ca-cert",
 			"clientCASecret": "mtls-ca-cert", "replicationTLSSecret": "nautobot-cluster-replication",
 		}, dig(c, "spec", "certificates"))
-		require.Equal(t, []any{"hostssl all all all cert", "hostnossl all all all reject"}, dig(c, "spec", "postgresql", "pg_hba"))
+		require.Equal(t, []any{"hostssl app app all cert map=nautobot", "hostssl all all all reject", "hostnossl all all all reject"},
+			dig(c, "spec", "postgresql", "pg_hba"))
+		require.Equal(t, []any{"nautobot nautobot-global app", "nautobot site-dfw1 app", "nautobot site-iad1 app", "nautobot site-lon1 app"},
+			dig(c, "spec", "postgresql", "pg_ident"), "the CRD's schema keeps pg_ident")
 	})
 
 	t.Run("passthrough gateway, TLS routes and keepalive", func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"nautobot-worker/internal/doctor"
+	"nautobot-worker/internal/nautobotpod"
 )
 
 // expectCheck is one line of a doctor report: its status, and text its Detail and its Fix must carry.
@@ -31,9 +32,9 @@ type expectCheck struct {
 // under CNPG's pg_hba, whose catch-all password rule matches every connection the user rules do not; its
 // diagnosis is unit-tested in internal/doctor.
 func TestDoctorConnect(t *testing.T) {
-	getPKI(t)
-	pg17 := startPostgres(t, "pg17", pg17BinDir(t), userRulesHardened(t))
-	pg15 := startPostgres(t, "pg15", pg15BinDir, userRulesHardened(t))
+	siteCN := nautobotpod.SiteIdentity(getPKI(t).sites[0])
+	pg17 := startPostgres(t, "pg17", pg17BinDir(t), rulesOfTheStack(t))
+	pg15 := startPostgres(t, "pg15", pg15BinDir, rulesOfTheStack(t))
 	rs := startRedis(t)
 	// Routes for names the server certificates do not carry: the gateway routes them, verify-ca accepts them.
 	domain := strings.SplitN(dbFQDN, ".", 2)[1]
@@ -53,7 +54,7 @@ func TestDoctorConnect(t *testing.T) {
 		return doctor.ConnectOptions{
 			DBHost: dbFQDN, DBPort: gw.port, DBAddress: "127.0.0.1",
 			RedisHost: redisFQDN, RedisPort: gw.port, RedisAddress: "127.0.0.1",
-			CertDir: dir, DBUser: "app", Login: true, RedisPassword: appPassword, Timeout: 5 * time.Second,
+			CertDir: dir, DBUser: "app", Identity: siteCN, Login: true, RedisPassword: appPassword, Timeout: 5 * time.Second,
 		}
 	}
 	dirOf := func(s clientSet) string { return filepath.Dir(s.cert()) }
@@ -78,15 +79,15 @@ func TestDoctorConnect(t *testing.T) {
 	}{
 		{name: "valid app cert", opts: site(dirOf(setApp)), exit: 0,
 			expect: []expectCheck{
-				{name: "postgres: tls", status: doctor.Pass, detail: "direct TLS 1.3 with SNI " + dbFQDN + ", ALPN postgresql; the server accepted the client certificate CN=app"},
+				{name: "postgres: tls", status: doctor.Pass, detail: "direct TLS 1.3 with SNI " + dbFQDN + ", ALPN postgresql; the server accepted the client certificate CN=" + siteCN},
 				{name: "postgres: server chain", status: doctor.Pass, detail: "verified against ca.crt (CN=understack-mtls-ca)"},
 				{name: "postgres: server name", status: doctor.Pass, detail: dbFQDN},
-				{name: "postgres: login", status: doctor.Pass, detail: "logged in as app to app over TLSv1.3, client DN /CN=app, PostgreSQL 17"},
-				{name: "redis: tls", status: doctor.Pass, detail: "CN=app"},
+				{name: "postgres: login", status: doctor.Pass, detail: "logged in as app to app over TLSv1.3, client DN /CN=" + siteCN + ", PostgreSQL 17"},
+				{name: "redis: tls", status: doctor.Pass, detail: "CN=" + siteCN},
 				{name: "redis: server name", status: doctor.Pass, detail: redisFQDN},
 				{name: "redis: login", status: doctor.Pass, detail: "PING PONG"},
 			},
-			serverLog: map[*server]string{pg17.server: `connection authenticated: identity="CN=app" method=cert`},
+			serverLog: map[*server]string{pg17.server: `connection authenticated: identity="CN=` + siteCN + `" method=cert`},
 			access:    map[*router]string{gw: `127.0.0.1 sni="` + dbFQDN + `" alpn="postgresql" upstream="127.0.0.1:PORT"`}},
 		{name: "no client cert", opts: site(noClientCert), exit: 1,
 			expect: []expectCheck{
@@ -107,15 +108,15 @@ func TestDoctorConnect(t *testing.T) {
 			},
 			serverLog: map[*server]string{pg17.server: "Client certificate verification failed at depth 0: unable to get local issuer certificate.",
 				rs.server: redisVerifyFailed}},
-		{name: "CN other than app", opts: site(dirOf(setCNOther)), exit: 1,
+		{name: "CN other than the site's", opts: site(dirOf(setCNOther)), exit: 1,
 			expect: []expectCheck{
-				{name: "cert-dir: CN is the database user", status: doctor.Fail, detail: `CN="other"`},
+				{name: "cert-dir: CN is the site's identity", status: doctor.Fail, detail: `CN="other", want "` + siteCN + `"`},
 				{name: "postgres: tls", status: doctor.Pass, detail: "CN=other"},
-				{name: "postgres: login", status: doctor.Fail, detail: `FATAL: certificate authentication failed for user "app"`, fix: "certificates.clientCommonName"},
+				{name: "postgres: login", status: doctor.Fail, detail: `FATAL: certificate authentication failed for user "app"`, fix: "copy the site's own certificate"},
 				// Redis checks the chain only; the password is the second factor.
 				{name: "redis: login", status: doctor.Pass, detail: "PONG"},
 			},
-			serverLog: map[*server]string{pg17.server: "provided user name (app) and authenticated user name (other) do not match"}},
+			serverLog: map[*server]string{pg17.server: `no match in usermap "nautobot" for user "app" authenticated as "other"`}},
 		{name: "expired client cert", opts: site(dirOf(setExpired)), exit: 1,
 			expect: []expectCheck{
 				{name: "cert-dir: validity", status: doctor.Fail, detail: "expired"},
@@ -127,7 +128,7 @@ func TestDoctorConnect(t *testing.T) {
 			expect: []expectCheck{
 				{name: "cert-dir: ca.crt is the CA", status: doctor.Fail, detail: "holds the client certificate itself"},
 				// The servers accept the certificate; the worker refuses the servers.
-				{name: "postgres: tls", status: doctor.Pass, detail: "CN=app"},
+				{name: "postgres: tls", status: doctor.Pass, detail: "CN=" + siteCN},
 				{name: "postgres: server chain", status: doctor.Fail, detail: "x509: certificate signed by unknown authority", fix: "not the client certificate"},
 				{name: "postgres: login", status: doctor.Fail, detail: "x509: certificate signed by unknown authority", fix: "not the client certificate"},
 				{name: "redis: server chain", status: doctor.Fail, detail: "x509: certificate signed by unknown authority", fix: "not the client certificate"},
@@ -138,7 +139,7 @@ func TestDoctorConnect(t *testing.T) {
 		{name: "PEM with CRLF line endings", opts: site(dirOf(setCRLF)), exit: 3,
 			expect: []expectCheck{
 				{name: "cert-dir: no carriage return in PEM", status: doctor.Warn, detail: "tls.crt, tls.key, ca.crt hold carriage returns", fix: "filterPEM"},
-				{name: "postgres: login", status: doctor.Pass, detail: "/CN=app"},
+				{name: "postgres: login", status: doctor.Pass, detail: "/CN=" + siteCN},
 				{name: "redis: login", status: doctor.Pass, detail: "PONG"},
 			}},
 		{name: "PEM with escaped line breaks", opts: site(dirOf(setEscaped)), exit: 1,
@@ -185,7 +186,7 @@ func TestDoctorConnect(t *testing.T) {
 		}(), exit: 3, // verify-ca connects; only verify-full would fail
 			expect: []expectCheck{
 				{name: "postgres: server name", status: doctor.Warn, detail: "x509: certificate is valid for", fix: "verify-full would fail"},
-				{name: "postgres: login", status: doctor.Pass, detail: "/CN=app"},
+				{name: "postgres: login", status: doctor.Pass, detail: "/CN=" + siteCN},
 				{name: "redis: server name", status: doctor.Warn, detail: "not " + redisAlias, fix: "extraDnsNames"},
 				{name: "redis: login", status: doctor.Pass, detail: "PONG"},
 			}},
@@ -195,7 +196,7 @@ func TestDoctorConnect(t *testing.T) {
 			return o
 		}(), exit: 3, // nothing failed, two checks could not be made
 			expect: []expectCheck{
-				{name: "cert-dir: CN is the database user", status: doctor.Pass, detail: "CN=app"},
+				{name: "cert-dir: CN is the site's identity", status: doctor.Pass, detail: "CN=" + siteCN},
 				{name: "postgres: login", status: doctor.Warn, detail: "not checked: login not asked for"},
 				{name: "redis: login", status: doctor.Warn, detail: "not checked: no Redis password given"},
 			}},

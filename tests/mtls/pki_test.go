@@ -30,10 +30,12 @@ type clientSet string
 
 const (
 	setApp        clientSet = "app"          // the first site's client certificate, as the stack declares it
+	setSecondSite clientSet = "second-site"  // the second site's client certificate
 	setGlobal     clientSet = "global"       // the global pods' client certificate
 	setReplica    clientSet = "replica"      // CNPG's replicationTLSSecret (CN streaming_replica)
 	setOtherCA    clientSet = "other-ca"     // the site's spec signed by another CA of the authority's spec
 	setCNOther    clientSet = "cn-other"     // the site's spec with CN other, signed by the stack's CA
+	setCNPostgres clientSet = "cn-postgres"  // the site's spec with CN postgres (the superuser), signed by the stack's CA
 	setExpired    clientSet = "expired"      // the site's spec, signed by the stack's CA, expired an hour ago
 	setClientAsCA clientSet = "client-as-ca" // valid cert and key, but ca.crt holds the client cert (seed gotcha)
 	setCRLF       clientSet = "crlf"         // the valid files with \r\n line endings
@@ -59,8 +61,11 @@ type stackPKI struct {
 	source string
 
 	dbFQDN, redisFQDN, wrongFQDN string
-	// pgHBA are the CNPG Cluster's spec.postgresql.pg_hba rules as the stack sets them.
-	pgHBA []string
+	// pgHBA and pgIdent are the CNPG Cluster's spec.postgresql.pg_hba and pg_ident as the stack sets them.
+	pgHBA, pgIdent []string
+	// sites are the sites the stack lists, sorted; setApp is the first's certificate, setSecondSite the
+	// second's.
+	sites []string
 	// postgresServer and redisServer are the secrets CNPG and the Redis subchart are configured with.
 	postgresServer, redisServer secretFiles
 	// globalRelease is the global Nautobot release as the stack registers it: the chart the provider
@@ -200,14 +205,21 @@ type release struct {
 }
 
 // runGlobalStack runs the global stack's program on the demo's Pulumi.global.yaml under mocks, from the
-// repository root, the program's directory (the stack's relative paths are the program's).
-func runGlobalStack(t testing.TB, root string) (*stackRun, error) {
+// repository root, the program's directory (the stack's relative paths are the program's). set replaces
+// config values (full keys, such as nautobot-worker:sites).
+func runGlobalStack(t testing.TB, root string, set map[string]string) (*stackRun, error) {
 	cfg, err := mocks.StackFile(filepath.Join(root, realchart.DemoDir, "Pulumi.global.yaml"))
 	if err != nil {
 		return nil, err
 	}
 	for k, v := range cfg {
 		cfg[k] = realchart.Rewrite(v)
+	}
+	for k, v := range set {
+		if _, ok := cfg[k]; !ok {
+			return nil, fmt.Errorf("the demo's Pulumi.global.yaml has no %s to replace", k)
+		}
+		cfg[k] = v
 	}
 	wd, err := os.Getwd()
 	if err != nil {
@@ -252,6 +264,21 @@ func runGlobalStack(t testing.TB, root string) (*stackRun, error) {
 		run.release.chart = filepath.Join(root, run.release.chart)
 	}
 	return run, nil
+}
+
+// pgRules are the CNPG Cluster's pg_hba and pg_ident as the run registered them.
+func (run *stackRun) pgRules() pgRules {
+	var r pgRules
+	postgresql := run.cluster["postgresql"].(map[string]any)
+	for _, rule := range postgresql["pg_hba"].([]any) {
+		r.hba = append(r.hba, rule.(string))
+	}
+	if ident, ok := postgresql["pg_ident"].([]any); ok {
+		for _, line := range ident {
+			r.ident = append(r.ident, line.(string))
+		}
+	}
+	return r
 }
 
 // signerOf is the key pair that signs crt: nil for a SelfSigned issuer, else the CA issuer's secret.
@@ -326,7 +353,7 @@ func readIssued(dir string, names []string, caPublic string) (map[string]*issued
 
 // mintPKI issues the stack's certificates (or takes the issued ones) and lays out the client sets.
 func mintPKI(t testing.TB, root string) (*stackPKI, error) {
-	run, err := runGlobalStack(t, root)
+	run, err := runGlobalStack(t, root, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -342,9 +369,7 @@ func mintPKI(t testing.TB, root string) (*stackPKI, error) {
 		return nil, fmt.Errorf("the global stack exported no dbFqdn/redisFqdn: %v", run.outputs)
 	}
 	p.wrongFQDN = "wrong." + strings.SplitN(p.dbFQDN, ".", 2)[1]
-	for _, rule := range run.cluster["postgresql"].(map[string]any)["pg_hba"].([]any) {
-		p.pgHBA = append(p.pgHBA, rule.(string))
-	}
+	p.pgHBA, p.pgIdent = run.pgRules().hba, run.pgRules().ident
 	p.globalRelease = run.release
 
 	issued := map[string]*issuedKeyPair{}
@@ -370,6 +395,10 @@ func mintPKI(t testing.TB, root string) (*stackPKI, error) {
 	tlsValues := run.release.values["redis"].(map[string]any)["tls"].(map[string]any)
 	siteSecrets := run.outputs["siteClientSecrets"].(map[string]string)
 	sites := slices.Sorted(maps.Keys(siteSecrets))
+	if len(sites) < 2 {
+		return nil, fmt.Errorf("the demo's global stack lists %v; the tests need two sites", sites)
+	}
+	p.sites = sites
 	secretOf := func(what, name string) (*issuedKeyPair, error) {
 		if kp, ok := issued[name]; ok {
 			return kp, nil
@@ -389,6 +418,10 @@ func mintPKI(t testing.TB, root string) (*stackPKI, error) {
 		return nil, err
 	}
 	site, err := secretOf("site "+sites[0]+" client secret", siteSecrets[sites[0]])
+	if err != nil {
+		return nil, err
+	}
+	secondSite, err := secretOf("site "+sites[1]+" client secret", siteSecrets[sites[1]])
 	if err != nil {
 		return nil, err
 	}
@@ -431,6 +464,12 @@ func mintPKI(t testing.TB, root string) (*stackPKI, error) {
 	if err != nil {
 		return nil, err
 	}
+	postgresCN := siteSpec.DeepCopy()
+	postgresCN.Spec.CommonName = "postgres"
+	cnPostgres, err := issue(postgresCN, stackCA, nil)
+	if err != nil {
+		return nil, err
+	}
 	expired, err := issue(siteSpec, stackCA, func(c *x509.Certificate) {
 		c.NotBefore, c.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour)
 	})
@@ -439,13 +478,15 @@ func mintPKI(t testing.TB, root string) (*stackPKI, error) {
 	}
 	app := site.secretFiles
 	sets := map[clientSet]secretFiles{
-		setApp:     app,
-		setGlobal:  globalClient.secretFiles,
-		setReplica: replica.secretFiles,
+		setApp:        app,
+		setSecondSite: secondSite.secretFiles,
+		setGlobal:     globalClient.secretFiles,
+		setReplica:    replica.secretFiles,
 		// Signed by a CA of the same spec and name but another key (a rebuilt global cluster's); the
 		// site's ca.crt is still the right one.
 		setOtherCA:    {otherCA.crt, otherCA.key, app.ca},
 		setCNOther:    cnOther.secretFiles,
+		setCNPostgres: cnPostgres.secretFiles,
 		setExpired:    expired.secretFiles,
 		setClientAsCA: {app.crt, app.key, app.crt},
 		setCRLF:       {crlf(app.crt), crlf(app.key), crlf(app.ca)},

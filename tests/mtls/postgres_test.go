@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"nautobot-worker/internal/nautobotpod"
 )
 
 const sslQuery = "SELECT ssl, version, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
@@ -57,29 +59,30 @@ func check(t *testing.T, got, want string) {
 // nautobot_config.py produces for NAUTOBOT_DB_SSLMODE=verify-ca with the client Secret of each case.
 func TestPostgres15(t *testing.T) {
 	requireCommand(t, "psql")
-	pg := startPostgres(t, "pg15", pg15BinDir, userRulesAsDocumented)
+	pg := startPostgres(t, "pg15", pg15BinDir, rulesOfTheStack(t))
+	siteCN := nautobotpod.SiteIdentity(getPKI(t).sites[0])
 	failed := func(msg string) string {
 		return `ERROR: psql: error: connection to server at "127.0.0.1", port PORT failed: ` + msg
 	}
 	cases := []pgCase{
-		{name: "valid app cert connects", set: setApp, want: "OK: t|TLSv1.3|/CN=app",
-			serverLog: `connection authenticated: identity="CN=app" method=cert`},
+		{name: "valid app cert connects", set: setApp, want: "OK: t|TLSv1.3|/CN=" + siteCN,
+			serverLog: `connection authenticated: identity="CN=` + siteCN + `" method=cert`},
 		{name: "no client cert", set: setApp, override: map[string]string{"sslcert": "", "sslkey": ""},
 			want:      failed("FATAL:  connection requires a valid client certificate"),
 			serverLog: "FATAL:  connection requires a valid client certificate"},
 		{name: "cert from another CA", set: setOtherCA,
 			want:      failed("SSL error: tlsv1 alert unknown ca"),
 			serverLog: "could not accept SSL connection: certificate verify failed"},
-		{name: "CN other than app", set: setCNOther,
+		{name: "CN the role map does not list", set: setCNOther,
 			want:      failed(`FATAL:  certificate authentication failed for user "app"`),
-			serverLog: "provided user name (app) and authenticated user name (other) do not match"},
+			serverLog: `no match in usermap "nautobot" for user "app" authenticated as "other"`},
 		{name: "expired client cert", set: setExpired,
 			want:      failed("SSL error: sslv3 alert certificate expired"),
 			serverLog: "could not accept SSL connection: certificate verify failed"},
 		{name: "client cert as ca.crt", set: setClientAsCA,
 			want:      failed("SSL error: certificate verify failed"),
 			serverLog: "could not accept SSL connection: tlsv1 alert unknown ca"},
-		{name: "PEM with CRLF line endings", set: setCRLF, want: "OK: t|TLSv1.3|/CN=app"},
+		{name: "PEM with CRLF line endings", set: setCRLF, want: "OK: t|TLSv1.3|/CN=" + siteCN},
 		{name: "PEM with escaped line breaks", set: setEscaped,
 			want: failed(`could not read root certificate file "TMP": no certificate or crl found`)},
 		{name: "replication cert as streaming_replica", set: setReplica,
@@ -87,7 +90,7 @@ func TestPostgres15(t *testing.T) {
 			want:     "OK: t|TLSv1.3|/CN=streaming_replica"},
 		{name: "replication cert as app", set: setReplica,
 			want:      failed(`FATAL:  certificate authentication failed for user "app"`),
-			serverLog: "provided user name (app) and authenticated user name (streaming_replica) do not match"},
+			serverLog: `no match in usermap "nautobot" for user "app" authenticated as "streaming_replica"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -121,7 +124,8 @@ func TestPostgres15(t *testing.T) {
 			"\tThis probably means the server terminated abnormally\n\tbefore or while processing the request."))
 		r.expectAccess(t, seen, `127.0.0.1 sni="-" alpn="-" upstream="unix:TMP"`)
 	})
-	// Plaintext, in order: the last case changes pg_hba.conf.
+	// Plaintext and password clients, in order: under the seed's documented rule, then the stack's.
+	pg.setRules(t, rulesAsDocumented)
 	plaintext := libpqDSN("127.0.0.1", pg.port, configFor(t, setApp, "").DatabaseOptions,
 		map[string]string{"sslmode": "disable", "sslcert": "", "sslkey": "", "sslrootcert": ""})
 	t.Run("plaintext without password", func(t *testing.T) {
@@ -141,12 +145,12 @@ func TestPostgres15(t *testing.T) {
 		check(t, psqlResult(t, tlsOverIPv6, appPassword), "OK: t|TLSv1.3|")
 	})
 	t.Run("plaintext with the app password refused by a hostnossl reject rule", func(t *testing.T) {
-		pg.setUserRules(t, userRulesHardened(t))
+		pg.setRules(t, rulesOfTheStack(t))
 		check(t, psqlResult(t, plaintext, appPassword), failed(
 			`FATAL:  pg_hba.conf rejects connection for host "127.0.0.1", user "app", database "app", no encryption`))
 		// ...while the mTLS client is unaffected.
 		check(t, psqlResult(t, libpqDSN("127.0.0.1", pg.port, configFor(t, setApp, "").DatabaseOptions, nil), ""),
-			"OK: t|TLSv1.3|/CN=app")
+			"OK: t|TLSv1.3|/CN="+siteCN)
 	})
 	t.Run("TLS over IPv6 without a certificate refused by the project's all-address cert rule", func(t *testing.T) {
 		check(t, psqlResult(t, tlsOverIPv6, appPassword), strings.Replace(
@@ -159,7 +163,8 @@ func TestPostgres15(t *testing.T) {
 // NAUTOBOT_DB_SSLMODE=verify-ca and NAUTOBOT_DB_SSLNEGOTIATION=direct; the host is the gateway FQDN, so the
 // ClientHello's SNI carries it, and every name resolves to 127.0.0.1.
 func TestPostgres17(t *testing.T) {
-	pg := startPostgres(t, "pg17", pg17BinDir(t), userRulesHardened(t))
+	pg := startPostgres(t, "pg17", pg17BinDir(t), rulesOfTheStack(t))
+	siteCN := nautobotpod.SiteIdentity(getPKI(t).sites[0])
 	r := startRouter(t, map[string]int{dbFQDN: pg.port})
 	failed := func(host, msg string) string {
 		return fmt.Sprintf("ERROR: failed to connect to `user=app database=app`: 127.0.0.1:PORT (%s): %s", host, msg)
@@ -172,12 +177,12 @@ func TestPostgres17(t *testing.T) {
 	t.Run("valid app cert connects through the gateway", func(t *testing.T) {
 		seen := len(r.accessLines(t))
 		dsn := libpqDSN(dbFQDN, r.port, configFor(t, setApp, "direct").DatabaseOptions, nil)
-		check(t, pgxResult(t, dsn), "OK: true|TLSv1.3|/CN=app")
+		check(t, pgxResult(t, dsn), "OK: true|TLSv1.3|/CN="+siteCN)
 		r.expectAccess(t, seen, routed)
 	})
 	t.Run("valid app cert connects to the server directly", func(t *testing.T) {
 		dsn := libpqDSN(dbFQDN, pg.port, configFor(t, setApp, "direct").DatabaseOptions, nil)
-		check(t, pgxResult(t, dsn), "OK: true|TLSv1.3|/CN=app")
+		check(t, pgxResult(t, dsn), "OK: true|TLSv1.3|/CN="+siteCN)
 	})
 	cases := []pgCase{
 		{name: "no client cert", set: setApp, override: map[string]string{"sslcert": "", "sslkey": ""},
@@ -189,16 +194,16 @@ func TestPostgres17(t *testing.T) {
 		{name: "cert from another CA", set: setOtherCA,
 			want:      failed(dbFQDN, "failed to receive message: remote error: tls: unknown certificate authority"),
 			serverLog: "Client certificate verification failed at depth 0: unable to get local issuer certificate.", access: routed},
-		{name: "CN other than app", set: setCNOther,
+		{name: "CN the role map does not list", set: setCNOther,
 			want:      failed(dbFQDN, `server error: FATAL: certificate authentication failed for user "app" (SQLSTATE 28000)`),
-			serverLog: "provided user name (app) and authenticated user name (other) do not match", access: routed},
+			serverLog: `no match in usermap "nautobot" for user "app" authenticated as "other"`, access: routed},
 		{name: "expired client cert", set: setExpired,
 			want:      failed(dbFQDN, "failed to receive message: remote error: tls: expired certificate"),
 			serverLog: "Client certificate verification failed at depth 0: certificate has expired.", access: routed},
 		{name: "client cert as ca.crt", set: setClientAsCA,
 			want:      failed(dbFQDN, "failed to write startup message: write failed: x509: certificate signed by unknown authority"),
 			serverLog: "could not accept SSL connection: sslv3 alert bad certificate", access: routed},
-		{name: "PEM with CRLF line endings", set: setCRLF, want: "OK: true|TLSv1.3|/CN=app", access: routed},
+		{name: "PEM with CRLF line endings", set: setCRLF, want: "OK: true|TLSv1.3|/CN=" + siteCN, access: routed},
 		{name: "PEM with escaped line breaks", set: setEscaped,
 			want: "ERROR: cannot parse `DSN`: failed to configure TLS (unable to add CA to cert pool)"},
 		{name: "plaintext", set: setApp, override: map[string]string{"sslmode": "disable", "sslnegotiation": ""},

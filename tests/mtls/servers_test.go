@@ -16,27 +16,39 @@ import (
 // appPassword is the app role's password (CNPG creates app with one). Some cases use it as a leaked password.
 const appPassword = "leaked-app-password"
 
-// userRulesAsDocumented is the single pg_hba rule the seed documents for the CNPG cluster.
-var userRulesAsDocumented = []string{"hostssl all all 0.0.0.0/0 cert"}
+// pgRules are a CNPG Cluster's spec.postgresql pg_hba and pg_ident lines.
+type pgRules struct{ hba, ident []string }
 
-// userRulesHardened are the rules the global stack sets in the CNPG Cluster's spec.postgresql.pg_hba (read
-// from its registration): the certificate rule for IPv4 and IPv6, and the reject CNPG needs for plaintext
-// to be refused (see cnpgHBA).
-func userRulesHardened(t testing.TB) []string { return getPKI(t).pgHBA }
+// rulesAsDocumented is the single pg_hba rule the seed documents for the CNPG cluster.
+var rulesAsDocumented = pgRules{hba: []string{"hostssl all all 0.0.0.0/0 cert"}}
 
-// cnpgHBA renders pg_hba.conf the way CNPG does: its fixed rules, then spec.postgresql.pg_hba, then its
-// catch-all password rule. Only the first line differs: CNPG maps local peers (`peer map=local`); here the
-// test connects over the Unix socket as the bootstrap superuser to create roles.
-func cnpgHBA(userRules []string) string {
+// rulesOfTheStack are the rules the global stack sets in the CNPG Cluster (read from its registration):
+// the application role's certificate rule through the role map, the rejects CNPG needs for everything else
+// to be refused (see cnpgHBA), and the map of the identities the stack lists.
+func rulesOfTheStack(t testing.TB) pgRules { p := getPKI(t); return pgRules{p.pgHBA, p.pgIdent} }
+
+// cnpgHBA renders pg_hba.conf the way CNPG 1.28 does: its fixed rules, then spec.postgresql.pg_hba, then
+// its catch-all password rule. Only the first line differs: CNPG maps local peers (`peer map=local`);
+// here the test connects over the Unix socket as the bootstrap superuser to create roles.
+func cnpgHBA(r pgRules) string {
 	return strings.Join([]string{
 		"local all all trust",
-		"hostssl postgres streaming_replica all cert",
-		"hostssl replication streaming_replica all cert",
-		"hostssl all cnpg_pooler_pgbouncer all cert",
-		strings.Join(userRules, "\n"),
+		"hostssl postgres streaming_replica all cert map=cnpg_streaming_replica",
+		"hostssl replication streaming_replica all cert map=cnpg_streaming_replica",
+		"hostssl all cnpg_pooler_pgbouncer all cert map=cnpg_pooler_pgbouncer",
+		strings.Join(r.hba, "\n"),
 		"host all all all scram-sha-256",
 		"",
 	}, "\n")
+}
+
+// cnpgIdent renders pg_ident.conf the way CNPG 1.28 does: its fixed maps, then spec.postgresql.pg_ident.
+func cnpgIdent(r pgRules) string {
+	return strings.Join(append([]string{
+		"local postgres postgres",
+		"cnpg_streaming_replica streaming_replica streaming_replica",
+		"cnpg_pooler_pgbouncer cnpg_pooler_pgbouncer cnpg_pooler_pgbouncer",
+	}, append(r.ident, "")...), "\n")
 }
 
 type pgServer struct {
@@ -47,15 +59,16 @@ type pgServer struct {
 }
 
 // startPostgres initialises and starts a PostgreSQL cluster configured as CNPG configures it for mTLS:
-// ssl on with TLS 1.3 only, ssl_ca_file = the mTLS CA (clientCASecret), and CNPG's pg_hba with userRules.
+// ssl on with TLS 1.3 only, ssl_ca_file = the mTLS CA (clientCASecret), and CNPG's pg_hba and pg_ident
+// with rules.
 // It creates the roles app (with a password, as CNPG does) and streaming_replica, and the database app.
-func startPostgres(t *testing.T, label, binDir string, userRules []string) *pgServer {
+func startPostgres(t *testing.T, label, binDir string, rules pgRules) *pgServer {
 	t.Helper()
-	return startPostgresIn(t, nil, label, binDir, userRules)
+	return startPostgresIn(t, nil, label, binDir, rules)
 }
 
 // startPostgresIn starts it in a pod sandbox's network namespace (nil: on this machine's loopback).
-func startPostgresIn(t *testing.T, sb *podSandbox, label, binDir string, userRules []string) *pgServer {
+func startPostgresIn(t *testing.T, sb *podSandbox, label, binDir string, rules pgRules) *pgServer {
 	t.Helper()
 	for _, bin := range []string{"initdb", "postgres"} {
 		requireFile(t, filepath.Join(binDir, bin))
@@ -94,7 +107,8 @@ ssl_max_protocol_version = 'TLSv1.3'
 log_connections = on
 `, port, dir)
 	appendFile(t, filepath.Join(data, "postgresql.conf"), conf)
-	writeFile(t, filepath.Join(data, "pg_hba.conf"), cnpgHBA(userRules))
+	writeFile(t, filepath.Join(data, "pg_hba.conf"), cnpgHBA(rules))
+	writeFile(t, filepath.Join(data, "pg_ident.conf"), cnpgIdent(rules))
 	chownTree(t, cred, dir)
 
 	bin, args := sb.inNet(cred, filepath.Join(binDir, "postgres"), "-D", data)
@@ -146,24 +160,28 @@ func (pg *pgServer) superuserExec(t *testing.T, statements ...string) {
 	}
 }
 
-// setUserRules rewrites pg_hba.conf and reloads it (SIGHUP), as CNPG does when spec.postgresql.pg_hba changes.
-func (pg *pgServer) setUserRules(t *testing.T, userRules []string) {
+// setRules rewrites pg_hba.conf and pg_ident.conf and reloads them (SIGHUP), as CNPG does when
+// spec.postgresql changes.
+func (pg *pgServer) setRules(t *testing.T, rules pgRules) {
 	t.Helper()
-	path := filepath.Join(pg.dir, "data", "pg_hba.conf")
-	writeFile(t, path, cnpgHBA(userRules))
-	chownTree(t, serverCredential(t), path)
+	for file, content := range map[string]string{"pg_hba.conf": cnpgHBA(rules), "pg_ident.conf": cnpgIdent(rules)} {
+		path := filepath.Join(pg.dir, "data", file)
+		writeFile(t, path, content)
+		chownTree(t, serverCredential(t), path)
+	}
 	before := strings.Count(pg.log(t), "received SIGHUP, reloading configuration files")
 	if err := syscall.Kill(pg.cmd.Process.Pid, syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, pg.server, 10*time.Second, pg.label+" reload", func() error {
+	// The postmaster writes this line to its stderr, then loads both files before it accepts another
+	// connection (PostgreSQL 15 in the signal handler, 17 in its main loop), and backends inherit what it
+	// loaded: a connection made after the line is judged by the new rules.
+	waitFor(t, pg.server, 30*time.Second, pg.label+" reload", func() error {
 		if strings.Count(pg.log(t), "received SIGHUP, reloading configuration files") > before {
 			return nil
 		}
 		return fmt.Errorf("no reload logged yet")
 	})
-	// The postmaster logs before it re-reads pg_hba.conf; give it a moment to finish.
-	time.Sleep(300 * time.Millisecond)
 }
 
 type redisServer struct {

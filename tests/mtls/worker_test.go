@@ -19,6 +19,7 @@ import (
 
 	"nautobot-worker/internal/chartrender"
 	"nautobot-worker/internal/mocks"
+	"nautobot-worker/internal/nautobotpod"
 	"nautobot-worker/internal/realchart"
 	"nautobot-worker/stacks/site"
 )
@@ -49,7 +50,7 @@ const (
 func siteStack(t testing.TB, stack string) (release, []k8sObject, map[string]any) {
 	t.Helper()
 	root := repoRoot(t)
-	global, err := runGlobalStack(t, root)
+	global, err := runGlobalStack(t, root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +398,7 @@ func newSiteWorkerPod(t *testing.T) *siteWorkerPod {
 		}
 	}
 
-	w.pg17 = startPostgresIn(t, sb, "pg17-worker", pg17Bin, userRulesHardened(t))
+	w.pg17 = startPostgresIn(t, sb, "pg17-worker", pg17Bin, rulesOfTheStack(t))
 	w.redis = startRedisIn(t, sb)
 	w.gateway = w.startGateway(t, "gateway", w.pg17.port)
 	return w
@@ -613,7 +614,7 @@ func TestCeleryWorkerConsumesItsSiteQueue(t *testing.T) {
 		other := w.send(t, "default", "default-"+marker)
 		waitLog(t, worker, 60*time.Second, fmt.Sprintf("Task siteprobe.record[%s] succeeded", id))
 		rows := w.pg17.query(t, "SELECT queue, site, ssl, ssl_version, client_dn, client_serial FROM siteprobe_taskrun WHERE marker = $1", marker)
-		want := []string{workerSite, workerSite, "true", "TLSv1.3", "/CN=app", certSerial(t, siteFiles["tls.crt"])}
+		want := []string{workerSite, workerSite, "true", "TLSv1.3", "/CN=" + nautobotpod.SiteIdentity(workerSite), certSerial(t, siteFiles["tls.crt"])}
 		if len(rows) != 1 || strings.Join(rows[0], "|") != strings.Join(want, "|") {
 			t.Errorf("rows for %s: %q; want one %q", marker, rows, want)
 		}
@@ -687,7 +688,7 @@ func TestCeleryWorkerConsumesItsSiteQueue(t *testing.T) {
 			defer w.setClientFiles(t, siteFiles)
 			var pg15 *pgServer
 			if c.pg15 {
-				pg15 = startPostgresIn(t, w.sb, "pg15-worker", pg15BinDir, userRulesHardened(t))
+				pg15 = startPostgresIn(t, w.sb, "pg15-worker", pg15BinDir, rulesOfTheStack(t))
 				w.gateway.stop(t, syscall.SIGTERM)
 				w.gateway = w.startGateway(t, "gateway to pg15", pg15.port)
 			}
