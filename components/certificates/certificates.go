@@ -58,6 +58,10 @@ type Args struct {
 	// Sites gets one client certificate each (set by the stack from the `sites` list).
 	Sites []string `json:"-"`
 
+	// Distributed is true when the stack pushes each site's certificate to its secrets provider (set by the
+	// stack from distribution.enabled); it shortens the client certificates' default lifetime.
+	Distributed bool `json:"-"`
+
 	ServerDuration    string `json:"serverDuration"`
 	ServerRenewBefore string `json:"serverRenewBefore"`
 	ClientDuration    string `json:"clientDuration"`
@@ -80,7 +84,7 @@ func (a Args) Defaults() Args {
 	a.SiteClientSecretPrefix = cmp.Or(a.SiteClientSecretPrefix, "nautobot-mtls-client")
 	a.ServerDuration = cmp.Or(a.ServerDuration, "8760h")
 	a.ServerRenewBefore = cmp.Or(a.ServerRenewBefore, "720h")
-	a.ClientDuration = cmp.Or(a.ClientDuration, "26280h")
+	a.ClientDuration = cmp.Or(a.ClientDuration, a.defaultClientDuration())
 	a.ClientRenewBefore = cmp.Or(a.ClientRenewBefore, "720h")
 	a.KeyAlgorithm = cmp.Or(a.KeyAlgorithm, "ECDSA")
 	a.KeyEncoding = cmp.Or(a.KeyEncoding, "PKCS1")
@@ -96,6 +100,17 @@ func (a Args) Defaults() Args {
 		}
 	}
 	return a
+}
+
+// defaultClientDuration bounds how long a removed site's certificate still opens Redis, which has no
+// per-site identity to take back (PostgreSQL refuses it at once): 90 days when renewals reach the sites by
+// themselves, as ACME certificates do; a year when each renewal is a hand copy into every site's secrets
+// provider. clientRenewBefore (30 days) leaves a month to notice a renewal that did not arrive.
+func (a Args) defaultClientDuration() string {
+	if a.Distributed {
+		return "2160h"
+	}
+	return "8760h"
 }
 
 // SiteSecretName is the global secret that holds the client certificate of one site.

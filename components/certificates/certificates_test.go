@@ -115,7 +115,7 @@ func TestValidation(t *testing.T) {
 		{"site secret collides", func(a *certificates.Args) { a.GlobalClientSecret = "nautobot-mtls-client-dfw1" },
 			`siteClientSecretPrefix: site "dfw1"'s secret "nautobot-mtls-client-dfw1" collides with globalClientSecret`},
 		{"renew after expiry", func(a *certificates.Args) { a.ClientRenewBefore = "30000h" },
-			"clientRenewBefore: 30000h must be shorter than clientDuration 26280h"},
+			"clientRenewBefore: 30000h must be shorter than clientDuration 8760h"},
 		{"days are not durations", func(a *certificates.Args) { a.ServerDuration = "365d" },
 			`serverDuration: "365d" is not a valid duration`},
 		{"unknown encoding", func(a *certificates.Args) { a.KeyEncoding = "DER" },

@@ -137,3 +137,30 @@ func TestDistributionProblemsNameTheirKey(t *testing.T) {
 		})
 	}
 }
+
+// TestClientLifetimeFollowsDistribution: pushed renewals allow 90-day client certificates; hand-copied ones
+// last a year; a configured duration is kept either way.
+func TestClientLifetimeFollowsDistribution(t *testing.T) {
+	pushed := `{"enabled":true,"store":{"name":"fleet-secrets"}}`
+	for _, tc := range []struct {
+		name       string
+		config     map[string]string
+		want       string
+		renewalLag string
+	}{
+		{"hand copy", baseConfig(), "8760h", "720h"},
+		{"pushed", with(baseConfig(), "distribution", pushed), "2160h", "720h"},
+		{"pushed, configured", with(baseConfig(), "distribution", pushed, "certificates", `{"clientDuration":"4380h"}`), "4380h", "720h"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := build(t, tc.config)
+			require.NoError(t, err)
+			for _, name := range []string{"certs-global-client", "certs-site-dfw1"} {
+				s := spec(t, r.m, certificate, name)
+				require.Equal(t, tc.want, s["duration"], name)
+				require.Equal(t, tc.renewalLag, s["renewBefore"], name)
+			}
+			require.Equal(t, "8760h", spec(t, r.m, certificate, "certs-postgres-server")["duration"], "servers keep their year")
+		})
+	}
+}

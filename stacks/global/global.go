@@ -201,6 +201,7 @@ func (c *Config) complete() map[string]string {
 	for _, s := range c.Sites {
 		cert.Sites = append(cert.Sites, s.Name)
 	}
+	cert.Distributed = c.Distribution.Enabled
 	*cert = cert.Defaults()
 	c.Database.Identities = []string{cert.ClientCommonName}
 	for _, s := range c.Sites {

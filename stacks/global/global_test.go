@@ -111,7 +111,7 @@ func TestClientCertificates(t *testing.T) {
 		return map[string]any{
 			"secretName":  secret,
 			"commonName":  cn,
-			"duration":    "26280h",
+			"duration":    "8760h",
 			"renewBefore": "720h",
 			"usages":      []any{"digital signature", "client auth"},
 			"privateKey":  map[string]any{"algorithm": "ECDSA", "size": float64(256), "encoding": "PKCS1", "rotationPolicy": "Always"},
