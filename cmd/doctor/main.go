@@ -3,8 +3,8 @@
 // fix under each failure).
 //
 //	go run ./cmd/doctor global  --kubeconfig FILE [--context C] [--outputs FILE|-] [--namespace NS] [--json]
-//	go run ./cmd/doctor site    --kubeconfig FILE [--context C] [--outputs FILE|-] [--db-user U] [--json]
-//	go run ./cmd/doctor connect --db-host H --redis-host H --cert-dir DIR [--login] [--json]
+//	go run ./cmd/doctor site    --kubeconfig FILE [--context C] [--outputs FILE|-] [--identity CN] [--global-kubeconfig FILE] [--json]
+//	go run ./cmd/doctor connect --db-host H --redis-host H --cert-dir DIR [--site NAME] [--login] [--json]
 //
 // Exit code: 0 every check passed, 1 a check failed, 3 no failure but a check could not pass (WARN),
 // 2 usage.
@@ -47,9 +47,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		namespace = flags.String("namespace", "", "namespace of the stack's objects (default the outputs' namespace, else nautobot)")
 	}
 	site := struct {
-		secret, deployment, identity *string
-		renewBefore                  *time.Duration
-		logLines                     *int64
+		secret, deployment, identity    *string
+		globalKubeconfig, globalContext *string
+		renewBefore                     *time.Duration
+		logLines                        *int64
 	}{}
 	connect := doctor.ConnectOptions{}
 	var login *bool
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		site.secret = flags.String("secret", "", "the mTLS secret (default the outputs' secrets.mtlsClient, else nautobot-mtls-client)")
 		site.deployment = flags.String("deployment", "", "the worker Deployment (default the outputs' workerDeployment)")
 		site.identity = flags.String("identity", "", "the common name the site's client certificate must carry (default site-<the outputs' site>)")
+		site.globalKubeconfig = flags.String("global-kubeconfig", "", "kubeconfig of the global cluster: compare the site's certificate with the one issued there (the outputs' clientCertSource)")
+		site.globalContext = flags.String("global-context", "", "context of --global-kubeconfig")
 		site.renewBefore = flags.Duration("renew-before", 720*time.Hour, "the client certificates' renewal window (certificates.clientRenewBefore)")
 		site.logLines = flags.Int64("log-lines", 500, "lines of each worker container's log to read")
 	case "connect":
@@ -106,7 +109,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if command == "global" {
 			report = doctor.Global(ctx, cluster, doctor.GlobalOptions{Outputs: out, Namespace: *namespace, Now: now})
 		} else {
-			report = doctor.Site(ctx, cluster, doctor.SiteOptions{Outputs: out, Namespace: *namespace, MTLSSecret: *site.secret,
+			var global *doctor.Cluster
+			if *site.globalKubeconfig != "" {
+				if global, err = doctor.ConnectCluster(*site.globalKubeconfig, *site.globalContext); err != nil {
+					fmt.Fprintf(stderr, "doctor: --global-kubeconfig: %v\n", err)
+					return 2
+				}
+			}
+			report = doctor.Site(ctx, cluster, doctor.SiteOptions{Outputs: out, Namespace: *namespace, MTLSSecret: *site.secret, Global: global,
 				Deployment: *site.deployment, Identity: *site.identity, RenewBefore: *site.renewBefore, LogLines: *site.logLines, Now: now})
 		}
 	case "connect":

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -130,4 +131,12 @@ func TestReportExitCodeAndJSON(t *testing.T) {
 			require.Equal(t, tc.exit, got.ExitCode)
 		})
 	}
+}
+
+func TestCopyLag(t *testing.T) {
+	held, renewed := selfSigned(t, false)[0], selfSigned(t, false)[0]
+	require.Empty(t, copyLag(held, held))
+	lag := copyLag(held, renewed)
+	require.Contains(t, lag, "the site holds serial 1 issued "+held.NotBefore.UTC().Format(time.DateOnly))
+	require.Contains(t, lag, "the renewal has not reached the site's secrets provider")
 }

@@ -1,7 +1,9 @@
 package doctor
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"sort"
 	"strings"
@@ -65,6 +67,9 @@ type SiteOptions struct {
 	Identity string
 	// RenewBefore is the client certificates' renewal window.
 	RenewBefore time.Duration
+	// Global, when set, is the global cluster: the site's certificate is compared with the one issued
+	// there (the outputs' clientCertSource), which tells a renewal that has not reached the site.
+	Global *Cluster
 	// LogLines is how much of each container's log to read.
 	LogLines int64
 	Now      time.Time
@@ -97,10 +102,50 @@ func Site(ctx context.Context, c *Cluster, o SiteOptions) Report {
 			r.Warn("secret "+secretName+" type", "the ExternalSecret's target template should set type kubernetes.io/tls", "type %s", s.Type)
 		}
 		r.Merge("secret "+secretName, CheckMaterial(Material(s.Data), MaterialOptions{Identity: o.identity(), RenewBefore: o.RenewBefore, Now: o.Now}))
+		if o.Global != nil {
+			checkIssuedCopy(ctx, o.Global, o.Outputs.Map("clientCertSource"), s.Data[nautobotpod.CertFile], "secret "+secretName+": the latest issued certificate", &r)
+		}
 	}
 
 	checkWorker(ctx, c, ns, first(o.Deployment, o.Outputs.String("workerDeployment", "")), o.LogLines, &r)
 	return r
+}
+
+// checkIssuedCopy compares the certificate a site holds with the one the global cluster issued for it
+// (source: the site outputs' clientCertSource, {namespace, secret}): after a renewal the global secret holds
+// a newer certificate until the push, or the hand copy, brings it to the site's secrets provider and
+// External Secrets syncs it.
+func checkIssuedCopy(ctx context.Context, global *Cluster, source map[string]any, siteCert []byte, check string, r *Report) {
+	ns, name := str(source["namespace"]), str(source["secret"])
+	if ns == "" || name == "" {
+		r.Warn(check, "pass --outputs with the site stack's outputs (clientCertSource, shown with --show-secrets)", "the site's outputs do not say which global secret issued its certificate")
+		return
+	}
+	issuedSecret, err := global.Core.CoreV1().Secrets(ns).Get(ctx, name, getOptions)
+	if err != nil {
+		r.Warn(check, "the --global-kubeconfig user must be able to get the site's issued secret", "global secret %s/%s: %v", ns, name, err)
+		return
+	}
+	held, heldErr := certificates(siteCert)
+	issued, issuedErr := certificates(issuedSecret.Data[nautobotpod.CertFile])
+	if heldErr != nil || issuedErr != nil {
+		r.Warn(check, fixRenewal, "cannot compare: site %v, global %v", heldErr, issuedErr)
+		return
+	}
+	if problem := copyLag(held[0], issued[0]); problem != "" {
+		r.Warn(check, fixRenewal, "%s", problem)
+		return
+	}
+	r.Pass(check, "serial %s, issued %s, as on the global cluster", held[0].SerialNumber.Text(16), held[0].NotBefore.UTC().Format(time.DateOnly))
+}
+
+// copyLag says how the certificate a site holds differs from the one issued for it, or "" when they are one.
+func copyLag(held, issued *x509.Certificate) string {
+	if bytes.Equal(held.Raw, issued.Raw) {
+		return ""
+	}
+	return fmt.Sprintf("the site holds serial %s issued %s; the global cluster issued serial %s on %s: the renewal has not reached the site's secrets provider (distribution: the site's PushSecret; by hand: copy it)",
+		held.SerialNumber.Text(16), held.NotBefore.UTC().Format(time.DateOnly), issued.SerialNumber.Text(16), issued.NotBefore.UTC().Format(time.DateOnly))
 }
 
 // identity is the common name the site's certificate carries: the option, else the one of the site its

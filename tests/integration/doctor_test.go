@@ -337,7 +337,7 @@ func doctorSite(t *testing.T, e *env, site, ns string, bad map[string]map[string
 		{"doctor-no-ca", "files present", "ca.crt missing or empty"},
 		{"doctor-escaped", "no carriage return in PEM", "tls.crt hold escaped line breaks"},
 		{"doctor-escaped", "tls.crt parses", "no PEM certificate found"},
-		{"doctor-client-as-ca", "ca.crt is the CA", "ca.crt holds the client certificate itself (CN=app)"},
+		{"doctor-client-as-ca", "ca.crt is the CA", "ca.crt holds the client certificate itself (CN=" + nautobotpod.SiteIdentity(out["site"].(string)) + ")"},
 		{"doctor-other-ca", "tls.crt chains to ca.crt", "certificate signed by unknown authority"},
 		{"doctor-replication-cn", "CN is the site's identity", `CN="streaming_replica", want "` + nautobotpod.SiteIdentity(out["site"].(string)) + `"`},
 		{"doctor-server-cert", "client auth usage", "has no client auth"},
@@ -349,6 +349,13 @@ func doctorSite(t *testing.T, e *env, site, ns string, bad map[string]map[string
 			require.Equal(t, 1, r.ExitCode())
 		})
 	}
+	t.Run("doctor site: the site holds the certificate the global cluster issued, or a renewal has not reached it", func(t *testing.T) {
+		r := run(doctor.SiteOptions{Global: cl})
+		requireCheck(t, r, "secret nautobot-mtls-client: the latest issued certificate", doctor.Pass, "as on the global cluster")
+		// Another certificate in the site's secret stands for the one a site kept after a renewal.
+		r = run(doctor.SiteOptions{Global: cl, MTLSSecret: "doctor-other-ca"})
+		requireCheck(t, r, "secret doctor-other-ca: the latest issued certificate", doctor.Warn, "the renewal has not reached the site's secrets provider")
+	})
 }
 
 // badSiteSecrets are the seed's broken nautobot-mtls-client secrets, each made from certificates the local
