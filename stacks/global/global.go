@@ -347,16 +347,15 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 		}).(pulumi.MapOutput)
 	}
 	for k, v := range map[string]pulumi.Input{
-		"namespace":        ca.Namespace,
-		"issuerName":       ca.IssuerName,
-		"caCertSecretName": ca.CAPublicSecretName,
-		"dbFqdn":           pulumi.String(c.Gateway.DBFQDN),
-		"dbPort":           pulumi.Int(c.Gateway.DBPort),
-		"dbName":           pulumi.String(c.Database.Database),
-		"dbUser":           pulumi.String(c.Database.User),
-		"redisFqdn":        pulumi.String(c.Gateway.RedisFQDN),
-		"redisPort":        pulumi.Int(c.Gateway.RedisPort),
-		// Sites check the hosts their workers connect to against them, at preview.
+		"namespace":         ca.Namespace,
+		"issuerName":        ca.IssuerName,
+		"caCertSecretName":  ca.CAPublicSecretName,
+		"dbFqdn":            pulumi.String(c.Gateway.DBFQDN),
+		"dbPort":            pulumi.Int(c.Gateway.DBPort),
+		"dbName":            pulumi.String(c.Database.Database),
+		"dbUser":            pulumi.String(c.Database.User),
+		"redisFqdn":         pulumi.String(c.Gateway.RedisFQDN),
+		"redisPort":         pulumi.Int(c.Gateway.RedisPort),
 		"dbServerNames":     pulumi.ToStringArray(c.Certificates.DNSNames(c.Certificates.Postgres)),
 		"redisServerNames":  pulumi.ToStringArray(c.Certificates.DNSNames(c.Certificates.Redis)),
 		"sites":             sites,
