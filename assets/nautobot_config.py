@@ -8,7 +8,8 @@ Nautobot's own defaults already build DATABASES, CACHES and CELERY_BROKER_URL fr
   optionally with PostgreSQL 17 direct TLS (``NAUTOBOT_DB_SSLNEGOTIATION=direct``) so that the Envoy
   TLS-passthrough gateway can route the connection by SNI;
 * Redis TLS with a client certificate (Redis ``tls-auth-clients yes``), switched on when the mTLS CA
-  certificate is mounted;
+  certificate is mounted, checking that the server certificate names the Redis host unless
+  ``NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME=false``;
 * the ``UNDERSTACK_PARTITION`` and ``UNDERSTACK_SITE`` settings.
 
 Every mistake this file can see is an error at start-up that names the variable, so a pod crash-loops
@@ -41,6 +42,9 @@ _redis_cert_reqs = {
     "optional": ssl.CERT_OPTIONAL,
     "none": ssl.CERT_NONE,
 }
+# redis-py's ssl_check_hostname. redis-py 4.x/5.x defaults to off, under which any certificate the CA signed
+# for server auth (PostgreSQL's, say) can stand in for Redis; here it is on unless switched off by name.
+_redis_check_hostname = {"true": True, "false": False}
 
 
 def _env(name, default=""):
@@ -107,8 +111,16 @@ def redis_ssl_kwargs():
         if not os.path.isfile(ca_certs):
             return None
     cert_reqs = _choice("NAUTOBOT_REDIS_SSL_CERT_REQS", tuple(_redis_cert_reqs)) or "required"
+    check_hostname = _choice("NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME", tuple(_redis_check_hostname)) or "true"
+    if cert_reqs == "none" and check_hostname == "true":
+        # Python's ssl refuses the pair at the first connection; say which variable to change instead.
+        raise ValueError(
+            "NAUTOBOT_REDIS_SSL_CERT_REQS=none does not verify the server, so its name cannot be checked either; "
+            "set NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME=false as well, or NAUTOBOT_REDIS_SSL_CERT_REQS=required"
+        )
     return {
         "ssl_cert_reqs": _redis_cert_reqs[cert_reqs],
+        "ssl_check_hostname": _redis_check_hostname[check_hostname],
         "ssl_ca_certs": ca_certs,
         "ssl_certfile": _required_file("NAUTOBOT_REDIS_SSL_CERTFILE", f"{_mtls_dir}/tls.crt"),
         "ssl_keyfile": _required_file("NAUTOBOT_REDIS_SSL_KEYFILE", f"{_mtls_dir}/tls.key"),

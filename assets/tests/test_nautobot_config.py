@@ -245,6 +245,7 @@ class RedisSSLTests(ConfigTestCase):
     def expected(self, files, cert_reqs=ssl.CERT_REQUIRED):
         return {
             "ssl_cert_reqs": cert_reqs,
+            "ssl_check_hostname": True,
             "ssl_ca_certs": files["NAUTOBOT_REDIS_SSL_CA_CERTS"],
             "ssl_certfile": files["NAUTOBOT_REDIS_SSL_CERTFILE"],
             "ssl_keyfile": files["NAUTOBOT_REDIS_SSL_KEYFILE"],
@@ -276,6 +277,7 @@ class RedisSSLTests(ConfigTestCase):
             config.CELERY_BROKER_USE_SSL,
             {
                 "ssl_cert_reqs": ssl.CERT_REQUIRED,
+                "ssl_check_hostname": True,
                 "ssl_ca_certs": defaults[0],
                 "ssl_certfile": defaults[1],
                 "ssl_keyfile": defaults[2],
@@ -293,7 +295,10 @@ class RedisSSLTests(ConfigTestCase):
         }
         for value, constant in cases.items():
             with self.subTest(value=value):
-                config = self.load({**REDISS, **files, "NAUTOBOT_REDIS_SSL_CERT_REQS": value})
+                env = {**REDISS, **files, "NAUTOBOT_REDIS_SSL_CERT_REQS": value}
+                if constant is ssl.CERT_NONE:
+                    env["NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME"] = "false"
+                config = self.load(env)
                 for kwargs in (
                     config.CACHES["default"]["OPTIONS"]["CONNECTION_POOL_KWARGS"],
                     config.CELERY_BROKER_USE_SSL,
@@ -310,6 +315,60 @@ class RedisSSLTests(ConfigTestCase):
                     "allowed values: required, optional, none (or unset)",
                     {**REDISS, **self.redis_files(), "NAUTOBOT_REDIS_SSL_CERT_REQS": value},
                 )
+
+    def redis_kwargs(self, config):
+        return (
+            config.CACHES["default"]["OPTIONS"]["CONNECTION_POOL_KWARGS"],
+            config.CELERY_BROKER_USE_SSL,
+            config.CELERY_REDIS_BACKEND_USE_SSL,
+        )
+
+    def test_hostname_is_checked_unless_switched_off_by_name(self):
+        files = self.redis_files()
+        cases = {None: True, "": True, "true": True, " true\n": True, "false": False, "false\n": False}
+        for value, checked in cases.items():
+            with self.subTest(value=value):
+                env = {**REDISS, **files}
+                if value is not None:
+                    env["NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME"] = value
+                for kwargs in self.redis_kwargs(self.load(env)):
+                    self.assertIs(kwargs["ssl_check_hostname"], checked)
+
+    def test_invalid_check_hostname_fails(self):
+        for value in ("False", "0", "no", "off"):
+            with self.subTest(value=value):
+                self.assertRaisesExactly(
+                    ValueError,
+                    f"NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME={value!r} is not valid; allowed values: true, false (or unset)",
+                    {**REDISS, **self.redis_files(), "NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME": value},
+                )
+
+    def test_cert_reqs_none_needs_the_hostname_check_off_by_name(self):
+        # Python's ssl raises "Cannot set verify_mode to CERT_NONE when check_hostname is enabled" only at
+        # the first connection; the config says it at start-up, with the variables to change.
+        for check in (None, "true"):
+            with self.subTest(check=check):
+                env = {**REDISS, **self.redis_files(), "NAUTOBOT_REDIS_SSL_CERT_REQS": "none"}
+                if check is not None:
+                    env["NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME"] = check
+                self.assertRaisesExactly(
+                    ValueError,
+                    "NAUTOBOT_REDIS_SSL_CERT_REQS=none does not verify the server, so its name cannot be checked "
+                    "either; set NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME=false as well, or NAUTOBOT_REDIS_SSL_CERT_REQS=required",
+                    env,
+                )
+
+    def test_the_settings_build_a_context_python_accepts(self):
+        # What redis-py's SSLConnection does with the kwargs, in its order: check_hostname, then verify_mode.
+        files = self.redis_files()
+        for env in ({}, {"NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME": "false", "NAUTOBOT_REDIS_SSL_CERT_REQS": "none"},
+                    {"NAUTOBOT_REDIS_SSL_CERT_REQS": "optional"}):
+            with self.subTest(env=env):
+                kwargs = self.load({**REDISS, **files, **env}).CELERY_BROKER_USE_SSL
+                context = ssl.create_default_context()
+                context.check_hostname = kwargs["ssl_check_hostname"]
+                context.verify_mode = kwargs["ssl_cert_reqs"]
+                self.assertEqual(context.check_hostname, kwargs["ssl_check_hostname"])
 
     def test_missing_client_certificate_or_key_with_a_ca(self):
         for variable in ("NAUTOBOT_REDIS_SSL_CERTFILE", "NAUTOBOT_REDIS_SSL_KEYFILE"):
@@ -422,6 +481,7 @@ class DumpSettingsTests(ConfigTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         kwargs = {
             "ssl_cert_reqs": "CERT_REQUIRED",
+            "ssl_check_hostname": True,
             "ssl_ca_certs": redis["NAUTOBOT_REDIS_SSL_CA_CERTS"],
             "ssl_certfile": redis["NAUTOBOT_REDIS_SSL_CERTFILE"],
             "ssl_keyfile": redis["NAUTOBOT_REDIS_SSL_KEYFILE"],

@@ -4,7 +4,8 @@
 //
 //	go run ./cmd/doctor global  --kubeconfig FILE [--context C] [--outputs FILE|-] [--namespace NS] [--json]
 //	go run ./cmd/doctor site    --kubeconfig FILE [--context C] [--outputs FILE|-] [--identity CN] [--global-kubeconfig FILE] [--json]
-//	go run ./cmd/doctor connect --db-host H --redis-host H --cert-dir DIR [--site NAME] [--login] [--json]
+//	go run ./cmd/doctor connect --db-host H --redis-host H --cert-dir DIR [--site NAME] [--login] [--db-sslmode verify-ca]
+//	                            [--redis-check-hostname=false] [--json]
 //
 // Exit code: 0 every check passed, 1 a check failed, 3 no failure but a check could not pass (WARN),
 // 2 usage.
@@ -53,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logLines                        *int64
 	}{}
 	connect := doctor.ConnectOptions{}
-	var login *bool
+	var login, redisCheckHostname *bool
 	var connectSite *string
 	switch command {
 	case "global":
@@ -77,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		flags.StringVar(&connect.DBUser, "db-user", "app", "with --login: the database user (the global stack's dbUser output)")
 		connectSite = flags.String("site", "", "the site whose certificate --cert-dir holds: its CN must be the site's identity, site-<name>")
 		flags.StringVar(&connect.DBName, "db-name", "app", "with --login: the database")
+		flags.StringVar(&connect.ServerNames.DatabaseSSLMode, "db-sslmode", nautobotpod.VerifyFull, "the site's worker.databaseSslMode: verify-full checks that the PostgreSQL certificate names --db-host, verify-ca (set explicitly on the site) the chain only")
+		redisCheckHostname = flags.Bool("redis-check-hostname", true, "the site's worker.redisCheckHostname: false checks only the chain of the Redis certificate")
 		login = flags.Bool("login", false, "also log in to PostgreSQL with the client certificate (a password from $NAUTOBOT_DB_PASSWORD is sent if the server asks for one), and to Redis when $NAUTOBOT_REDIS_PASSWORD is set")
 	default:
 		fmt.Fprintln(stderr, usage)
@@ -134,6 +137,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if *connectSite != "" {
 			connect.Identity = nautobotpod.SiteIdentity(*connectSite)
 		}
+		if m := connect.ServerNames.DatabaseSSLMode; m != nautobotpod.VerifyFull && m != nautobotpod.VerifyCA {
+			fmt.Fprintf(stderr, "doctor connect: --db-sslmode %q: use %s or %s (the modes a worker may use)\n", m, nautobotpod.VerifyFull, nautobotpod.VerifyCA)
+			return 2
+		}
+		connect.ServerNames.RedisCheckHostname = redisCheckHostname
 		if *login {
 			connect.Login = true
 			connect.DBPassword = os.Getenv("NAUTOBOT_DB_PASSWORD")

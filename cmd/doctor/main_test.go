@@ -23,6 +23,8 @@ func TestUsageErrors(t *testing.T) {
 		{"connect without the Redis host", []string{"connect", "--db-host", "db.example.com"}, "doctor connect: --redis-host required"},
 		{"a flag of another command", []string{"global", "--db-host", "x"}, "flag provided but not defined: -db-host"},
 		{"an extra argument", []string{"site", "nautobot"}, `doctor: unexpected argument "nautobot"`},
+		{"an sslmode no worker uses", []string{"connect", "--db-host", "db.example.com", "--redis-host", "redis.example.com", "--db-sslmode", "require"},
+			`doctor connect: --db-sslmode "require": use verify-full or verify-ca`},
 		{"outputs that are not JSON", []string{"global", "--outputs", notJSON}, "not the JSON of `pulumi stack output --json`"},
 	}
 	for _, tc := range cases {

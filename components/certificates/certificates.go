@@ -255,7 +255,7 @@ func NewMTLSCertificates(ctx *pulumi.Context, name string, args *Args, opts ...p
 			}{{"postgres-server", a.Postgres, PostgresServerRole}, {"redis-server", a.Redis, RedisServerRole}} {
 				if err := add(s.suffix, s.cert.SecretName, map[string]any{
 					"commonName":  s.cert.CommonName,
-					"dnsNames":    kube.Strings(a.dnsNames(s.cert)),
+					"dnsNames":    kube.Strings(a.DNSNames(s.cert)),
 					"duration":    a.ServerDuration,
 					"renewBefore": a.ServerRenewBefore,
 					"usages":      kube.Strings(a.Usages(s.role)),
@@ -298,8 +298,9 @@ func (a Args) privateKey() map[string]any {
 	return k
 }
 
-// dnsNames lists every in-cluster name of the services, then the gateway FQDN and extras, without repeats.
-func (a Args) dnsNames(s ServerCert) []string {
+// DNSNames are the SANs of a server certificate: every in-cluster name of the services, then the gateway
+// FQDN and the extras, without repeats. The hosts the pods connect to must be among them.
+func (a Args) DNSNames(s ServerCert) []string {
 	var names []string
 	seen := map[string]bool{}
 	push := func(n string) {

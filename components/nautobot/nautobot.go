@@ -64,6 +64,12 @@ type Args struct {
 	RedisPasswordValue pulumi.StringOutput `json:"-"`
 	CreateSecrets      bool                `json:"-"`
 	ChartCacheDir      string              `json:"-"`
+	// DBServerNames and RedisServerNames are the DNS names of the PostgreSQL and Redis server certificates.
+	DBServerNames    []string `json:"-"`
+	RedisServerNames []string `json:"-"`
+
+	// ServerNames are the keys databaseSslMode (default verify-full) and redisCheckHostname (default true).
+	nautobotpod.ServerNames
 }
 
 // Redis tunes the chart's Redis master (the Bitnami subchart's redis.master).
@@ -125,6 +131,7 @@ func (a Args) Defaults() Args {
 	a.DjangoSecret = cmp.Or(a.DjangoSecret, "nautobot-django")
 	a.RedisSecret = cmp.Or(a.RedisSecret, "nautobot-redis")
 	a.Chart = a.Chart.Defaults()
+	a.ServerNames = a.ServerNames.Defaults()
 	return a
 }
 
@@ -147,6 +154,11 @@ func (a Args) Validate() error {
 	}
 	a.Resources.Validate(p, "resources")
 	a.Redis.validate(p)
+	a.ServerNames.Validate(p)
+	// The pods reach CNPG's rw Service and the Redis master Service by their short names.
+	a.ServerNames.CheckHosts(p, ConfigKey,
+		nautobotpod.Host{Key: "databaseSslMode", Host: a.DBService, Names: a.DBServerNames, AddName: "certificates.postgres.extraDnsNames"},
+		nautobotpod.Host{Key: "redisCheckHostname", Host: a.RedisService(), Names: a.RedisServerNames, AddName: "certificates.redis.extraDnsNames"})
 	if config, err := nautobotpod.NautobotConfig(a.NautobotConfig); err != nil {
 		p.Addf("nautobotConfig", "%v", err)
 	} else {
@@ -181,6 +193,7 @@ var ownedHints = []struct{ path, hint string }{
 	{"nameOverride", "it renames the Redis Service that the Redis certificate and the gateway name; set nautobot.releaseName instead"},
 	{"redis.fullnameOverride", "it renames the Redis Service that the Redis certificate and the gateway name"},
 	{"redis.nameOverride", "it renames the Redis Service that the Redis certificate and the gateway name"},
+	{"redis.sentinel", "the chart then points the pods at <release>-redis-headless, a name the Redis server certificate does not carry"},
 	{"nautobot.image", "use nautobot.image"},
 	{"nautobot.replicaCount", "use nautobot.replicas"},
 	{"nautobot.resources", "use nautobot.resources"},
@@ -206,7 +219,7 @@ func (a Args) values(config string) (map[string]any, []string) {
 	// it on every container from the DB secret's username key, which wins over the ConfigMap; both say app.
 	// The global pods reach CNPG's Service inside the cluster, not through the gateway.
 	env := nautobotpod.EnvValues(append([]nautobotpod.EnvVar{{Name: "NAUTOBOT_DB_USER", Value: a.DBUser}},
-		nautobotpod.Env(false)...))
+		nautobotpod.Env(false, a.ServerNames)...))
 	ours := map[string]any{
 		"nautobot": map[string]any{
 			"config":     config,

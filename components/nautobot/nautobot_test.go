@@ -65,8 +65,10 @@ func TestChartValues(t *testing.T) {
 		require.Equal(t, mount, section["extraVolumeMounts"])
 	}
 	require.Equal(t, []any{"nautobot-django"}, celery["extraEnvVarsSecret"])
-	require.Contains(t, nb["extraVars"], map[string]any{"name": "NAUTOBOT_DB_SSLMODE", "value": "verify-ca"})
+	// The pods check that the servers' certificates name the Services they connect to.
+	require.Contains(t, nb["extraVars"], map[string]any{"name": "NAUTOBOT_DB_SSLMODE", "value": "verify-full"})
 	require.Contains(t, nb["extraVars"], map[string]any{"name": "NAUTOBOT_REDIS_SSL_CERT_REQS", "value": "required"})
+	require.Contains(t, nb["extraVars"], map[string]any{"name": "NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME", "value": "true"})
 	require.Equal(t, map[string]any{"default": map[string]any{"enabled": true, "taskQueues": "default"}, "beat": map[string]any{"enabled": true}}, v["workers"])
 	require.Empty(t, m.OfType("kubernetes:core/v1:Secret"), "existing secrets are used unless their values are configured")
 }
@@ -102,4 +104,55 @@ func TestValidation(t *testing.T) {
 	require.ErrorContains(t, err, `releaseName: "Nautobot" is not a valid DNS label`)
 	require.ErrorContains(t, err, "chart: sets both repo")
 	require.Empty(t, m.OfType("nautobot:nautobot:GlobalNautobot"))
+}
+
+func TestServerNames(t *testing.T) {
+	// The names the global stack gives the server certificates of CNPG's Services and the Redis master.
+	withNames := func(f func(*nautobot.Args)) nautobot.Args {
+		a := base()
+		a.DBServerNames = []string{"nautobot-cluster-rw", "nautobot-cluster-ro", "nautobot-db.example.com"}
+		a.RedisServerNames = []string{"nautobot-redis-master", "nautobot-redis.example.com"}
+		f(&a)
+		return a
+	}
+	extraVars := func(t *testing.T, m *mocks.Monitor) []any {
+		c, ok := m.Find("kubernetes:helm.sh/v4:Chart", "nautobot")
+		require.True(t, ok)
+		return c.Plain()["values"].(map[string]any)["nautobot"].(map[string]any)["extraVars"].([]any)
+	}
+	env := func(name, value string) map[string]any { return map[string]any{"name": name, "value": value} }
+
+	t.Run("checked by default: the Services are named", func(t *testing.T) {
+		m, err := run(t, withNames(func(*nautobot.Args) {}), false)
+		require.NoError(t, err)
+		require.Contains(t, extraVars(t, m), env("NAUTOBOT_DB_SSLMODE", "verify-full"))
+		require.Contains(t, extraVars(t, m), env("NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME", "true"))
+	})
+	t.Run("the seed's verify-ca and no Redis name check, set explicitly", func(t *testing.T) {
+		m, err := run(t, withNames(func(a *nautobot.Args) { a.DatabaseSSLMode, a.RedisCheckHostname = "verify-ca", new(false) }), false)
+		require.NoError(t, err)
+		require.Contains(t, extraVars(t, m), env("NAUTOBOT_DB_SSLMODE", "verify-ca"))
+		require.Contains(t, extraVars(t, m), env("NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME", "false"))
+	})
+	for _, c := range []struct {
+		name string
+		args nautobot.Args
+		want []string
+	}{
+		{"an sslmode that checks no server", withNames(func(a *nautobot.Args) { a.DatabaseSSLMode = "verify_full" }),
+			[]string{`databaseSslMode: "verify_full" is not supported; use one of verify-full, verify-ca`}},
+		{"a release whose Redis Service the certificate does not name", withNames(func(a *nautobot.Args) { a.ReleaseName = "nb" }),
+			[]string{`redisCheckHostname: the pods connect to Redis as "nb-redis-master", a name the Redis server certificate does not carry`,
+				"add \"nb-redis-master\" to certificates.redis.extraDnsNames, or set nautobot.redisCheckHostname: false"}},
+		{"a database Service the certificate does not name", withNames(func(a *nautobot.Args) { a.DBService = "other-rw" }),
+			[]string{`databaseSslMode: the pods connect to PostgreSQL as "other-rw"`, "set nautobot.databaseSslMode: verify-ca"}},
+		{"Redis sentinel, which moves the pods to another Service", withNames(func(a *nautobot.Args) {
+			a.ExtraValues = map[string]any{"redis": map[string]any{"sentinel": map[string]any{"enabled": true}}}
+		}), []string{"values.redis.sentinel", "a name the Redis server certificate does not carry"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := run(t, c.args, false)
+			m.RequireRejected(t, err, c.want...)
+		})
+	}
 }

@@ -87,6 +87,12 @@ type Args struct {
 	Secrets SecretNames `json:"-"`
 	// ChartCacheDir holds schema-less chart copies (empty: chart.DefaultCacheDir).
 	ChartCacheDir string `json:"-"`
+	// DBServerNames and RedisServerNames are the DNS names of the global server certificates (the global
+	// stack's dbServerNames and redisServerNames outputs); nil for a global stack that predates them.
+	DBServerNames, RedisServerNames []string `json:"-"`
+
+	// ServerNames are the keys databaseSslMode (default verify-full) and redisCheckHostname (default true).
+	nautobotpod.ServerNames
 
 	// ReleaseName is the Helm release name (default nautobot-worker).
 	ReleaseName string `json:"releaseName"`
@@ -122,6 +128,7 @@ func (a Args) Defaults() Args {
 		a.ReleaseName = DefaultReleaseName
 	}
 	a.Chart = a.Chart.Defaults()
+	a.ServerNames = a.ServerNames.Defaults()
 	if a.Concurrency == nil {
 		a.Concurrency = new(2)
 	}
@@ -220,6 +227,8 @@ func (a Args) Validate() error {
 		}
 	}
 	a.validateExtras(p)
+	a.ServerNames.Validate(p)
+	a.checkHosts(p)
 	if err == nil {
 		_, conflicts := a.values(text)
 		chart.ReportOwned(p, ConfigKey, conflicts, hint)
@@ -248,9 +257,28 @@ func hint(path string) string {
 	return "it keeps the release worker-only and wired for mTLS (see the README, section Site stack config)"
 }
 
+// checkHosts checks the hosts the worker connects to, the global stack's gateway FQDNs unless
+// extraEnvVars override them, against the names the global server certificates carry.
+func (a Args) checkHosts(p *validate.Problems) {
+	db := nautobotpod.Host{Key: "databaseSslMode", Host: a.DB.Host, Names: a.DBServerNames,
+		AddName: "the global stack's certificates.postgres.extraDnsNames"}
+	redis := nautobotpod.Host{Key: "redisCheckHostname", Host: a.Redis.Host, Names: a.RedisServerNames,
+		AddName: "the global stack's certificates.redis.extraDnsNames"}
+	// The chart's env entries win over its ConfigMap's NAUTOBOT_DB_HOST and NAUTOBOT_REDIS_HOST.
+	for i, e := range a.ExtraEnvVars {
+		switch e.Name {
+		case "NAUTOBOT_DB_HOST":
+			db.Key, db.Host = fmt.Sprintf("extraEnvVars[%d].value", i), e.Value
+		case "NAUTOBOT_REDIS_HOST":
+			redis.Key, redis.Host = fmt.Sprintf("extraEnvVars[%d].value", i), e.Value
+		}
+	}
+	a.ServerNames.CheckHosts(p, ConfigKey, db, redis)
+}
+
 func (a Args) validateExtras(p *validate.Problems) {
 	reserved := map[string]bool{"CELERY_TASK_QUEUES": true, "NAUTOBOT_DB_USER": true, "NAUTOBOT_DB_PASSWORD": true, "NAUTOBOT_REDIS_PASSWORD": true}
-	for _, e := range nautobotpod.Env(true) {
+	for _, e := range nautobotpod.Env(true, nautobotpod.ServerNames{}) {
 		reserved[e.Name] = true
 	}
 	seen := map[string]bool{}
@@ -287,7 +315,7 @@ func (a Args) validateExtras(p *validate.Problems) {
 func (a Args) values(config string) (map[string]any, []string) {
 	image := a.Image.Values()
 	image["pullSecrets"] = []any{a.Secrets.Registry}
-	env := nautobotpod.EnvValues(append(nautobotpod.Env(true), a.ExtraEnvVars...))
+	env := nautobotpod.EnvValues(append(nautobotpod.Env(true, a.ServerNames), a.ExtraEnvVars...))
 	volumes := []any{nautobotpod.Volume(a.Secrets.MTLS)}
 	mounts := []any{nautobotpod.Mount()}
 	for _, v := range a.ExtraVolumes {

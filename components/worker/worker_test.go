@@ -81,9 +81,10 @@ func defaultValues() map[string]any {
 			"extraEnvVarsSecret": []any{"nautobot-django", "nautobot-custom-env"},
 			"extraEnvVars": []any{
 				env("NAUTOBOT_CONFIG", "/opt/nautobot/nautobot_config.py"),
-				env("NAUTOBOT_DB_SSLMODE", "verify-ca"),
+				env("NAUTOBOT_DB_SSLMODE", "verify-full"),
 				env("NAUTOBOT_DB_SSLNEGOTIATION", "direct"),
 				env("NAUTOBOT_REDIS_SSL_CERT_REQS", "required"),
+				env("NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME", "true"),
 				env("NAUTOBOT_REDIS_SSL_CA_CERTS", "/etc/nautobot/mtls/ca.crt"),
 				env("NAUTOBOT_REDIS_SSL_CERTFILE", "/etc/nautobot/mtls/tls.crt"),
 				env("NAUTOBOT_REDIS_SSL_KEYFILE", "/etc/nautobot/mtls/tls.key"),
@@ -240,8 +241,9 @@ func TestConfigurationReachesTheChart(t *testing.T) {
 		envNames = append(envNames, e.(map[string]any)["name"].(string))
 	}
 	require.Equal(t, []string{"NAUTOBOT_CONFIG", "NAUTOBOT_DB_SSLMODE", "NAUTOBOT_DB_SSLNEGOTIATION", "NAUTOBOT_REDIS_SSL_CERT_REQS",
-		"NAUTOBOT_REDIS_SSL_CA_CERTS", "NAUTOBOT_REDIS_SSL_CERTFILE", "NAUTOBOT_REDIS_SSL_KEYFILE", "REQUESTS_CA_BUNDLE"}, envNames)
-	require.Equal(t, map[string]any{"name": "REQUESTS_CA_BUNDLE", "value": "/etc/ssl/bundle/ca.pem"}, envs[7], "extra variables come after the stack's")
+		"NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME", "NAUTOBOT_REDIS_SSL_CA_CERTS", "NAUTOBOT_REDIS_SSL_CERTFILE", "NAUTOBOT_REDIS_SSL_KEYFILE",
+		"REQUESTS_CA_BUNDLE"}, envNames)
+	require.Equal(t, map[string]any{"name": "REQUESTS_CA_BUNDLE", "value": "/etc/ssl/bundle/ca.pem"}, envs[8], "extra variables come after the stack's")
 	require.Equal(t, []any{
 		map[string]any{"name": "mtls-certs", "secret": map[string]any{"secretName": "nautobot-mtls-client", "defaultMode": 256.0}},
 		map[string]any{"name": "ca-bundle", "configMap": map[string]any{"name": "ca-bundle"}},
@@ -343,6 +345,20 @@ func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
 		{"release name", with(func(a *worker.Args) { a.ReleaseName = strings.Repeat("n", 54) }),
 			[]string{"releaseName: "}},
 		{"bad namespace", with(func(a *worker.Args) { a.Namespace = "" }), []string{`namespace: "" is not a valid DNS label`}},
+		{"an sslmode that checks no server", with(func(a *worker.Args) { a.DatabaseSSLMode = "require" }),
+			[]string{`databaseSslMode: "require" is not supported; use one of verify-full, verify-ca`}},
+		{"the name check switched off by an env var", with(func(a *worker.Args) {
+			a.ExtraEnvVars = []nautobotpod.EnvVar{{Name: "NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME", Value: "false"}}
+		}), []string{"extraEnvVars[0].name: NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME is set by the stack"}},
+		{"a database address the server certificate does not name", with(func(a *worker.Args) {
+			a.DBServerNames, a.RedisServerNames = globalDBNames, globalRedisNames
+			a.ExtraEnvVars = []nautobotpod.EnvVar{{Name: "NAUTOBOT_DB_HOST", Value: "10.0.0.5"}}
+		}), []string{`extraEnvVars[0].value: the pods connect to PostgreSQL as "10.0.0.5", a name the PostgreSQL server certificate does not carry`,
+			`add "10.0.0.5" to the global stack's certificates.postgres.extraDnsNames, or set worker.databaseSslMode: verify-ca`}},
+		{"a Redis gateway name the server certificate does not name", with(func(a *worker.Args) {
+			a.DBServerNames, a.RedisServerNames = globalDBNames, []string{"nautobot-redis-master"}
+		}), []string{`redisCheckHostname: the pods connect to Redis as "nautobot-redis.example.com"`,
+			"or set worker.redisCheckHostname: false to check the chain only"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -350,4 +366,39 @@ func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
 			m.RequireRejected(t, err, tc.want...)
 		})
 	}
+}
+
+// The server certificates' names as the global stack exports them for base()'s hosts.
+var (
+	globalDBNames    = []string{"nautobot-cluster-rw", "nautobot-cluster-rw.nautobot", "nautobot-db.example.com"}
+	globalRedisNames = []string{"nautobot-redis-master", "nautobot-redis.example.com"}
+)
+
+func TestServerNamesAreCheckedUnlessTheConfigSaysOtherwise(t *testing.T) {
+	env := func(t *testing.T, a worker.Args) map[string]string {
+		m, err := run(t, a)
+		require.NoError(t, err)
+		out := map[string]string{}
+		for _, e := range chartOf(t, m, "worker").Plain()["values"].(map[string]any)["celery"].(map[string]any)["extraEnvVars"].([]any) {
+			out[e.(map[string]any)["name"].(string)] = e.(map[string]any)["value"].(string)
+		}
+		return out
+	}
+	t.Run("by default, against the names the global stack exports", func(t *testing.T) {
+		a := base()
+		a.DBServerNames, a.RedisServerNames = globalDBNames, globalRedisNames
+		vars := env(t, a)
+		require.Equal(t, "verify-full", vars["NAUTOBOT_DB_SSLMODE"])
+		require.Equal(t, "true", vars["NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME"])
+	})
+	t.Run("the seed's verify-ca and no Redis name check, set explicitly, for hosts the certificates lack", func(t *testing.T) {
+		a := base()
+		a.DBServerNames, a.RedisServerNames = globalDBNames, globalRedisNames
+		a.DatabaseSSLMode, a.RedisCheckHostname = "verify-ca", new(false)
+		a.ExtraEnvVars = []nautobotpod.EnvVar{{Name: "NAUTOBOT_DB_HOST", Value: "10.0.0.5"}, {Name: "NAUTOBOT_REDIS_HOST", Value: "10.0.0.6"}}
+		vars := env(t, a)
+		require.Equal(t, "verify-ca", vars["NAUTOBOT_DB_SSLMODE"])
+		require.Equal(t, "false", vars["NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME"])
+		require.Equal(t, "10.0.0.5", vars["NAUTOBOT_DB_HOST"])
+	})
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+
+	"nautobot-worker/internal/nautobotpod"
 )
 
 // The fixes of the network path, worded after the seed's Troubleshooting and the README's Security model.
@@ -28,7 +30,8 @@ const (
 	fixRedisUnknownCA    = "Redis trusts only the CA in its server secret's ca.crt, and tls.crt was signed by another CA (a rebuilt global cluster's, say): copy the site's certificate issued by the current CA into the secrets provider"
 	fixServerCA          = "ca.crt must be the CA that signed the PostgreSQL and Redis server certificates: update the CA credential in the secrets provider with ca.crt of the global cluster's mtls-ca-cert secret (`kubectl get secret mtls-ca-cert -n nautobot -o jsonpath='{.data.ca\\.crt}' | base64 -d | openssl x509 -noout -subject` shows CN=understack-mtls-ca)"
 	fixServerExpired     = "the server's certificate is outside its validity window: check its Certificate on the global cluster (kubectl get certificate -n nautobot) and let cert-manager renew it"
-	fixServerName        = "verify-ca (what the workers use) does not check the name, verify-full would fail: add the name to the server certificate's SANs (gateway.dbFqdn / gateway.redisFqdn, or certificates.*.extraDnsNames on the global stack) or connect with the name it carries"
+	fixServerName        = "the workers check the name (worker.databaseSslMode verify-full and worker.redisCheckHostname true, the defaults): connect by a name the server certificate carries (the global stack's dbFqdn / redisFqdn outputs), or add this one to certificates.postgres.extraDnsNames / certificates.redis.extraDnsNames on the global stack. If the name is right, what answers is not that server: another certificate of the CA (another server's) is presented, so check where the gateway's TLSRoute for the name leads (kubectl get tlsroute -n nautobot -o yaml)"
+	fixServerNameOff     = "the name is not checked here because it was switched off (--db-sslmode verify-ca, --redis-check-hostname=false), as the site can with worker.databaseSslMode: verify-ca / worker.redisCheckHostname: false; with the default checks the workers would refuse this server: connect by a name the certificate carries or add this one to certificates.*.extraDnsNames on the global stack"
 	fixHBA               = "PostgreSQL found no pg_hba rule for this connection (seed: no TLS, a certificate CN that is not the user, or a source address outside every rule's CIDR): the global stack sets `hostssl all all all cert` and `hostnossl all all all reject` in the CNPG Cluster's spec.postgresql.pg_hba; through the gateway the source PostgreSQL sees is the gateway's, not the site's"
 	fixDBPassword        = "with a client certificate PostgreSQL asks no password (pg_hba cert); a password check means the connection matched CNPG's catch-all password rule instead: check the Cluster's spec.postgresql.pg_hba and that the certificate reaches the server"
 	fixRedisPassword     = "the Redis password is NAUTOBOT_REDIS_PASSWORD of the global nautobot-redis secret; the site's Redis password secret must hold the same value"
@@ -64,6 +67,9 @@ type ConnectOptions struct {
 	DBPassword string
 	// RedisPassword asks for the Redis login check (AUTH, then PING) when set.
 	RedisPassword string
+	// ServerNames are the site's name checks (worker.databaseSslMode, worker.redisCheckHostname); the
+	// defaults, verify-full and ssl_check_hostname, make a server certificate without the host a FAIL.
+	ServerNames nautobotpod.ServerNames
 	// RenewBefore is the client certificates' renewal window (default 720h, the global stack's
 	// certificates.clientRenewBefore).
 	RenewBefore time.Duration
@@ -88,8 +94,9 @@ const (
 // Connect checks the path from a site to the global PostgreSQL and Redis as a worker takes it: the client
 // files of CertDir, TCP to each gateway port (the firewall rule), a TLS handshake with the gateway FQDN as
 // SNI and the client certificate (direct TLS with ALPN "postgresql" for PostgreSQL, as
-// sslnegotiation=direct does), the server chain verified against ca.crt (verify-ca) and, apart, the
-// server certificate's names, and a login when credentials are given. Every failure carries the error the
+// sslnegotiation=direct does), the server chain verified against ca.crt and, apart, the server
+// certificate's names (a failure where the workers check them, as by default), and a login when
+// credentials are given, checking as the workers do. Every failure carries the error the
 // server or the client library gave, what it means and the seed's fix.
 func Connect(ctx context.Context, o ConnectOptions) Report {
 	r := Report{Command: "connect"}
@@ -104,9 +111,9 @@ func Connect(ctx context.Context, o ConnectOptions) Report {
 
 	c := &connector{o: o, client: loadClient(files)}
 	pg := endpoint{service: "PostgreSQL", prefix: "postgres", host: o.DBHost, port: o.DBPort, address: o.DBAddress,
-		alpn: []string{"postgresql"}, hostOutput: "dbFqdn"}
+		alpn: []string{"postgresql"}, hostOutput: "dbFqdn", checkName: o.ServerNames.DatabaseSSLMode == nautobotpod.VerifyFull}
 	redis := endpoint{service: "Redis", prefix: "redis", host: o.RedisHost, port: o.RedisPort, address: o.RedisAddress,
-		hostOutput: "redisFqdn"}
+		hostOutput: "redisFqdn", checkName: *o.ServerNames.RedisCheckHostname}
 
 	var pgLogin, redisLogin loginFunc
 	if dbLogin {
@@ -138,6 +145,7 @@ func (o ConnectOptions) withDefaults() ConnectOptions {
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
+	o.ServerNames = o.ServerNames.Defaults()
 	return o
 }
 
@@ -197,8 +205,9 @@ func loadClient(m Material) clientFiles {
 	return c
 }
 
-// verifyServer is verify-ca: the server's chain must lead to ca.crt; the name is checked apart.
-func (c clientFiles) verifyServer(chain []*x509.Certificate, now time.Time) error {
+// verifyServer is verify-ca: the server's chain must lead to ca.crt; with a host, verify-full: the leaf
+// must also name it.
+func (c clientFiles) verifyServer(chain []*x509.Certificate, now time.Time, host string) error {
 	if len(chain) == 0 {
 		return errors.New("the server sent no certificate")
 	}
@@ -212,8 +221,13 @@ func (c clientFiles) verifyServer(chain []*x509.Certificate, now time.Time) erro
 	for _, ic := range chain[1:] {
 		opts.Intermediates.AddCert(ic)
 	}
-	_, err := chain[0].Verify(opts)
-	return err
+	if _, err := chain[0].Verify(opts); err != nil {
+		return err
+	}
+	if host != "" {
+		return chain[0].VerifyHostname(host)
+	}
+	return nil
 }
 
 // diagnose is the diagnosis of an error on this client's path: when ca.crt is not a CA at all, a server
@@ -234,6 +248,7 @@ type endpoint struct {
 	address    string
 	alpn       []string
 	hostOutput string // the global stack output the host must equal
+	checkName  bool   // the workers check that the server certificate names host
 }
 
 func (e endpoint) dialAddress() string {
@@ -306,7 +321,7 @@ func (c *connector) check(ctx context.Context, r *Report, e endpoint, login logi
 		r.Warn(name("server name"), "", "not checked: the server sent no certificate")
 	} else {
 		leaf := hs.peer[0]
-		if err := c.client.verifyServer(hs.peer, c.o.Now); err != nil {
+		if err := c.client.verifyServer(hs.peer, c.o.Now, ""); err != nil {
 			d := c.diagnose(e, err)
 			if c.client.caErr != nil {
 				d = diagnosis{"ca.crt holds no certificate to verify the server with", c.client.caFix}
@@ -315,9 +330,12 @@ func (c *connector) check(ctx context.Context, r *Report, e endpoint, login logi
 		} else {
 			r.Pass(name("server chain"), "server certificate CN=%s verified against ca.crt (CN=%s)", leaf.Subject.CommonName, c.client.cas[0].Subject.CommonName)
 		}
-		if err := leaf.VerifyHostname(e.host); err != nil {
-			r.Warn(name("server name"), fixServerName, "%v", err)
-		} else {
+		switch err := leaf.VerifyHostname(e.host); {
+		case err != nil && e.checkName:
+			r.Fail(name("server name"), fixServerName, "the workers refuse this server: %v", err)
+		case err != nil:
+			r.Warn(name("server name"), fixServerNameOff, "%v", err)
+		default:
 			r.Pass(name("server name"), "the server certificate names %s", e.host)
 		}
 	}
@@ -369,15 +387,16 @@ type handshakeResult struct {
 }
 
 // handshake opens a TLS connection the way a worker does: TLS from the first byte (the gateway routes on
-// the ClientHello's SNI), the endpoint's ALPN, the client certificate. With verify, the server chain must
-// verify against ca.crt (verify-ca); without, the chain is only recorded, so the server's verdict on the
-// client certificate and the client's verdict on the server are reported apart.
+// the ClientHello's SNI), the endpoint's ALPN, the client certificate. With verify, the server is checked
+// as the worker checks it (the chain against ca.crt, and the name where the endpoint checks it); without,
+// the chain is only recorded, so the server's verdict on the client certificate and the client's verdict
+// on the server are reported apart.
 func (c *connector) handshake(ctx context.Context, e endpoint, verify bool) (*tls.Conn, handshakeResult) {
 	var res handshakeResult
 	cfg := &tls.Config{
 		NextProtos: e.alpn,
 		MinVersion: tls.VersionTLS12,
-		// The chain is checked in VerifyConnection, without the host name, as verify-ca does.
+		// The server is checked in VerifyConnection, the name apart from the chain.
 		InsecureSkipVerify: true,
 		// Present the certificate whatever CA names the server asks for, as the workers' OpenSSL does (Go's
 		// default sends none when its issuer is not among them, which hides the server's own verdict).
@@ -392,7 +411,11 @@ func (c *connector) handshake(ctx context.Context, e endpoint, verify bool) (*tl
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			res.peer = cs.PeerCertificates
 			if verify {
-				return c.client.verifyServer(cs.PeerCertificates, c.o.Now)
+				host := ""
+				if e.checkName {
+					host = e.host
+				}
+				return c.client.verifyServer(cs.PeerCertificates, c.o.Now, host)
 			}
 			return nil
 		},
@@ -442,12 +465,12 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
-// postgresLogin connects with pgx as the worker's libpq settings do (verify-ca, sslnegotiation=direct,
+// postgresLogin connects with pgx as the worker's libpq settings do (its sslmode, sslnegotiation=direct,
 // the cert dir's files by path) and reads its own pg_stat_ssl row.
 func (c *connector) postgresLogin(ctx context.Context, e endpoint) (string, error) {
 	settings := [][2]string{
 		{"host", e.host}, {"port", strconv.Itoa(e.port)}, {"user", c.o.DBUser}, {"dbname", c.o.DBName},
-		{"sslmode", "verify-ca"}, {"sslnegotiation", "direct"},
+		{"sslmode", c.o.ServerNames.DatabaseSSLMode}, {"sslnegotiation", "direct"},
 		{"sslrootcert", filepath.Join(c.o.CertDir, "ca.crt")},
 	}
 	if c.client.cert != nil {
@@ -500,8 +523,8 @@ func (c *connector) postgresLogin(ctx context.Context, e endpoint) (string, erro
 		conn.PgConn().ParameterStatus("server_version")), nil
 }
 
-// redisLogin sends AUTH and PING over a TLS connection that verifies the server chain, as redis-py with
-// ssl_cert_reqs=required does (no host-name check).
+// redisLogin sends AUTH and PING over a TLS connection that verifies the server as redis-py with
+// ssl_cert_reqs=required does, the name too unless the check is off (ssl_check_hostname).
 func (c *connector) redisLogin(ctx context.Context, e endpoint) (string, error) {
 	conn, hs := c.handshake(ctx, e, true)
 	if hs.err != nil {
@@ -566,6 +589,10 @@ func diagnose(e endpoint, err error) diagnosis {
 		return false
 	}
 	switch {
+	// Go, libpq and Python's ssl on a server certificate that does not name the host: before the chain
+	// cases, as Python says it after "certificate verify failed".
+	case has("certificate is valid for", "certificate is not valid for any names", "does not match host name", "hostname mismatch"):
+		return diagnosis{"the server certificate does not name " + e.host + " (the name check of verify-full and ssl_check_hostname)", fixServerName}
 	case has("certificate authentication failed for user"):
 		return diagnosis{"PostgreSQL's role map does not list the client certificate's CN for the database user", fixCN}
 	case has("connection requires a valid client certificate", "certificate required"):

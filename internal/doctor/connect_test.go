@@ -51,6 +51,11 @@ func TestDiagnoseConnectError(t *testing.T) {
 		{"EOF after the ClientHello, PostgreSQL", pg, "failed to write startup message: write failed: EOF", fixGatewayEOF(pg)},
 		{"EOF after the ClientHello, Redis", redis, "EOF", fixGatewayEOF(redis)},
 		{"reset after the ClientHello", redis, "read tcp 10.0.0.9:41000->10.0.0.5:6379: read: connection reset by peer", fixGatewayEOF(redis)},
+		// Another certificate of the CA (here the Redis server's) presented for the PostgreSQL name: the chain
+		// passes, the name does not (tests/mtls TestDoctorConnect, TestServerNames).
+		{"pgx, verify-full, a certificate for other names", pg, "failed to connect to `user=app database=app`: 127.0.0.1:5432 (nautobot-db.demo.example.com): failed to write startup message: write failed: tls: failed to verify certificate: x509: certificate is valid for nautobot-redis-master, nautobot-redis.demo.example.com, not nautobot-db.demo.example.com", fixServerName},
+		{"libpq, verify-full, a certificate for other names", pg, `connection to server at "127.0.0.1", port 5432 failed: server certificate for "nautobot-redis-master" (and 4 other names) does not match host name "nautobot-db.demo.example.com"`, fixServerName},
+		{"redis-py, ssl_check_hostname, a certificate for other names", redis, "Error 1 connecting to nautobot-redis.demo.example.com:6379. [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'nautobot-redis.demo.example.com'. (_ssl.c:1006).", fixServerName},
 		{"unexpected", pg, "something else entirely", ""},
 	}
 	for _, c := range cases {

@@ -31,6 +31,9 @@ var logDiagnoses = []struct {
 	{"no pg_hba.conf entry", "PostgreSQL has no pg_hba rule for the connection", fixHBA},
 	{"alert unknown ca", "the server does not trust the client certificate's CA", fixPostgresUnknownCA},
 	{"ALERT_UNKNOWN_CA", "the server does not trust the client certificate's CA", fixPostgresUnknownCA},
+	// Python's ssl says it after "certificate verify failed", libpq on its own.
+	{"Hostname mismatch", "the server certificate does not name the host the worker connects to", fixServerName},
+	{"does not match host name", "the server certificate does not name the host the worker connects to", fixServerName},
 	{"certificate verify failed", "the client cannot verify the server with ca.crt", fixCAIsClient},
 	{"CERTIFICATE_VERIFY_FAILED", "the client cannot verify the server with ca.crt", fixCAIsClient},
 	{"certificate expired", "a certificate in the handshake has expired", fixExpired},

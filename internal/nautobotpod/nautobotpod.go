@@ -8,6 +8,8 @@ package nautobotpod
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 
 	"nautobot-worker/assets"
@@ -62,20 +64,95 @@ type EnvVar struct {
 	Value string `json:"value"`
 }
 
-// Env are the variables every pod needs for verify-ca PostgreSQL and client-certificate Redis, in the order
-// the chart renders them. A pod that reaches PostgreSQL through the TLS-passthrough gateway also negotiates
-// TLS directly (sslnegotiation=direct, libpq and PostgreSQL 17+), which is what lets the gateway route it
-// by SNI; a pod in the global cluster talks to CNPG's Service and keeps libpq's default negotiation.
-func Env(throughGateway bool) []EnvVar {
+// The libpq sslmodes a pod may use: both present the client certificate and verify the server's chain;
+// only VerifyFull also checks that the server certificate names the host the pod connects to.
+const (
+	VerifyFull = "verify-full"
+	VerifyCA   = "verify-ca"
+)
+
+// ServerNames is whether a pod checks that the server certificates name the hosts it connects to: the keys
+// databaseSslMode and redisCheckHostname of the worker and nautobot config. Every server certificate is
+// signed by the same CA for server auth, so a check of the chain alone lets any of them (the Redis
+// server's, say) pass for PostgreSQL or Redis; the defaults check the name too.
+type ServerNames struct {
+	// DatabaseSSLMode is libpq's sslmode: VerifyFull (default) or VerifyCA, the seed's, which checks the
+	// chain only.
+	DatabaseSSLMode string `json:"databaseSslMode"`
+	// RedisCheckHostname is redis-py's ssl_check_hostname for the Celery broker, the result backend and the
+	// cache (default true; false checks the chain only).
+	RedisCheckHostname *bool `json:"redisCheckHostname"`
+}
+
+// Defaults returns s with the name checks on where unset.
+func (s ServerNames) Defaults() ServerNames {
+	if s.DatabaseSSLMode == "" {
+		s.DatabaseSSLMode = VerifyFull
+	}
+	if s.RedisCheckHostname == nil {
+		on := true
+		s.RedisCheckHostname = &on
+	}
+	return s
+}
+
+// Validate checks the sslmode of defaulted s; problems name the keys relative to the component's.
+func (s ServerNames) Validate(p *validate.Problems) {
+	p.OneOf("databaseSslMode", s.DatabaseSSLMode, VerifyFull, VerifyCA)
+}
+
+// Host is a host a pod connects to, with the names the server certificate behind it carries.
+type Host struct {
+	// Key is the config key that sets the host, or that the host follows from.
+	Key  string
+	Host string
+	// Names are the server certificate's DNS names; nil when unknown (nothing is checked).
+	Names []string
+	// AddName says where the certificate gets another name.
+	AddName string
+}
+
+// CheckHosts adds a problem for each host that a server certificate with those names cannot match under
+// the name checks of defaulted s: verify-full and ssl_check_hostname compare the host the client
+// connects to (case aside) with the certificate's DNS names, and an IP address with none of them.
+// configKey is the component's config key, which holds s.
+func (s ServerNames) CheckHosts(p *validate.Problems, configKey string, db, redis Host) {
+	checks := []struct {
+		Host
+		on             bool
+		server, offKey string
+		off            string
+	}{
+		{db, s.DatabaseSSLMode == VerifyFull, "PostgreSQL", "databaseSslMode", VerifyCA},
+		{redis, *s.RedisCheckHostname, "Redis", "redisCheckHostname", "false"},
+	}
+	for _, c := range checks {
+		if !c.on || c.Names == nil || slices.ContainsFunc(c.Names, func(n string) bool { return strings.EqualFold(n, c.Host.Host) }) {
+			continue
+		}
+		p.Addf(c.Key, "the pods connect to %s as %q, a name the %s server certificate does not carry (%s), so they would refuse the server; "+
+			"connect by one of those names, add %q to %s, or set %s.%s: %s to check the chain only",
+			c.server, c.Host.Host, c.server, strings.Join(c.Names, ", "), c.Host.Host, c.AddName, configKey, c.offKey, c.off)
+	}
+}
+
+// Env are the variables every pod needs for PostgreSQL and Redis with client certificates, checking the
+// server names as defaulted s says, in the order the chart renders them. A pod that reaches PostgreSQL
+// through the TLS-passthrough gateway also negotiates TLS directly (sslnegotiation=direct, libpq and
+// PostgreSQL 17+), which is what lets the gateway route it by SNI; a pod in the global cluster talks to
+// CNPG's Service and keeps libpq's default negotiation.
+func Env(throughGateway bool, s ServerNames) []EnvVar {
+	s = s.Defaults()
 	env := []EnvVar{
 		{"NAUTOBOT_CONFIG", ConfigPath},
-		{"NAUTOBOT_DB_SSLMODE", "verify-ca"},
+		{"NAUTOBOT_DB_SSLMODE", s.DatabaseSSLMode},
 	}
 	if throughGateway {
 		env = append(env, EnvVar{"NAUTOBOT_DB_SSLNEGOTIATION", "direct"})
 	}
 	return append(env,
 		EnvVar{"NAUTOBOT_REDIS_SSL_CERT_REQS", "required"},
+		EnvVar{"NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME", strconv.FormatBool(*s.RedisCheckHostname)},
 		EnvVar{"NAUTOBOT_REDIS_SSL_CA_CERTS", MountPath + "/" + CAFile},
 		EnvVar{"NAUTOBOT_REDIS_SSL_CERTFILE", MountPath + "/" + CertFile},
 		EnvVar{"NAUTOBOT_REDIS_SSL_KEYFILE", MountPath + "/" + KeyFile},

@@ -11,6 +11,7 @@ import (
 
 	"nautobot-worker/assets"
 	"nautobot-worker/internal/nautobotpod"
+	"nautobot-worker/internal/validate"
 )
 
 func TestNautobotConfig(t *testing.T) {
@@ -42,9 +43,10 @@ var (
 	configFiles    = regexp.MustCompile(`f"\{_mtls_dir\}/([^"]+)"`)
 	configFileVars = regexp.MustCompile(`_required_file\("([A-Z_]+)", f"\{_mtls_dir\}/([^"]+)"\)`)
 	configChoices  = map[string]*regexp.Regexp{
-		"NAUTOBOT_DB_SSLMODE":          regexp.MustCompile(`_db_sslmodes_with_client_cert = \(([^)]*)\)`),
-		"NAUTOBOT_DB_SSLNEGOTIATION":   regexp.MustCompile(`_choice\("NAUTOBOT_DB_SSLNEGOTIATION", \(([^)]*)\)\)`),
-		"NAUTOBOT_REDIS_SSL_CERT_REQS": regexp.MustCompile(`(?s)_redis_cert_reqs = \{(.*?)\}`),
+		"NAUTOBOT_DB_SSLMODE":               regexp.MustCompile(`_db_sslmodes_with_client_cert = \(([^)]*)\)`),
+		"NAUTOBOT_DB_SSLNEGOTIATION":        regexp.MustCompile(`_choice\("NAUTOBOT_DB_SSLNEGOTIATION", \(([^)]*)\)\)`),
+		"NAUTOBOT_REDIS_SSL_CERT_REQS":      regexp.MustCompile(`(?s)_redis_cert_reqs = \{(.*?)\}`),
+		"NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME": regexp.MustCompile(`(?s)_redis_check_hostname = \{(.*?)\}`),
 	}
 )
 
@@ -73,8 +75,16 @@ func TestThePodContractIsWhatNautobotConfigReads(t *testing.T) {
 	require.Contains(t, reads, nautobotpod.PartitionVar)
 	require.Contains(t, reads, nautobotpod.SiteVar)
 
-	for _, throughGateway := range []bool{false, true} {
-		env := nautobotpod.Env(throughGateway)
+	off := false
+	for _, c := range []struct {
+		throughGateway bool
+		names          nautobotpod.ServerNames
+	}{
+		{false, nautobotpod.ServerNames{}}, {true, nautobotpod.ServerNames{}},
+		{true, nautobotpod.ServerNames{DatabaseSSLMode: nautobotpod.VerifyCA, RedisCheckHostname: &off}},
+	} {
+		throughGateway := c.throughGateway
+		env := nautobotpod.Env(throughGateway, c.names)
 		for _, e := range env {
 			switch {
 			case e.Name == "NAUTOBOT_CONFIG":
@@ -99,12 +109,12 @@ func TestThePodContractIsWhatNautobotConfigReads(t *testing.T) {
 
 func TestEnvOrderIsStable(t *testing.T) {
 	var names []string
-	for _, e := range nautobotpod.Env(true) {
+	for _, e := range nautobotpod.Env(true, nautobotpod.ServerNames{}) {
 		names = append(names, e.Name)
 	}
 	require.Equal(t, []string{
 		"NAUTOBOT_CONFIG", "NAUTOBOT_DB_SSLMODE", "NAUTOBOT_DB_SSLNEGOTIATION", "NAUTOBOT_REDIS_SSL_CERT_REQS",
-		"NAUTOBOT_REDIS_SSL_CA_CERTS", "NAUTOBOT_REDIS_SSL_CERTFILE", "NAUTOBOT_REDIS_SSL_KEYFILE",
+		"NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME", "NAUTOBOT_REDIS_SSL_CA_CERTS", "NAUTOBOT_REDIS_SSL_CERTFILE", "NAUTOBOT_REDIS_SSL_KEYFILE",
 	}, names, "a new order is a diff on every pod of the fleet")
 	require.Equal(t, []any{map[string]any{"name": "A", "value": "1"}}, nautobotpod.EnvValues([]nautobotpod.EnvVar{{Name: "A", Value: "1"}}))
 }
@@ -120,4 +130,80 @@ func TestValues(t *testing.T) {
 	}, nautobotpod.Redis{Host: "redis.example.com", Port: 6379, Secret: "r", PasswordKey: nautobotpod.SiteRedisPasswordKey}.Values())
 	require.Equal(t, map[string]any{"existingSecret": "d", "existingSecretSecretKeyKey": "NAUTOBOT_SECRET_KEY"}, nautobotpod.Django("d"))
 	require.Equal(t, map[string]any{"name": "mtls-certs", "secret": map[string]any{"secretName": "s", "defaultMode": 256}}, nautobotpod.Volume("s"))
+}
+
+func TestServerNamesAreCheckedUnlessTurnedOffByName(t *testing.T) {
+	value := func(env []nautobotpod.EnvVar, name string) string {
+		for _, e := range env {
+			if e.Name == name {
+				return e.Value
+			}
+		}
+		return "<unset>"
+	}
+	off := false
+	for _, c := range []struct {
+		names               nautobotpod.ServerNames
+		sslmode, checkHosts string
+	}{
+		{nautobotpod.ServerNames{}, "verify-full", "true"},
+		{nautobotpod.ServerNames{DatabaseSSLMode: nautobotpod.VerifyCA}, "verify-ca", "true"},
+		{nautobotpod.ServerNames{RedisCheckHostname: &off}, "verify-full", "false"},
+	} {
+		for _, throughGateway := range []bool{false, true} {
+			env := nautobotpod.Env(throughGateway, c.names)
+			require.Equal(t, c.sslmode, value(env, "NAUTOBOT_DB_SSLMODE"))
+			require.Equal(t, c.checkHosts, value(env, "NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME"))
+		}
+	}
+}
+
+func TestServerNamesValidation(t *testing.T) {
+	problems := func(s nautobotpod.ServerNames, db, redis nautobotpod.Host) string {
+		p := validate.New("")
+		s = s.Defaults()
+		s.Validate(p)
+		s.CheckHosts(p, "worker", db, redis)
+		if err := p.Err(); err != nil {
+			return err.Error()
+		}
+		return ""
+	}
+	dbNames := []string{"nautobot-cluster-rw", "nautobot-cluster-rw.nautobot.svc", "nautobot-db.example.com"}
+	redisNames := []string{"nautobot-redis-master", "nautobot-redis.example.com"}
+	db := func(host string, names []string) nautobotpod.Host {
+		return nautobotpod.Host{Key: "databaseSslMode", Host: host, Names: names, AddName: "certificates.postgres.extraDnsNames"}
+	}
+	redis := func(host string, names []string) nautobotpod.Host {
+		return nautobotpod.Host{Key: "redisCheckHostname", Host: host, Names: names, AddName: "certificates.redis.extraDnsNames"}
+	}
+	off := false
+	for _, c := range []struct {
+		name      string
+		names     nautobotpod.ServerNames
+		db, redis nautobotpod.Host
+		want      string
+	}{
+		{"the gateway FQDNs", nautobotpod.ServerNames{}, db("nautobot-db.example.com", dbNames), redis("nautobot-redis.example.com", redisNames), ""},
+		{"the Service names", nautobotpod.ServerNames{}, db("nautobot-cluster-rw", dbNames), redis("nautobot-redis-master", redisNames), ""},
+		// libpq and OpenSSL compare DNS names without regard to case.
+		{"another case", nautobotpod.ServerNames{}, db("Nautobot-DB.example.com", dbNames), redis("NAUTOBOT-REDIS-MASTER", redisNames), ""},
+		{"names unknown (an older global stack)", nautobotpod.ServerNames{}, db("10.0.0.5", nil), redis("10.0.0.6", nil), ""},
+		{"a host outside the PostgreSQL names", nautobotpod.ServerNames{}, db("10.0.0.5", dbNames), redis("nautobot-redis.example.com", redisNames),
+			`databaseSslMode: the pods connect to PostgreSQL as "10.0.0.5", a name the PostgreSQL server certificate does not carry ` +
+				`(nautobot-cluster-rw, nautobot-cluster-rw.nautobot.svc, nautobot-db.example.com), so they would refuse the server; connect by ` +
+				`one of those names, add "10.0.0.5" to certificates.postgres.extraDnsNames, or set worker.databaseSslMode: verify-ca to check the chain only`},
+		{"a host outside the Redis names", nautobotpod.ServerNames{}, db("nautobot-db.example.com", dbNames), redis("redis.other.example.com", redisNames),
+			`redisCheckHostname: the pods connect to Redis as "redis.other.example.com", a name the Redis server certificate does not carry ` +
+				`(nautobot-redis-master, nautobot-redis.example.com), so they would refuse the server; connect by one of those names, add ` +
+				`"redis.other.example.com" to certificates.redis.extraDnsNames, or set worker.redisCheckHostname: false to check the chain only`},
+		{"checks turned off by name", nautobotpod.ServerNames{DatabaseSSLMode: "verify-ca", RedisCheckHostname: &off},
+			db("10.0.0.5", dbNames), redis("10.0.0.6", redisNames), ""},
+		{"an sslmode that presents no certificate", nautobotpod.ServerNames{DatabaseSSLMode: "require"}, db("nautobot-db.example.com", dbNames),
+			redis("nautobot-redis.example.com", redisNames), `databaseSslMode: "require" is not supported; use one of verify-full, verify-ca`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			require.Equal(t, c.want, problems(c.names, c.db, c.redis))
+		})
+	}
 }

@@ -218,6 +218,7 @@ func (c *Config) complete() map[string]string {
 	n.DBSecret = c.Database.AppSecret()
 	n.RedisServerSecret = cert.Redis.SecretName
 	n.ClientSecret = cert.GlobalClientSecret
+	n.DBServerNames, n.RedisServerNames = cert.DNSNames(cert.Postgres), cert.DNSNames(cert.Redis)
 	return origins
 }
 
@@ -370,6 +371,8 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 		"databaseIdentities": pulumi.ToStringArray(slices.Concat(c.Database.Identities, c.Database.ExtraIdentities)),
 		"redisFqdn":          pulumi.String(c.Gateway.RedisFQDN),
 		"redisPort":          pulumi.Int(c.Gateway.RedisPort),
+		"dbServerNames":      pulumi.ToStringArray(c.Certificates.DNSNames(c.Certificates.Postgres)),
+		"redisServerNames":   pulumi.ToStringArray(c.Certificates.DNSNames(c.Certificates.Redis)),
 		"sites":              sites,
 		"siteClientSecrets":  certs.SiteClientSecrets,
 		"clientKeyPemType":   pulumi.String(c.Certificates.PEMKeyType()),

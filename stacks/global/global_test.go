@@ -102,6 +102,17 @@ func TestTheSNINameAndTheSANComeFromOneValue(t *testing.T) {
 	require.Equal(t, float64(15432), listeners[0].(map[string]any)["port"])
 	require.Equal(t, "pg.dc.example.net", r.outputs["dbFqdn"])
 	require.Equal(t, 15432, r.outputs["dbPort"])
+	// Sites check their hosts against these at preview: the certificates' SANs, exported as issued.
+	require.Equal(t, spec(t, r.m, certificate, "certs-postgres-server")["dnsNames"], toAnyList(r.outputs["dbServerNames"]))
+	require.Equal(t, spec(t, r.m, certificate, "certs-redis-server")["dnsNames"], toAnyList(r.outputs["redisServerNames"]))
+}
+
+func toAnyList(v any) []any {
+	var out []any
+	for _, s := range v.([]string) {
+		out = append(out, s)
+	}
+	return out
 }
 
 func TestClientCertificates(t *testing.T) {
@@ -351,6 +362,10 @@ func TestInvalidConfigFailsBeforeAnyResourceIsRegistered(t *testing.T) {
 			[]string{`config database: unknown key "instance"`}},
 		{"bad authority duration", with(baseConfig(), "authority", `{"duration":"10y"}`),
 			[]string{`config authority.duration: "10y" is not a valid duration`}},
+		{"an sslmode that checks no server", with(baseConfig(), "nautobot", `{"databaseSslMode":"require"}`),
+			[]string{`config nautobot.databaseSslMode: "require" is not supported; use one of verify-full, verify-ca`}},
+		{"Redis sentinel, whose Service the certificate does not name", with(baseConfig(), "nautobot", `{"values":{"redis":{"sentinel":{"enabled":true}}}}`),
+			[]string{"config nautobot.values.redis.sentinel: is owned by the stack", "a name the Redis server certificate does not carry"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -140,6 +140,9 @@ type Global struct {
 	ClientKeyPEMType string
 	// DatabaseDirectTLS is whether PostgreSQL accepts direct TLS, when the global stack exports it.
 	DatabaseDirectTLS *bool
+	// DBServerNames and RedisServerNames are the server certificates' DNS names, when the global stack
+	// exports them.
+	DBServerNames, RedisServerNames []string
 	// CASource is who makes the global root CA (authority.root), and CACertPEM its certificate, which only
 	// a pulumi-tls root exports; both empty for a global stack deployed before them.
 	CASource, CACertPEM string
@@ -238,6 +241,16 @@ func ReadGlobal(ctx *pulumi.Context, stack, site string, beforeGlobal bool) (Glo
 	if d, err := ref.GetOutputDetails("databaseDirectTls"); err == nil {
 		if direct, ok := d.Value.(bool); ok {
 			g.DatabaseDirectTLS = &direct
+		}
+	}
+	for name, names := range map[string]*[]string{"dbServerNames": &g.DBServerNames, "redisServerNames": &g.RedisServerNames} {
+		if d, err := ref.GetOutputDetails(name); err == nil {
+			list, _ := d.Value.([]any)
+			for _, n := range list {
+				if s, ok := n.(string); ok {
+					*names = append(*names, s)
+				}
+			}
 		}
 	}
 	if d, err := ref.GetOutputDetails("caSource"); err == nil {
@@ -352,6 +365,11 @@ func (c *Config) applyGlobal(g Global) error {
 			"(PostgreSQL 17 or newer) and run `pulumi up` there first")
 	}
 	if err := c.applyGlobalCA(g); err != nil {
+		return err
+	}
+	// Now that the hosts and the names the server certificates carry are known, the worker checks them.
+	c.Worker.DBServerNames, c.Worker.RedisServerNames = g.DBServerNames, g.RedisServerNames
+	if err := validate.InConfig(worker.ConfigKey, origins, c.Worker.Validate()); err != nil {
 		return err
 	}
 	switch {

@@ -35,6 +35,8 @@ func globalOutputs() map[string]any {
 		},
 		"clientKeyPemType":  "EC PRIVATE KEY",
 		"databaseDirectTls": true,
+		"dbServerNames":     []any{"nautobot-cluster-rw", "nautobot-cluster-rw.nautobot.svc", "nautobot-db.prod.example.com"},
+		"redisServerNames":  []any{"nautobot-redis-master", "nautobot-redis.prod.example.com"},
 	}
 }
 
@@ -235,7 +237,7 @@ func TestASiteNeverHoldsTheCAPrivateKey(t *testing.T) {
 		// The only key material: this site's client key, templated by the ExternalSecret from its own item...
 		esType + "::secrets-mtls-client.spec.target.template.data.tls.key",
 		// ...and the path the worker reads it from (an env variable, and nautobot_config.py's default).
-		chartType + "::worker.values.celery.extraEnvVars[6].value",
+		chartType + "::worker.values.celery.extraEnvVars[7].value",
 		chartType + "::worker.values.nautobot.config",
 	}, keyRefs)
 	es, _ := res.m.Find(esType, "secrets-mtls-client")
@@ -257,6 +259,8 @@ func TestAGlobalStackWithoutTheAgreementOutputsStillServesSites(t *testing.T) {
 	outputs := globalOutputs()
 	delete(outputs, "clientKeyPemType")
 	delete(outputs, "databaseDirectTls")
+	delete(outputs, "dbServerNames")
+	delete(outputs, "redisServerNames")
 	m := &mocks.Monitor{StackOutputs: map[string]map[string]any{defaultGlobalStack: outputs}}
 	require.NoError(t, mocks.Run("site-dfw1", baseConfig(), m, func(ctx *pulumi.Context) error { _, err := site.Build(ctx); return err }))
 }
@@ -346,6 +350,13 @@ func TestInvalidConfigOrGlobalStackFailsBeforeAnyResourceIsRegistered(t *testing
 		{"the global database refuses direct TLS", nil, withOutput("databaseDirectTls", false),
 			[]string{"config globalStack: the global stack exports databaseDirectTls: false (its config database.directTls), but a site reaches PostgreSQL only through the TLS-passthrough gateway",
 				"set database.directTls: true on the global stack"}, true},
+		{"a gateway name the global PostgreSQL certificate lacks", nil, withOutput("dbServerNames", []any{"nautobot-cluster-rw"}),
+			[]string{`config worker.databaseSslMode: the pods connect to PostgreSQL as "nautobot-db.prod.example.com", a name the PostgreSQL server certificate does not carry (nautobot-cluster-rw)`,
+				"add \"nautobot-db.prod.example.com\" to the global stack's certificates.postgres.extraDnsNames, or set worker.databaseSslMode: verify-ca"}, true},
+		{"a Redis address the global certificate lacks", with(baseConfig(), "worker", `{"extraEnvVars":[{"name":"NAUTOBOT_REDIS_HOST","value":"10.1.2.3"}]}`),
+			globalOutputs(), []string{`config worker.extraEnvVars[0].value: the pods connect to Redis as "10.1.2.3"`, "set worker.redisCheckHostname: false"}, true},
+		{"an sslmode that checks no server", with(baseConfig(), "worker", `{"databaseSslMode":"verify"}`),
+			globalOutputs(), []string{`config worker.databaseSslMode: "verify" is not supported; use one of verify-full, verify-ca`}, false},
 		{"key type differs from the issued keys", with(baseConfig(), "secrets", strings.Replace(baseConfig()["secrets"], `"caKey":"mtls/ca"`, `"caKey":"mtls/ca","privateKeyType":"PRIVATE KEY"`, 1)),
 			globalOutputs(), []string{`config secrets.mtls.privateKeyType: "PRIVATE KEY" does not match the keys the global stack issues (clientKeyPemType "EC PRIVATE KEY")`}, true},
 	}
@@ -488,4 +499,20 @@ func TestAMisspelledTopLevelKeyIsRefused(t *testing.T) {
 	res, err := build(t, "site-dfw1", with(baseConfig(), "globalstack", "organization/nautobot-worker/eu"), globalOutputs())
 	require.ErrorContains(t, err, "config globalstack: unknown key; a site-dfw1 stack reads only role, kubernetes, site, globalStack")
 	require.Empty(t, res.m.Resources())
+}
+
+// TestTheSeedsChainOnlyChecksAreAcceptedWhenSetExplicitly: an address the global server certificates do not
+// name passes once the site says it checks only the chain.
+func TestTheSeedsChainOnlyChecksAreAcceptedWhenSetExplicitly(t *testing.T) {
+	cfg := with(baseConfig(), "worker", `{"databaseSslMode":"verify-ca","redisCheckHostname":false,
+		"extraEnvVars":[{"name":"NAUTOBOT_DB_HOST","value":"10.1.2.3"},{"name":"NAUTOBOT_REDIS_HOST","value":"10.1.2.4"}]}`)
+	res, err := build(t, "site-dfw1", cfg, globalOutputs())
+	require.NoError(t, err)
+	c, _ := res.m.Find(chartType, "worker")
+	env := map[string]any{}
+	for _, e := range c.Plain()["values"].(map[string]any)["celery"].(map[string]any)["extraEnvVars"].([]any) {
+		env[e.(map[string]any)["name"].(string)] = e.(map[string]any)["value"]
+	}
+	require.Equal(t, "verify-ca", env["NAUTOBOT_DB_SSLMODE"])
+	require.Equal(t, "false", env["NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME"])
 }

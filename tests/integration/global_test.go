@@ -94,8 +94,8 @@ func TestGlobalStack(t *testing.T) {
 		env := dig(e.object("configmaps", "nautobot", "nautobot-env"), "data").(map[string]any)
 		for k, v := range map[string]string{
 			"NAUTOBOT_CONFIG": "/opt/nautobot/nautobot_config.py", "NAUTOBOT_DB_HOST": "nautobot-cluster-rw", "NAUTOBOT_DB_NAME": "app",
-			"NAUTOBOT_DB_SSLMODE": "verify-ca", "NAUTOBOT_REDIS_HOST": "nautobot-redis-master", "NAUTOBOT_REDIS_PORT": "6379",
-			"NAUTOBOT_REDIS_SSL": "True", "NAUTOBOT_REDIS_SSL_CERT_REQS": "required",
+			"NAUTOBOT_DB_SSLMODE": "verify-full", "NAUTOBOT_REDIS_HOST": "nautobot-redis-master", "NAUTOBOT_REDIS_PORT": "6379",
+			"NAUTOBOT_REDIS_SSL": "True", "NAUTOBOT_REDIS_SSL_CERT_REQS": "required", "NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME": "true",
 			"NAUTOBOT_REDIS_SSL_CA_CERTS": "/etc/nautobot/mtls/ca.crt", "NAUTOBOT_REDIS_SSL_CERTFILE": "/etc/nautobot/mtls/tls.crt",
 			"NAUTOBOT_REDIS_SSL_KEYFILE": "/etc/nautobot/mtls/tls.key", "NAUTOBOT_CREATE_SUPERUSER": "false",
 		} {

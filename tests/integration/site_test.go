@@ -64,8 +64,8 @@ func TestSiteStacks(t *testing.T) {
 			vars := envOf(c)
 			for k, v := range map[string]string{
 				"CELERY_TASK_QUEUES": site, "NAUTOBOT_K8S_COMPONENT": "nautobot-celery-" + site,
-				"NAUTOBOT_CONFIG": "/opt/nautobot/nautobot_config.py", "NAUTOBOT_DB_SSLMODE": "verify-ca", "NAUTOBOT_DB_SSLNEGOTIATION": "direct",
-				"NAUTOBOT_REDIS_SSL_CERT_REQS": "required", "NAUTOBOT_REDIS_SSL_CA_CERTS": "/etc/nautobot/mtls/ca.crt",
+				"NAUTOBOT_CONFIG": "/opt/nautobot/nautobot_config.py", "NAUTOBOT_DB_SSLMODE": "verify-full", "NAUTOBOT_DB_SSLNEGOTIATION": "direct",
+				"NAUTOBOT_REDIS_SSL_CERT_REQS": "required", "NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME": "true", "NAUTOBOT_REDIS_SSL_CA_CERTS": "/etc/nautobot/mtls/ca.crt",
 				"NAUTOBOT_REDIS_SSL_CERTFILE": "/etc/nautobot/mtls/tls.crt", "NAUTOBOT_REDIS_SSL_KEYFILE": "/etc/nautobot/mtls/tls.key",
 				"NAUTOBOT_DB_USER": "secret:nautobot-db/username", "NAUTOBOT_DB_PASSWORD": "secret:nautobot-db/password",
 				"NAUTOBOT_REDIS_PASSWORD": "secret:nautobot-worker-redis/redis-password",

@@ -28,10 +28,11 @@ import (
 // assets/tests/dump_settings.py with the environment a site worker sets (see the seed's values.yaml).
 
 type sslKwargs struct {
-	CertReqs string `json:"ssl_cert_reqs"`
-	CACerts  string `json:"ssl_ca_certs"`
-	CertFile string `json:"ssl_certfile"`
-	KeyFile  string `json:"ssl_keyfile"`
+	CertReqs      string `json:"ssl_cert_reqs"`
+	CheckHostname bool   `json:"ssl_check_hostname"`
+	CACerts       string `json:"ssl_ca_certs"`
+	CertFile      string `json:"ssl_certfile"`
+	KeyFile       string `json:"ssl_keyfile"`
 }
 
 type nautobotTLS struct {
@@ -43,11 +44,15 @@ type nautobotTLS struct {
 
 // workerEnv is a site worker's environment with the client Secret `set` mounted, and the given
 // NAUTOBOT_DB_SSLNEGOTIATION ("direct" for PostgreSQL 17 behind the gateway, "" for startup negotiation).
+// It checks the server chain only, the seed's verify-ca and redis-py's default, set explicitly as a site
+// may (worker.databaseSslMode, worker.redisCheckHostname): the cases here are about the client certificate
+// and the path; TestServerNames is about the server names, with the stack's defaults.
 func workerEnv(set clientSet, negotiation string) []string {
 	return []string{
 		"PATH=/usr/bin:/bin",
 		"LC_ALL=C",
 		"NAUTOBOT_DB_SSLMODE=verify-ca",
+		"NAUTOBOT_REDIS_SSL_CHECK_HOSTNAME=false",
 		"NAUTOBOT_DB_SSLNEGOTIATION=" + negotiation,
 		"NAUTOBOT_DB_SSLCERT=" + set.cert(),
 		"NAUTOBOT_DB_SSLKEY=" + set.key(),
@@ -174,7 +179,7 @@ func sslStatus(t *testing.T, conn *pgx.Conn) string {
 
 // redisTLSConfig turns the config's redis-py SSL kwargs into a Go TLS client config that behaves like
 // redis-py's: CA and client certificate from the files, ssl_cert_reqs deciding whether the server chain is
-// verified, no host-name check (redis-py's ssl_check_hostname defaults to off), SNI = the URL's host.
+// verified, ssl_check_hostname whether the leaf must name serverName, SNI = the URL's host.
 func redisTLSConfig(k *sslKwargs, serverName string) (*tls.Config, error) {
 	// Same order as redis-py: the client certificate chain first, then the CA.
 	cert, err := tls.LoadX509KeyPair(k.CertFile, k.KeyFile)
@@ -202,8 +207,13 @@ func redisTLSConfig(k *sslKwargs, serverName string) (*tls.Config, error) {
 			for _, c := range cs.PeerCertificates[1:] {
 				opts.Intermediates.AddCert(c)
 			}
-			_, err := cs.PeerCertificates[0].Verify(opts)
-			return err
+			if _, err := cs.PeerCertificates[0].Verify(opts); err != nil {
+				return err
+			}
+			if k.CheckHostname {
+				return cs.PeerCertificates[0].VerifyHostname(serverName)
+			}
+			return nil
 		}
 	case "CERT_NONE":
 	default:

@@ -41,6 +41,16 @@ func TestDoctorConnect(t *testing.T) {
 	dbAlias, redisAlias := "db-alias."+domain, "redis-alias."+domain
 	gw := startRouter(t, map[string]int{dbFQDN: pg17.port, redisFQDN: rs.port, dbAlias: pg17.port, redisAlias: rs.port})
 	gw15 := startRouter(t, map[string]int{dbFQDN: pg15.port, redisFQDN: rs.port})
+	// Servers presenting the other server's certificate (the CA's, for server auth) under the real names.
+	p := getPKI(t)
+	pgImpostor := startPostgresServing(t, nil, "pg17-impostor", pg17BinDir(t), rulesOfTheStack(t), p.redisServer)
+	rsImpostor := startRedisServing(t, nil, p.postgresServer)
+	gwImpostor := startRouter(t, map[string]int{dbFQDN: pgImpostor.port, redisFQDN: rsImpostor.port})
+	chainOnly := func(o doctor.ConnectOptions) doctor.ConnectOptions {
+		off := false
+		o.ServerNames = nautobotpod.ServerNames{DatabaseSSLMode: nautobotpod.VerifyCA, RedisCheckHostname: &off}
+		return o
+	}
 
 	// A site's directory with ca.crt only: the secret synced without the client certificate and key.
 	noClientCert := tempDir(t, "mtls-doctor-ca-only-")
@@ -183,13 +193,40 @@ func TestDoctorConnect(t *testing.T) {
 			o := site(dirOf(setApp))
 			o.DBHost, o.RedisHost = dbAlias, redisAlias
 			return o
-		}(), exit: 3, // verify-ca connects; only verify-full would fail
+		}(), exit: 1, // the workers check the names, as doctor does by default
 			expect: []expectCheck{
-				{name: "postgres: server name", status: doctor.Warn, detail: "x509: certificate is valid for", fix: "verify-full would fail"},
+				{name: "postgres: server chain", status: doctor.Pass},
+				{name: "postgres: server name", status: doctor.Fail, detail: "the workers refuse this server: x509: certificate is valid for", fix: "extraDnsNames"},
+				{name: "postgres: login", status: doctor.Fail, detail: "x509: certificate is valid for", fix: "extraDnsNames"},
+				{name: "redis: server name", status: doctor.Fail, detail: "not " + redisAlias, fix: "extraDnsNames"},
+				{name: "redis: login", status: doctor.Fail, detail: "not " + redisAlias, fix: "extraDnsNames"},
+			}},
+		{name: "a routed name the server certificates lack, checked chain-only as a site may set", opts: func() doctor.ConnectOptions {
+			o := chainOnly(site(dirOf(setApp)))
+			o.DBHost, o.RedisHost = dbAlias, redisAlias
+			return o
+		}(), exit: 3, // verify-ca connects; the default checks would not
+			expect: []expectCheck{
+				{name: "postgres: server name", status: doctor.Warn, detail: "x509: certificate is valid for", fix: "with the default checks the workers would refuse"},
 				{name: "postgres: login", status: doctor.Pass, detail: "/CN=" + siteCN},
 				{name: "redis: server name", status: doctor.Warn, detail: "not " + redisAlias, fix: "extraDnsNames"},
 				{name: "redis: login", status: doctor.Pass, detail: "PONG"},
 			}},
+		{name: "servers presenting each other's certificate under the gateway names", opts: func() doctor.ConnectOptions {
+			o := site(dirOf(setApp))
+			o.DBPort, o.RedisPort = gwImpostor.port, gwImpostor.port
+			return o
+		}(), exit: 1,
+			expect: []expectCheck{
+				// The CA signed both, so the chain passes; only the name tells them apart.
+				{name: "postgres: server chain", status: doctor.Pass},
+				{name: "postgres: server name", status: doctor.Fail, detail: "not " + dbFQDN, fix: "check where the gateway's TLSRoute for the name leads"},
+				{name: "postgres: login", status: doctor.Fail, detail: "not " + dbFQDN, fix: "tlsroute"},
+				{name: "redis: server chain", status: doctor.Pass},
+				{name: "redis: server name", status: doctor.Fail, detail: "not " + redisFQDN, fix: "tlsroute"},
+				{name: "redis: login", status: doctor.Fail, detail: "not " + redisFQDN, fix: "tlsroute"},
+			},
+			access: map[*router]string{gwImpostor: `127.0.0.1 sni="` + dbFQDN + `" alpn="postgresql" upstream="127.0.0.1:PORT"`}},
 		{name: "no credentials", opts: func() doctor.ConnectOptions {
 			o := site(dirOf(setApp))
 			o.Login, o.RedisPassword = false, ""

@@ -70,6 +70,12 @@ func startPostgres(t *testing.T, label, binDir string, rules pgRules) *pgServer 
 // startPostgresIn starts it in a pod sandbox's network namespace (nil: on this machine's loopback).
 func startPostgresIn(t *testing.T, sb *podSandbox, label, binDir string, rules pgRules) *pgServer {
 	t.Helper()
+	return startPostgresServing(t, sb, label, binDir, rules, getPKI(t).postgresServer)
+}
+
+// startPostgresServing starts it presenting the given server secret instead of CNPG's serverTLSSecret.
+func startPostgresServing(t *testing.T, sb *podSandbox, label, binDir string, rules pgRules, serverSecret secretFiles) *pgServer {
+	t.Helper()
 	for _, bin := range []string{"initdb", "postgres"} {
 		requireFile(t, filepath.Join(binDir, bin))
 	}
@@ -81,7 +87,7 @@ func startPostgresIn(t *testing.T, sb *podSandbox, label, binDir string, rules p
 			binDir, err, out, depsHint)
 	}
 	dir := tempDir(t, "mtls-"+label+"-")
-	p.writeServerFiles(t, dir, p.postgresServer)
+	p.writeServerFiles(t, dir, serverSecret)
 	chownTree(t, cred, dir)
 	env := []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=" + dir}
 
@@ -199,10 +205,16 @@ func startRedis(t *testing.T) *redisServer {
 // startRedisIn starts it in a pod sandbox's network namespace (nil: on this machine's loopback).
 func startRedisIn(t *testing.T, sb *podSandbox) *redisServer {
 	t.Helper()
+	return startRedisServing(t, sb, getPKI(t).redisServer)
+}
+
+// startRedisServing starts it presenting the given server secret instead of the chart's tls.existingSecret.
+func startRedisServing(t *testing.T, sb *podSandbox, serverSecret secretFiles) *redisServer {
+	t.Helper()
 	bin := requireCommand(t, "redis-server")
 	p := getPKI(t)
 	dir := tempDir(t, "mtls-redis-")
-	p.writeServerFiles(t, dir, p.redisServer)
+	p.writeServerFiles(t, dir, serverSecret)
 	port := freePort(t)
 	conf := fmt.Sprintf(`bind 127.0.0.1
 protected-mode yes

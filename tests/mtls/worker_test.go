@@ -400,14 +400,14 @@ func newSiteWorkerPod(t *testing.T) *siteWorkerPod {
 
 	w.pg17 = startPostgresIn(t, sb, "pg17-worker", pg17Bin, rulesOfTheStack(t))
 	w.redis = startRedisIn(t, sb)
-	w.gateway = w.startGateway(t, "gateway", w.pg17.port)
+	w.gateway = w.startGateway(t, "gateway", w.pg17.port, w.redis.port)
 	return w
 }
 
 // startGateway starts nginx in the sandbox as the global Envoy Gateway's two TLS-passthrough listeners:
-// the chart's database port routes the database name to PostgreSQL, the Redis port the Redis name to Redis;
-// any other name is closed.
-func (w *siteWorkerPod) startGateway(t *testing.T, name string, pgPort int) *router {
+// the chart's database port routes the database name to pgPort, the Redis port the Redis name to
+// redisPort; any other name is closed.
+func (w *siteWorkerPod) startGateway(t *testing.T, name string, pgPort, redisPort int) *router {
 	t.Helper()
 	bin := requireCommand(t, "nginx")
 	requireFile(t, nginxStreamModule)
@@ -436,7 +436,7 @@ stream {
   log_format sni '$remote_addr:$server_port sni="$ssl_preread_server_name" alpn="$ssl_preread_alpn_protocols" upstream="$upstream_addr"';
   access_log %[3]s sni;
 %[4]s%[5]s}
-`, nginxStreamModule, dir, accessLog, listener(w.dbPort, dbFQDN, pgPort), listener(w.redisPort, redisFQDN, w.redis.port))
+`, nginxStreamModule, dir, accessLog, listener(w.dbPort, dbFQDN, pgPort), listener(w.redisPort, redisFQDN, redisPort))
 	writeFile(t, filepath.Join(dir, "nginx.conf"), conf)
 	srv := w.sb.start(t, name, nil, bin, "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
 	w.sb.waitForTCP(t, srv, w.dbPort)
@@ -678,7 +678,7 @@ func TestCeleryWorkerConsumesItsSiteQueue(t *testing.T) {
 		t.Logf("serial before %s, after %s; worker log:\n%s", oldSerial, newSerial, lastLines(worker.log(t), 12))
 	})
 
-	for _, c := range workerFailures() {
+	for _, c := range workerFailures(t) {
 		t.Run("refused: "+c.name, func(t *testing.T) {
 			files := siteFiles
 			if c.files != nil {
@@ -690,11 +690,29 @@ func TestCeleryWorkerConsumesItsSiteQueue(t *testing.T) {
 			if c.pg15 {
 				pg15 = startPostgresIn(t, w.sb, "pg15-worker", pg15BinDir, rulesOfTheStack(t))
 				w.gateway.stop(t, syscall.SIGTERM)
-				w.gateway = w.startGateway(t, "gateway to pg15", pg15.port)
+				w.gateway = w.startGateway(t, "gateway to pg15", pg15.port, w.redis.port)
+			}
+			if c.impostor != "" {
+				// The gateway name leads to a server presenting the other server's certificate; afterwards
+				// the genuine routes come back, for the parent test's lifetime.
+				p := getPKI(t)
+				pgPort, redisPort := w.pg17.port, w.redis.port
+				switch c.impostor {
+				case "redis":
+					redisPort = startRedisServing(t, w.sb, p.postgresServer).port
+				case "postgres":
+					pgPort = startPostgresServing(t, w.sb, "pg17-impostor", pg17BinDir(t), rulesOfTheStack(t), p.redisServer).port
+				}
+				w.gateway.stop(t, syscall.SIGTERM)
+				w.gateway = w.startGateway(t, "gateway to an impostor", pgPort, redisPort)
+				defer func() {
+					w.gateway.stop(t, syscall.SIGTERM)
+					w.gateway = w.startGateway(parent, "gateway", w.pg17.port, w.redis.port)
+				}()
 			}
 			worker := w.startWorker(t, "worker "+c.name, append(append([]string{}, w.env...), c.env...))
-			if c.pg15 {
-				w.send(t, workerSite, "pg15")
+			if c.pg15 || c.impostor == "postgres" {
+				w.send(t, workerSite, "a task that needs the database")
 			}
 			waitLog(t, worker, 60*time.Second, c.want)
 			if c.exits {
@@ -740,8 +758,11 @@ type workerFailure struct {
 	files func(t testing.TB, site map[string][]byte) map[string][]byte // the mounted client Secret's files
 	env   []string                                                     // added to the container's environment
 	pg15  bool                                                         // the gateway's database route goes to PostgreSQL 15
-	want  string                                                       // in the worker's log (normalized)
-	exits bool                                                         // the container ends (CrashLoopBackOff) instead of retrying
+	// impostor, "postgres" or "redis", routes that gateway name to a server presenting the other server's
+	// certificate: signed by the same CA for server auth, but not for the name the worker connects to.
+	impostor string
+	want     string // in the worker's log (normalized)
+	exits    bool   // the container ends (CrashLoopBackOff) instead of retrying
 	// readinessSays is in the readiness probe's output (the kubelet's event); the probe fails in every case.
 	readinessSays string
 	// alive: the liveness probe passes (it watches the broker connection only, so that an outage of the
@@ -751,7 +772,11 @@ type workerFailure struct {
 	gatewayLog string // what the gateway logs for the attempt
 }
 
-func workerFailures() []workerFailure {
+func workerFailures(t *testing.T) []workerFailure {
+	p := getPKI(t)
+	// libpq names the first of the presented certificate's names and counts the others.
+	redisNames := p.specs[secretOf(t, p.redisServer)].Spec.DNSNames
+	libpqMismatch := fmt.Sprintf(`server certificate for "%s" (and %d other names) does not match host name "%s"`, redisNames[0], len(redisNames)-1, dbFQDN)
 	otherCA := func(t testing.TB, _ map[string][]byte) map[string][]byte {
 		return readSecretDir(t, filepath.Dir(setOtherCA.cert()))
 	}
@@ -786,6 +811,14 @@ func workerFailures() []workerFailure {
 		{name: "wrong SNI name", env: []string{"NAUTOBOT_REDIS_HOST=" + wrongFQDN}, readinessSays: notConsuming,
 			want:       "consumer: Cannot connect to rediss://:**@" + wrongFQDN + ":6379/0: Error 6 connecting to " + wrongFQDN + ":6379. TLS/SSL connection has been closed (EOF) (_ssl.c:N)..",
 			gatewayLog: `127.0.0.1:6379 sni="` + wrongFQDN + `" alpn="" upstream="unix:`},
+		// The worker checks the names by default (verify-full, ssl_check_hostname): another certificate of the
+		// CA does not pass for either server.
+		{name: "a Redis presenting the PostgreSQL server's certificate", impostor: "redis", readinessSays: notConsuming,
+			want: cannot + "Error 1 connecting to " + redisFQDN + ":6379. [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: " +
+				"Hostname mismatch, certificate is not valid for '" + redisFQDN + "'. (_ssl.c:N).."},
+		{name: "a PostgreSQL presenting the Redis server's certificate", impostor: "postgres", alive: true,
+			want:          `django.db.utils.OperationalError: connection to server at "` + dbFQDN + `" (127.0.0.1), port 5432 failed: ` + libpqMismatch,
+			readinessSays: libpqMismatch},
 		{name: "PostgreSQL 15 behind the gateway", pg15: true, alive: true,
 			want:          `django.db.utils.OperationalError: connection to server at "` + dbFQDN + `" (127.0.0.1), port 5432 failed: SSL SYSCALL error: EOF detected`,
 			readinessSays: `port 5432 failed: SSL SYSCALL error: EOF detected`},

@@ -3,9 +3,9 @@
 
     redis_tls_ping.py 127.0.0.1:PORT SERVER_NAME    (password in REDIS_PASSWORD; config from the environment)
 
-redis-py itself is not installable here; its SSLConnection._connect (redis 4.x/5.x) builds the context below
-from the same ssl_* keyword arguments (check_hostname off by default), so this exercises the Python/OpenSSL
-TLS stack a Nautobot pod uses. The kwargs come from loading assets/nautobot_config.py on the Nautobot
+redis-py's SSLConnection._connect (redis 4.x/5.x) builds the context below from the same ssl_* keyword
+arguments, so this exercises the Python/OpenSSL TLS stack a Nautobot pod uses, and waits for the server's
+verdict, which redis-py does not. The kwargs come from loading assets/nautobot_config.py on the Nautobot
 stand-in, as assets/tests/dump_settings.py does. Prints the reply to PING, or "<ExceptionType>: <message>"
 and exits 1.
 """
@@ -40,7 +40,7 @@ def main():
     try:
         kwargs = load_config().CACHES["default"]["OPTIONS"]["CONNECTION_POOL_KWARGS"]
         context = ssl.create_default_context()
-        context.check_hostname = False
+        context.check_hostname = kwargs["ssl_check_hostname"]
         context.verify_mode = kwargs["ssl_cert_reqs"]
         context.load_cert_chain(certfile=kwargs["ssl_certfile"], keyfile=kwargs["ssl_keyfile"])
         context.load_verify_locations(cafile=kwargs["ssl_ca_certs"])
