@@ -103,7 +103,7 @@ test-mtls-issued:
 	@test -d $(ISSUED_PKI) || { echo "test-mtls-issued: no $(ISSUED_PKI); make test-integration writes it"; exit 1; }
 	@bash scripts/mtls-deps.sh
 	cd tests/mtls && NAUTOBOT_ISSUED_PKI_DIR=$(ISSUED_PKI) go test -count=1 -v \
-	  -run 'TestCertificatesHaveTheShapeTheStackDeclares|TestEveryUsageIsOneCertManagerKnows|TestRedisAsTheChartRunsIt|TestPostgres17|TestRedis$$|TestServerNames' ./...
+	  -run 'TestCertificatesHaveTheShapeTheStackDeclares|TestEveryUsageIsOneCertManagerKnows|TestRedisAsTheChartRunsIt|TestPostgres17|TestRedis$$|TestServerNames|TestRoleMapping' ./...
 
 # A real Celery worker (Debian's celery, kombu, redis-py, Django and psycopg2 on PostgreSQL 17's libpq), run as
 # the real chart renders the site pod, with the site secret the local cluster's cert-manager issued and External
