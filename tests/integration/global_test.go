@@ -179,12 +179,17 @@ func TestGlobalStack(t *testing.T) {
 		require.Empty(t, e.previewSteps(global))
 	})
 
-	t.Run("adding a fourth site adds exactly one certificate", func(t *testing.T) {
+	t.Run("adding a fourth site adds exactly one certificate and its line of the role map", func(t *testing.T) {
 		e.rewrite(global, addSite("syd1"))
-		require.Equal(t, []string{"create kubernetes:cert-manager.io/v1:Certificate certs-site-syd1"}, e.previewSteps(global))
+		require.Equal(t, []string{
+			"create kubernetes:cert-manager.io/v1:Certificate certs-site-syd1",
+			"update kubernetes:postgresql.cnpg.io/v1:Cluster db-cluster",
+		}, e.previewSteps(global))
 		e.up(global)
 		require.Equal(t, "nautobot-mtls-client-syd1", e.outputs(global)["siteClientSecrets"].(map[string]any)["syd1"])
 		require.True(t, e.exists("certificates.cert-manager.io", "nautobot", "nautobot-mtls-client-syd1"))
+		require.Contains(t, dig(e.object("clusters.postgresql.cnpg.io", "nautobot", "nautobot-cluster"), "spec", "postgresql", "pg_ident"),
+			"nautobot site-syd1 app")
 		require.Empty(t, e.previewSteps(global))
 	})
 
