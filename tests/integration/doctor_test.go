@@ -90,7 +90,7 @@ func doctorGlobal(t *testing.T, e *env, global string) {
 		requireCheck(t, r, "controller cert-manager", doctor.Pass, "reconciles")
 		requireCheck(t, r, "controller External Secrets", doctor.Pass, "mtls-ca-cert")
 		requireCheck(t, r, "certificate mtls-ca", doctor.Pass, "Ready; expires in 3650 days, renews in 3285 days")
-		requireCheck(t, r, "certificate nautobot-mtls-client-dfw1", doctor.Pass, "Ready; expires in 1095 days, renews in 1065 days")
+		requireCheck(t, r, "certificate nautobot-mtls-client-dfw1", doctor.Pass, "Ready; expires in 365 days, renews in 335 days")
 		requireCheck(t, r, "ca.crt-only secret mtls-ca-cert", doctor.Pass, "ca.crt only, CN=understack-mtls-ca, no key")
 		requireCheck(t, r, "CNPG cluster nautobot-cluster clientCASecret", doctor.Pass, "clientCASecret mtls-ca-cert, replicationTLSSecret nautobot-cluster-replication")
 		requireCheck(t, r, "CNPG cluster nautobot-cluster pg_hba", doctor.Pass, "hostssl app app all cert map=nautobot")
