@@ -60,7 +60,7 @@ func Global(ctx context.Context, c *Cluster, o GlobalOptions) Report {
 		r.Warn("stack outputs", "pass --outputs with the JSON of `pulumi stack output --json -s global`", "none given: namespace %s, FQDNs and firewall rules not checked against the stack", ns)
 	}
 
-	if hidden := o.Outputs.Hidden("namespace", "caCertSecretName", "caSource", "dbFqdn", "redisFqdn", "firewallRules"); len(hidden) > 0 {
+	if hidden := o.Outputs.Hidden("namespace", "caNamespace", "caCertSecretName", "caSource", "dbFqdn", "redisFqdn", "firewallRules"); len(hidden) > 0 {
 		r.Warn("stack outputs", fixHiddenOutputs, "%s shown as [secret]: the defaults stand in for them", strings.Join(hidden, ", "))
 	}
 	// A pulumi-tls root writes the public CA secret itself: External Secrets is needed on the global
@@ -86,11 +86,14 @@ func Global(ctx context.Context, c *Cluster, o GlobalOptions) Report {
 		}
 	}
 
+	// The CA, its Issuer and the Certificates it signs are in authority.namespace (older stacks: namespace).
+	caNs := o.Outputs.String("caNamespace", ns)
 	if !missing["issuers.cert-manager.io"] {
-		checkIssuers(ctx, c, ns, &r)
+		checkIssuers(ctx, c, caNs, &r)
+		checkCAReach(ctx, c, ns, caNs, &r)
 	}
 	if !missing["certificates.cert-manager.io"] {
-		checkCertificates(ctx, c, ns, o.Now, &r)
+		checkCertificates(ctx, c, caNs, o.Now, &r)
 	}
 	checkCAPublic(ctx, c, ns, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), caSource, externalSecrets && !missing["externalsecrets.external-secrets.io"], &r)
 	if !missing["clusters.postgresql.cnpg.io"] {
