@@ -16,7 +16,7 @@ const (
 	fixCertManager      = "cert-manager is not reconciling: check its controller is running (kubectl -n cert-manager get pods) and its logs"
 	fixExternalSecrets  = "External Secrets is not reconciling the global stack's store and ExternalSecret (which write the ca.crt-only secret): install the External Secrets controller, or check its logs"
 	fixCertificateReady = "kubectl describe certificate <name>: read the condition's message and the CertificateRequest's events (the CA Issuer must be Ready first)"
-	fixCAPublic         = "the ca.crt-only secret (authority.caPublicSecret) is written by the stack's ExternalSecret from the CA key pair: check `kubectl get externalsecret mtls-ca-cert` and that it holds ca.crt only"
+	fixCAPublic         = "the ca.crt-only secret (authority.caPublicSecret) is written from the CA key pair by the stack's ExternalSecret, or with authority.namespace apart by its PushSecret beside the CA: check `kubectl get externalsecret mtls-ca-cert` (or `kubectl -n <authority.namespace> get pushsecret mtls-ca-cert`) and that it holds ca.crt only"
 	fixClientCA         = "clientCASecret is required for client cert verification: without it CNPG uses its own replication CA as ssl_ca_file and clients get `tlsv1 alert unknown ca`; set spec.certificates.clientCASecret (and replicationTLSSecret, so CNPG needs no ca.key)"
 	fixPgHBA            = "pg_hba must be cert-only for TLS (hostssl all all all cert) and reject plaintext, as the global stack writes it"
 	fixCNPG             = "kubectl describe cluster.postgresql.cnpg.io <name> and the operator's logs: the cluster must reach `Cluster in healthy state`"
@@ -95,7 +95,7 @@ func Global(ctx context.Context, c *Cluster, o GlobalOptions) Report {
 	if !missing["certificates.cert-manager.io"] {
 		checkCertificates(ctx, c, caNs, o.Now, &r)
 	}
-	checkCAPublic(ctx, c, ns, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), caSource, externalSecrets && !missing["externalsecrets.external-secrets.io"], &r)
+	checkCAPublic(ctx, c, ns, caNs, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), caSource, externalSecrets && !missing["externalsecrets.external-secrets.io"], &r)
 	if !missing["clusters.postgresql.cnpg.io"] {
 		checkCNPG(ctx, c, ns, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), &r)
 	}
@@ -188,10 +188,13 @@ func timeField(obj map[string]any, path ...string) (time.Time, error) {
 }
 
 // checkCAPublic: the secret CNPG and the sites read the CA from holds ca.crt, a CA, and no key; when an
-// ExternalSecret writes it, that ExternalSecret is synced (the proof External Secrets runs).
-func checkCAPublic(ctx context.Context, c *Cluster, ns, name, caSource string, externalSecretsCRD bool, r *Report) {
+// ExternalSecret writes it (or, from a CA namespace of its own, a PushSecret), that object is synced (the
+// proof External Secrets runs).
+func checkCAPublic(ctx context.Context, c *Cluster, ns, caNs, name, caSource string, externalSecretsCRD bool, r *Report) {
 	check := "ca.crt-only secret " + name
-	if externalSecretsCRD {
+	if externalSecretsCRD && caNs != ns && caSource == "cert-manager" {
+		checkPushedCAPublic(ctx, c, caNs, name, r)
+	} else if externalSecretsCRD {
 		es, err := c.get(ctx, externalSecretRes, ns, name)
 		switch {
 		case err == nil:
@@ -240,6 +243,27 @@ func checkCAPublic(ctx context.Context, c *Cluster, ns, name, caSource string, e
 		r.Fail(check, fixCAIsClient, "ca.crt is not a CA certificate (CN=%s)", cas[0].Subject.CommonName)
 	default:
 		r.Pass(check, "ca.crt only, CN=%s, no key", cas[0].Subject.CommonName)
+	}
+}
+
+// checkPushedCAPublic: the PushSecret beside the CA that pushes ca.crt into the application namespace is
+// synced.
+func checkPushedCAPublic(ctx context.Context, c *Cluster, caNs, name string, r *Report) {
+	ps, err := c.get(ctx, pushSecretResource, caNs, name)
+	if err != nil {
+		r.Fail("pushsecret "+caNs+"/"+name, fixCAPublic, "%v", err)
+		return
+	}
+	cond, ok := conditionOf(ps.Object, "Ready")
+	switch {
+	case !ok:
+		r.Fail("controller External Secrets", fixExternalSecrets, "PushSecret %s/%s has no Ready condition", caNs, name)
+	case cond.Status != "True":
+		r.Pass("controller External Secrets", "reconciles PushSecret %s/%s", caNs, name)
+		r.Fail("pushsecret "+caNs+"/"+name, fixCAPublic, "%s", cond)
+	default:
+		r.Pass("controller External Secrets", "reconciles PushSecret %s/%s", caNs, name)
+		r.Pass("pushsecret "+caNs+"/"+name, "%s", cond)
 	}
 }
 

@@ -160,6 +160,8 @@ func TestSeparateCANamespace(t *testing.T) {
 		requireCheck(t, r, "certificate mtls-ca", doctor.Pass, "Ready; expires in 3650 days")
 		requireCheck(t, r, "certificate nautobot-mtls-client-ca1", doctor.Pass, "Ready")
 		requireCheck(t, r, "ca.crt-only secret mtls-ca-cert", doctor.Pass, "ca.crt only")
+		requireCheck(t, r, "controller External Secrets", doctor.Pass, "reconciles PushSecret "+caNS+"/mtls-ca-cert")
+		requireCheck(t, r, "pushsecret "+caNS+"/mtls-ca-cert", doctor.Pass, "Ready=True")
 		requireCheck(t, r, check, doctor.Pass, "in its own namespace", "serviceaccounts", "secretstores of "+appNS)
 	})
 
