@@ -458,8 +458,8 @@ func (c *MTLSAuthority) publicCertSecret(ctx *pulumi.Context, name string, a Arg
 			ApiGroups:     pulumi.StringArray{pulumi.String("")},
 			Resources:     pulumi.StringArray{pulumi.String("secrets")},
 			ResourceNames: pulumi.StringArray{pulumi.String(a.CASecret)},
-			// get is all External Secrets' kubernetes provider calls, for the store's validation (a rules
-			// review) and to read a key; list and watch would let the account enumerate nothing more here.
+			// get is all External Secrets' kubernetes provider calls to read one key and to validate the
+			// store (a rules review for get): no list or watch.
 			Verbs: pulumi.ToStringArray([]string{"get"}),
 		}},
 	}, k8s...)
