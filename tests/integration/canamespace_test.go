@@ -122,7 +122,8 @@ func TestSeparateCANamespace(t *testing.T) {
 		for _, tc := range []struct{ name, event string }{
 			// The kubernetes provider's validation: a rules review, then an access review, for get in nautobot-ca.
 			{"thief", "client is not allowed to get secrets"},
-			{"borrowed", "namespace should either be empty or match the namespace of the SecretStore for a namespaced SecretStore"},
+			// A namespaced store takes its account from its own namespace, whatever namespace it names.
+			{"borrowed", `cannot create service account token: "serviceaccounts \"mtls-ca-delivery\" not found"`},
 		} {
 			e.waitConditionStatus("secretstores.external-secrets.io", appNS, tc.name, "Ready", "False", 2*time.Minute)
 			cond := condition(e.object("secretstores.external-secrets.io", appNS, tc.name), "Ready")
