@@ -132,9 +132,9 @@ func TestSeparateCANamespace(t *testing.T) {
 			e.waitEvent(appNS, "SecretStore", tc.name, tc.event)
 		}
 		for _, tc := range []struct{ name, event string }{
-			{"via-the-delivery-store", `SecretStore.external-secrets.io "mtls-ca-delivery" not found`},
-			{"via-own-account", `SecretStore "thief" is not ready`},
-			{"via-the-delivery-account", `SecretStore "borrowed" is not ready`},
+			{"via-the-delivery-store", `"mtls-ca-delivery" not found`},
+			{"via-own-account", `"thief" is not ready`},
+			{"via-the-delivery-account", `"borrowed" is not ready`},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				e.waitConditionStatus("externalsecrets.external-secrets.io", appNS, tc.name, "Ready", "False", 2*time.Minute)
