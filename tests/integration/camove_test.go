@@ -97,20 +97,19 @@ func TestMovingTheCAToItsOwnNamespace(t *testing.T) {
 	})
 }
 
-// urns are the URNs of a stack's resources, from `pulumi stack export`.
+// urns are the URNs of a stack's resources, from its exported state.
 func (e *env) urns(stack string) []string {
 	e.t.Helper()
-	out := e.mustRun("pulumi", "stack", "export", "-s", "organization/nautobot-worker/"+stack)
-	var state struct {
-		Deployment struct {
-			Resources []struct {
-				URN string `json:"urn"`
-			} `json:"resources"`
-		} `json:"deployment"`
+	exported, err := e.open(stack).Export(e.t.Context())
+	require.NoError(e.t, err)
+	var deployment struct {
+		Resources []struct {
+			URN string `json:"urn"`
+		} `json:"resources"`
 	}
-	require.NoError(e.t, json.Unmarshal([]byte(out), &state))
+	require.NoError(e.t, json.Unmarshal(exported.Deployment, &deployment))
 	var urns []string
-	for _, r := range state.Deployment.Resources {
+	for _, r := range deployment.Resources {
 		urns = append(urns, r.URN)
 	}
 	return urns
