@@ -1,14 +1,19 @@
 package doctor
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
 	authv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 const (
@@ -19,7 +24,8 @@ const (
 // checkCAReach asks the API server who of the application namespace ns can read the key pair of each CA
 // Issuer of caNs: every ServiceAccount of ns, through whatever Role or ClusterRole binds it (a
 // SubjectAccessReview, the authorizer's own answer), and so every SecretStore of ns that authenticates as
-// one of them, which lets any ExternalSecret of ns naming it copy tls.key. In the same-namespace layout the
+// one of them, and every ClusterSecretStore ns may use whose account can: each lets any ExternalSecret of
+// ns naming it copy tls.key. In the same-namespace layout the
 // key pair sits in ns itself, which is flagged whatever the readers; apart, any reader or copy fails.
 func checkCAReach(ctx context.Context, c *Cluster, ns, caNs string, r *Report) {
 	issuers, err := c.list(ctx, issuerResource, caNs)
@@ -72,6 +78,7 @@ func checkCAReach(ctx context.Context, c *Cluster, ns, caNs string, r *Report) {
 				readers = append(readers, fmt.Sprintf("SecretStore %s (as %s: any ExternalSecret in %s naming it can copy tls.key)", st.GetName(), account, ns))
 			}
 		}
+		readers = append(readers, clusterStoresReaching(ctx, c, ns, caNs, keyPair)...)
 		sort.Strings(readers)
 		copyInApp := false
 		if caNs != ns {
@@ -93,6 +100,68 @@ func checkCAReach(ctx context.Context, c *Cluster, ns, caNs string, r *Report) {
 			r.Pass(check, "in its own namespace; none of the %d serviceaccounts and %d secretstores of %s can read it", len(accounts.Items), len(stores), ns)
 		}
 	}
+}
+
+// clusterStoresReaching names the ClusterSecretStores an ExternalSecret of ns may use (no conditions, or a
+// condition that selects ns, as External Secrets decides) whose kubernetes provider reads caNs as an account
+// that may get the key pair.
+func clusterStoresReaching(ctx context.Context, c *Cluster, ns, caNs, keyPair string) []string {
+	stores, err := c.list(ctx, clusterSecretStoreRes, "")
+	if err != nil {
+		return nil // no External Secrets CRDs: no store can reach anything
+	}
+	namespace, err := c.Core.CoreV1().Namespaces().Get(ctx, ns, getOptions)
+	if err != nil {
+		return nil
+	}
+	var readers []string
+	for _, st := range stores {
+		k8s, ok, _ := unstructured.NestedMap(st.Object, "spec", "provider", "kubernetes")
+		if !ok {
+			continue
+		}
+		remote, _, _ := unstructured.NestedString(k8s, "remoteNamespace")
+		account, _, _ := unstructured.NestedString(k8s, "auth", "serviceAccount", "name")
+		accountNS, _, _ := unstructured.NestedString(k8s, "auth", "serviceAccount", "namespace")
+		if cmp.Or(remote, "default") != caNs || account == "" || accountNS == "" || !usableFrom(st.Object, namespace.Name, namespace.Labels) {
+			continue
+		}
+		user := "system:serviceaccount:" + accountNS + ":" + account
+		if allowed, err := c.canGetSecret(ctx, user, []string{"system:serviceaccounts", "system:serviceaccounts:" + accountNS, "system:authenticated"}, caNs, keyPair); err == nil && allowed {
+			readers = append(readers, fmt.Sprintf("ClusterSecretStore %s (as %s/%s: any ExternalSecret in %s naming it can copy tls.key)", st.GetName(), accountNS, account, ns))
+		}
+	}
+	return readers
+}
+
+// usableFrom is External Secrets' rule for a ClusterSecretStore: usable from every namespace without
+// conditions, else from a namespace one condition selects by label selector, name or regular expression.
+func usableFrom(store map[string]any, ns string, nsLabels map[string]string) bool {
+	conditions, _, _ := unstructured.NestedSlice(store, "spec", "conditions")
+	if len(conditions) == 0 {
+		return true
+	}
+	for _, item := range conditions {
+		cond, _ := item.(map[string]any)
+		if names, _, _ := unstructured.NestedStringSlice(cond, "namespaces"); slices.Contains(names, ns) {
+			return true
+		}
+		if sel, ok, _ := unstructured.NestedMap(cond, "namespaceSelector"); ok {
+			var ls metav1.LabelSelector
+			if runtime.DefaultUnstructuredConverter.FromUnstructured(sel, &ls) == nil {
+				if s, err := metav1.LabelSelectorAsSelector(&ls); err == nil && s.Matches(labels.Set(nsLabels)) {
+					return true
+				}
+			}
+		}
+		regexes, _, _ := unstructured.NestedStringSlice(cond, "namespaceRegexes")
+		for _, re := range regexes {
+			if ok, err := regexp.MatchString(re, ns); err == nil && ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // canGetSecret is the API server's answer to whether user may get the Secret namespace/name.

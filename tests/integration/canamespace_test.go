@@ -175,10 +175,15 @@ func TestSeparateCANamespace(t *testing.T) {
 			map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": grant,
 				"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "thief-reads-ca"},
 				"subjects": []any{map[string]any{"kind": "ServiceAccount", "name": "thief", "namespace": appNS}}},
+			map[string]any{"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": map[string]any{"name": "thief-cluster"},
+				"spec": map[string]any{"conditions": []any{map[string]any{"namespaces": []any{appNS}}},
+					"provider": map[string]any{"kubernetes": map[string]any{"remoteNamespace": caNS, "server": server,
+						"auth": map[string]any{"serviceAccount": map[string]any{"name": "thief", "namespace": appNS}}}}}},
 		)
 		r := doctor.Global(t.Context(), cl, doctor.GlobalOptions{Outputs: out, Now: time.Now()})
 		requireCheck(t, r, check, doctor.Fail, "reachable from the application namespace "+appNS,
-			"serviceaccount "+appNS+"/thief", "SecretStore thief (as thief: any ExternalSecret in "+appNS+" naming it can copy tls.key)")
+			"serviceaccount "+appNS+"/thief", "SecretStore thief (as thief: any ExternalSecret in "+appNS+" naming it can copy tls.key)",
+			"ClusterSecretStore thief-cluster (as "+appNS+"/thief: any ExternalSecret in "+appNS+" naming it can copy tls.key)")
 		require.Equal(t, 1, r.ExitCode())
 
 		// The doctor's finding is real: the same ExternalSecret now copies the CA's key.
