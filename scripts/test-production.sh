@@ -72,10 +72,9 @@ done
 # What the operator fills in, and the lab's stand-ins (README, "What stands in").
 server=$(sed -n 's/^ *server: //p' .cluster/kubeconfig)
 sed -i -e 's/domain: REPLACE.example.com/domain: fleet.example.test/' -e 's/className: REPLACE-gatewayclass/className: eg/' Pulumi.global.yaml
+grep -q '^    namespace: nautobot-ca$' Pulumi.global.yaml || fail "Pulumi.global.yaml no longer keeps the CA in its own namespace"
+sed -i "s|^    namespace: nautobot-ca$|&\n    caPublicStore:\n      serverUrl: $server|" Pulumi.global.yaml
 cat >>Pulumi.global.yaml <<EOF
-  nautobot-worker:authority:
-    caPublicStore:
-      serverUrl: $server
   nautobot-worker:nautobot:
     chart:
       path: $chart

@@ -1,6 +1,12 @@
 // Package authority provides MTLSAuthority: the CA hierarchy that signs every mTLS certificate of the
 // system (a root CA made by cert-manager, or by pulumi-tls and held in the stack's state, and the
 // cert-manager CA Issuer that signs with it), and a Secret that carries only the CA's public certificate.
+//
+// Two layouts: the CA in the application namespace (authority.namespace equal to namespace, the default
+// every existing stack has), or the CA in a namespace of its own, from which nothing in the application
+// namespace can read the key pair: the Issuer, and the Certificates it signs, stay beside the CA, and a
+// SecretStore there (whose account may write only the delivered Secrets of the application namespace)
+// pushes ca.crt and each issued Secret into the application namespace.
 package authority
 
 import (
@@ -11,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,8 +55,16 @@ type Args struct {
 	Provider *kubernetes.Provider `json:"-"`
 	// Root is who makes the root CA: RootCertManager (default) or RootPulumiTLS.
 	Root string `json:"root"`
-	// Namespace holds the issuers, the CA and its secrets (default nautobot).
+	// Namespace holds the issuers, the CA and its secrets (default nautobot; the stack defaults it to its
+	// namespace).
 	Namespace string `json:"namespace"`
+	// AppNamespace is the application namespace, where CNPG reads the ca.crt-only Secret (set by the stack
+	// from its namespace; default Namespace). Different from Namespace, the CA has a namespace of its own.
+	AppNamespace string `json:"-"`
+	// IssuedSecrets are the Secrets of the certificates the Issuer signs (set by the stack): the CA's own
+	// objects must not take their names, and with a separate CA namespace they are the only Secrets of the
+	// application namespace the delivery account may update.
+	IssuedSecrets []string `json:"-"`
 	// SelfSignedIssuer bootstraps the root CA (default mtls-selfsigned).
 	SelfSignedIssuer string `json:"selfSignedIssuer"`
 	// CACertificate is the root CA Certificate (default mtls-ca).
@@ -70,9 +85,11 @@ type Args struct {
 	Issuer string `json:"issuer"`
 	// CAPublicSecret holds only ca.crt, for CNPG clientCASecret/serverCASecret (default mtls-ca-cert).
 	CAPublicSecret string `json:"caPublicSecret"`
-	// CAPublicRefreshInterval is how often the public secret is resynced from the CA secret (default 1h).
+	// CAPublicRefreshInterval is how often the public secret is resynced from the CA secret, and, with a
+	// separate CA namespace, how often each issued Secret is pushed again (default 1h).
 	CAPublicRefreshInterval string `json:"caPublicRefreshInterval"`
-	// CAPublicStore is how the External Secrets store behind the public secret reaches the API server.
+	// CAPublicStore is how the External Secrets store behind the public secret (and the deliveries) reaches
+	// the API server.
 	CAPublicStore CAPublicStore `json:"caPublicStore"`
 }
 
@@ -92,6 +109,7 @@ type CAPublicStore struct {
 func (a Args) Defaults() Args {
 	a.Root = cmp.Or(a.Root, RootCertManager)
 	a.Namespace = cmp.Or(a.Namespace, "nautobot")
+	a.AppNamespace = cmp.Or(a.AppNamespace, a.Namespace)
 	a.SelfSignedIssuer = cmp.Or(a.SelfSignedIssuer, "mtls-selfsigned")
 	a.CACertificate = cmp.Or(a.CACertificate, "mtls-ca")
 	a.CommonName = cmp.Or(a.CommonName, "understack-mtls-ca")
@@ -113,11 +131,26 @@ func (a Args) Defaults() Args {
 	return a
 }
 
+// Separate tells whether the CA has a namespace of its own, apart from the application namespace.
+func (a Args) Separate() bool { return a.AppNamespace != "" && a.AppNamespace != a.Namespace }
+
+// DeliveryStore is the SecretStore in the CA namespace that pushes into the application namespace, named
+// after the CA Certificate; only a separate CA namespace has one.
+func (a Args) DeliveryStore() string { return a.CACertificate + "-delivery" }
+
 // Validate checks the plain values (not the provider); problems name keys relative to Args.
 func (a Args) Validate() error {
 	p := validate.New("")
 	p.OneOf("root", a.Root, RootCertManager, RootPulumiTLS)
 	p.DNSLabel("namespace", a.Namespace)
+	// The issued certificates are Certificates named after their Secrets, beside the CA, and their Secrets
+	// reach the application namespace: a shared name would have a leaf overwrite the CA key pair, two
+	// Certificates of one name, or a leaf and ca.crt written to one Secret.
+	for _, own := range []struct{ key, name string }{{"caSecret", a.CASecret}, {"caCertificate", a.CACertificate}, {"caPublicSecret", a.CAPublicSecret}} {
+		if slices.Contains(a.IssuedSecrets, own.name) {
+			p.Addf(own.key, "%q is also the name of an issued certificate's secret (certificates.*); name them apart", own.name)
+		}
+	}
 	for key, name := range map[string]string{
 		"selfSignedIssuer": a.SelfSignedIssuer, "caCertificate": a.CACertificate, "caSecret": a.CASecret,
 		"issuer": a.Issuer, "caPublicSecret": a.CAPublicSecret,
@@ -167,10 +200,11 @@ func (a Args) validatePulumiTLS(p *validate.Problems, duration time.Duration, ok
 				d.value, RootPulumiTLS, d.field, max(1, int(d.d/time.Hour)))
 		}
 	}
-	// With this root the stack writes the public secret itself: no External Secrets store is created.
-	if a.CAPublicStore != (CAPublicStore{}) {
-		p.Addf("caPublicStore", "is only used with root: %s (an External Secrets store copies ca.crt); with root: %s the stack writes the ca.crt-only secret itself, so remove it",
-			RootCertManager, RootPulumiTLS)
+	// With this root the stack writes the public secret itself: a store exists only to deliver the issued
+	// Secrets out of a separate CA namespace.
+	if a.CAPublicStore != (CAPublicStore{}) && !a.Separate() {
+		p.Addf("caPublicStore", "is only used with root: %s (an External Secrets store copies ca.crt) or a separate authority.namespace (a store delivers the issued secrets); with root: %s in namespace %s the stack writes the ca.crt-only secret itself, so remove it",
+			RootCertManager, RootPulumiTLS, a.Namespace)
 	}
 }
 
@@ -235,12 +269,13 @@ type MTLSAuthority struct {
 	pulumi.ResourceState
 	component.WithArgs[Args]
 
-	// Issuer is the CA Issuer and CAPublic what writes the ca.crt-only secret (an ExternalSecret, or the
-	// Secret itself with root pulumi-tls), for dependencies: a DependsOn on the component itself does not
-	// wait for them (see mocks.Monitor.DependsOn).
-	Issuer, CAPublic pulumi.Resource
+	// Issuer is the CA Issuer, CAPublic what writes the ca.crt-only secret (an ExternalSecret, a PushSecret,
+	// or the Secret itself with root pulumi-tls) and Delivery the store that pushes out of a separate CA
+	// namespace (nil in the application namespace), for dependencies: a DependsOn on the component itself
+	// does not wait for them (see mocks.Monitor.DependsOn).
+	Issuer, CAPublic, Delivery pulumi.Resource
 
-	// Namespace of the issuers and secrets.
+	// Namespace of the issuers, the CA and the certificates they sign.
 	Namespace pulumi.StringOutput `pulumi:"namespace"`
 	// IssuerName is the namespaced CA Issuer that signs leaf certificates.
 	IssuerName pulumi.StringOutput `pulumi:"issuerName"`
@@ -284,7 +319,16 @@ func NewMTLSAuthority(ctx *pulumi.Context, name string, args *Args, opts ...pulu
 				append(k8s, pulumi.DependsOn([]pulumi.Resource{keyPair}))...); err != nil {
 				return nil, err
 			}
-			if a.Root == RootCertManager {
+			if a.Separate() {
+				if err := c.delivery(ctx, name, a, k8s); err != nil {
+					return nil, err
+				}
+				if a.Root == RootCertManager {
+					if err := c.pushPublicCert(ctx, name, a, k8s, keyPair); err != nil {
+						return nil, err
+					}
+				}
+			} else if a.Root == RootCertManager {
 				if err := c.publicCertSecret(ctx, name, a, k8s, stateful); err != nil {
 					return nil, err
 				}
@@ -386,7 +430,7 @@ func (c *MTLSAuthority) pulumiTLSRoot(ctx *pulumi.Context, name string, a Args, 
 	}
 	if c.CAPublic, err = corev1.NewSecret(ctx, name+"-ca-public", &corev1.SecretArgs{
 		// CNPG reloads its CA when a secret with this label changes, i.e. after a renewal.
-		Metadata: kube.Metadata(kube.Object{Namespace: a.Namespace, Name: a.CAPublicSecret,
+		Metadata: kube.Metadata(kube.Object{Namespace: a.AppNamespace, Name: a.CAPublicSecret,
 			Labels: map[string]string{"cnpg.io/reload": "true"}}),
 		Type:       pulumi.String("Opaque"),
 		StringData: pulumi.StringMap{nautobotpod.CAFile: cert.CertPem},
@@ -414,7 +458,9 @@ func (c *MTLSAuthority) publicCertSecret(ctx *pulumi.Context, name string, a Arg
 			ApiGroups:     pulumi.StringArray{pulumi.String("")},
 			Resources:     pulumi.StringArray{pulumi.String("secrets")},
 			ResourceNames: pulumi.StringArray{pulumi.String(a.CASecret)},
-			Verbs:         pulumi.ToStringArray([]string{"get", "list", "watch"}),
+			// get is all External Secrets' kubernetes provider calls to read one key and to validate the
+			// store (a rules review for get): no list or watch.
+			Verbs: pulumi.ToStringArray([]string{"get"}),
 		}},
 	}, k8s...)
 	if err != nil {
@@ -461,6 +507,93 @@ func (c *MTLSAuthority) publicCertSecret(ctx *pulumi.Context, name string, a Arg
 			// tls.crt of a self-signed root is the CA certificate itself; the key is never copied.
 			"data": []any{kube.ExternalSecretData("cacert", a.CASecret, nautobotpod.CertFile)},
 		}}, append(stateful, pulumi.DependsOn([]pulumi.Resource{store}))...)
+	if err != nil {
+		return fmt.Errorf("CA public secret: %w", err)
+	}
+	return nil
+}
+
+// delivery registers the store that writes into the application namespace from the CA namespace: a
+// ServiceAccount beside the CA, and in the application namespace a Role that lets it update only the
+// delivered Secrets (and create Secrets, which RBAC cannot limit by name). The account can read nothing of
+// the CA namespace: a PushSecret's source is read by the External Secrets controller itself, in the
+// PushSecret's own namespace, so only who may create PushSecrets beside the CA can push its key.
+func (c *MTLSAuthority) delivery(ctx *pulumi.Context, name string, a Args, k8s []pulumi.ResourceOption) error {
+	writer := a.DeliveryStore()
+	sa, err := corev1.NewServiceAccount(ctx, name+"-delivery", &corev1.ServiceAccountArgs{
+		Metadata: kube.Metadata(kube.Object{Namespace: a.Namespace, Name: writer}),
+	}, k8s...)
+	if err != nil {
+		return err
+	}
+	delivered := slices.Clone(a.IssuedSecrets)
+	if a.Root == RootCertManager {
+		delivered = append([]string{a.CAPublicSecret}, delivered...)
+	}
+	role, err := rbacv1.NewRole(ctx, name+"-delivery", &rbacv1.RoleArgs{
+		Metadata: kube.Metadata(kube.Object{Namespace: a.AppNamespace, Name: writer}),
+		Rules: rbacv1.PolicyRuleArray{
+			rbacv1.PolicyRuleArgs{
+				ApiGroups:     pulumi.StringArray{pulumi.String("")},
+				Resources:     pulumi.StringArray{pulumi.String("secrets")},
+				ResourceNames: pulumi.ToStringArray(delivered),
+				// The kubernetes provider reads the target before it writes, and the store's validation
+				// reviews the account's rules for get.
+				Verbs: pulumi.ToStringArray([]string{"get", "update"}),
+			},
+			rbacv1.PolicyRuleArgs{
+				ApiGroups: pulumi.StringArray{pulumi.String("")},
+				Resources: pulumi.StringArray{pulumi.String("secrets")},
+				Verbs:     pulumi.ToStringArray([]string{"create"}),
+			},
+		},
+	}, k8s...)
+	if err != nil {
+		return err
+	}
+	binding, err := rbacv1.NewRoleBinding(ctx, name+"-delivery", &rbacv1.RoleBindingArgs{
+		Metadata: kube.Metadata(kube.Object{Namespace: a.AppNamespace, Name: writer}),
+		RoleRef: rbacv1.RoleRefArgs{
+			ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("Role"), Name: pulumi.String(writer),
+		},
+		Subjects: rbacv1.SubjectArray{rbacv1.SubjectArgs{
+			Kind: pulumi.String("ServiceAccount"), Name: pulumi.String(writer), Namespace: pulumi.String(a.Namespace),
+		}},
+	}, append(k8s, pulumi.DependsOn([]pulumi.Resource{sa, role}))...)
+	if err != nil {
+		return err
+	}
+	c.Delivery, err = kube.NewCustomResource(ctx, name+"-delivery", "external-secrets.io/v1", "SecretStore",
+		kube.Object{Namespace: a.Namespace, Name: writer},
+		map[string]any{"spec": map[string]any{"provider": map[string]any{"kubernetes": map[string]any{
+			"remoteNamespace": a.AppNamespace,
+			"server":          a.CAPublicStore.server(),
+			"auth":            map[string]any{"serviceAccount": map[string]any{"name": writer}},
+		}}}}, append(k8s, pulumi.DependsOn([]pulumi.Resource{binding}))...)
+	return err
+}
+
+// pushPublicCert pushes the CA certificate, and nothing else of the key pair, into the ca.crt-only Secret of
+// the application namespace, labelled for CNPG to reload on CA renewal.
+func (c *MTLSAuthority) pushPublicCert(ctx *pulumi.Context, name string, a Args, k8s []pulumi.ResourceOption, keyPair pulumi.Resource) error {
+	data := kube.PushSecretData(nautobotpod.CertFile, a.CAPublicSecret, nautobotpod.CAFile)
+	// Replace: the target gets these labels, not the key pair's (cert-manager's bookkeeping).
+	data["metadata"] = kube.PushSecretMetadata(map[string]any{"cnpg.io/reload": "true"})
+	var err error
+	c.CAPublic, err = kube.NewCustomResource(ctx, name+"-ca-public", "external-secrets.io/v1alpha1", "PushSecret",
+		kube.Object{Namespace: a.Namespace, Name: a.CAPublicSecret},
+		map[string]any{"spec": map[string]any{
+			"secretStoreRefs": []any{map[string]any{"kind": "SecretStore", "name": a.DeliveryStore()}},
+			"selector":        map[string]any{"secret": map[string]any{"name": a.CASecret}},
+			// The kubernetes provider gives the target its source's type: kubernetes.io/tls would refuse a
+			// Secret without tls.key.
+			"template":        map[string]any{"engineVersion": "v2", "type": "Opaque"},
+			"data":            []any{data},
+			"refreshInterval": a.CAPublicRefreshInterval,
+			"updatePolicy":    "Replace",
+			// The Secret outlives its PushSecret: CNPG must keep its CA if the PushSecret goes.
+			"deletionPolicy": "None",
+		}}, append(k8s, pulumi.DependsOn([]pulumi.Resource{keyPair, c.Delivery}))...)
 	if err != nil {
 		return fmt.Errorf("CA public secret: %w", err)
 	}

@@ -71,8 +71,8 @@ func TestDefaultsMatchTheSeedHierarchy(t *testing.T) {
 	rules := mustFind(t, m, "kubernetes:rbac.authorization.k8s.io/v1:Role", "mtls-ca-reader").Plain()["rules"]
 	require.Equal(t, []any{map[string]any{
 		"apiGroups": []any{""}, "resources": []any{"secrets"}, "resourceNames": []any{"mtls-ca-key-pair"},
-		"verbs": []any{"get", "list", "watch"},
-	}}, rules, "the store's service account may read the CA secret and nothing else")
+		"verbs": []any{"get"},
+	}}, rules, "the store's service account may get the CA secret and nothing else: no list, no watch")
 }
 
 func mustFind(t *testing.T, m *mocks.Monitor, typ, name string) mocks.Resource {
@@ -253,4 +253,66 @@ func TestInvalidArgsFailBeforeAnyResourceIsRegistered(t *testing.T) {
 			m.RequireRejected(t, err, tc.want...)
 		})
 	}
+}
+
+func TestASeparateNamespaceDeliversAndReadsNothing(t *testing.T) {
+	for _, tc := range []struct {
+		root     string
+		children []string
+	}{
+		{authority.RootCertManager, []string{
+			"kubernetes:cert-manager.io/v1:Certificate mtls-ca",
+			"kubernetes:cert-manager.io/v1:Issuer mtls-issuer",
+			"kubernetes:cert-manager.io/v1:Issuer mtls-selfsigned",
+			"kubernetes:core/v1:ServiceAccount mtls-delivery",
+			"kubernetes:external-secrets.io/v1:SecretStore mtls-delivery",
+			"kubernetes:external-secrets.io/v1alpha1:PushSecret mtls-ca-public",
+			"kubernetes:rbac.authorization.k8s.io/v1:Role mtls-delivery",
+			"kubernetes:rbac.authorization.k8s.io/v1:RoleBinding mtls-delivery",
+		}},
+		{authority.RootPulumiTLS, []string{
+			"kubernetes:cert-manager.io/v1:Issuer mtls-issuer",
+			"kubernetes:core/v1:Secret mtls-ca-key-pair",
+			"kubernetes:core/v1:Secret mtls-ca-public",
+			"kubernetes:core/v1:ServiceAccount mtls-delivery",
+			"kubernetes:external-secrets.io/v1:SecretStore mtls-delivery",
+			"kubernetes:rbac.authorization.k8s.io/v1:Role mtls-delivery",
+			"kubernetes:rbac.authorization.k8s.io/v1:RoleBinding mtls-delivery",
+		}},
+	} {
+		t.Run(tc.root, func(t *testing.T) {
+			m, err := run(t, authority.Args{Root: tc.root, Namespace: "pki", AppNamespace: "nautobot", IssuedSecrets: []string{"server-tls"}})
+			require.NoError(t, err)
+			require.ElementsMatch(t, tc.children, mocks.Refs(m.RequireComponentChildren(t, "nautobot:authority:MTLSAuthority", "mtls")))
+			namespaces := map[string]string{}
+			for _, r := range m.Resources() {
+				if strings.HasPrefix(r.Type, "kubernetes:") {
+					namespaces[r.Type+" "+r.Name] = r.Namespace()
+				}
+			}
+			for ref, ns := range namespaces {
+				switch {
+				case strings.Contains(ref, ":Role") || ref == "kubernetes:core/v1:Secret mtls-ca-public":
+					require.Equal(t, "nautobot", ns, "%s writes or grants in the application namespace", ref)
+				default:
+					require.Equal(t, "pki", ns, ref)
+				}
+			}
+			verbs := map[string]bool{}
+			for _, rule := range mustFind(t, m, "kubernetes:rbac.authorization.k8s.io/v1:Role", "mtls-delivery").Plain()["rules"].([]any) {
+				for _, v := range rule.(map[string]any)["verbs"].([]any) {
+					verbs[v.(string)] = true
+				}
+			}
+			require.Equal(t, map[string]bool{"get": true, "update": true, "create": true}, verbs, "no list, watch or delete")
+		})
+	}
+}
+
+func TestIssuedSecretsMustNotTakeTheCAsNames(t *testing.T) {
+	m, err := run(t, authority.Args{IssuedSecrets: []string{"mtls-ca-key-pair", "mtls-ca", "mtls-ca-cert"}})
+	m.RequireRejected(t, err,
+		`caSecret: "mtls-ca-key-pair" is also the name of an issued certificate's secret`,
+		`caCertificate: "mtls-ca" is also the name of an issued certificate's secret`,
+		`caPublicSecret: "mtls-ca-cert" is also the name of an issued certificate's secret`)
 }

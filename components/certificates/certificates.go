@@ -37,13 +37,29 @@ type ServerCert struct {
 	GatewayFQDN string `json:"-"`
 }
 
+// Delivery is the authority's SecretStore beside the Issuer that writes into the application namespace.
+type Delivery struct {
+	// Store is the SecretStore's name.
+	Store string
+	// RefreshInterval is how often each Secret is pushed again: the controller does not watch its sources,
+	// so a renewed certificate reaches the application namespace within this interval.
+	RefreshInterval string
+}
+
 // Args configures the certificates.
 type Args struct {
 	Provider *kubernetes.Provider `json:"-"`
-	// Namespace of the certificates (set by the stack).
+	// Namespace is the application namespace, whose Services the server certificates name and where the
+	// issued Secrets are read (set by the stack).
 	Namespace string `json:"-"`
 	// Issuer is the CA Issuer that signs everything (set by the stack from the authority).
 	Issuer string `json:"-"`
+	// IssuerNamespace holds the Issuer, so the Certificates and the Secrets cert-manager writes (set by the
+	// stack from authority.namespace; default Namespace).
+	IssuerNamespace string `json:"-"`
+	// Delivery pushes each issued Secret, whole, from IssuerNamespace into Namespace (set by the stack
+	// when the two differ).
+	Delivery Delivery `json:"-"`
 	// ClientCommonName is the CN of the global pods' client certificate (default nautobot-global); each
 	// site's is nautobotpod.SiteIdentity. PostgreSQL maps each of them to the application role.
 	ClientCommonName string     `json:"clientCommonName"`
@@ -88,6 +104,7 @@ func (a Args) Defaults() Args {
 	a.ClientRenewBefore = cmp.Or(a.ClientRenewBefore, "720h")
 	a.KeyAlgorithm = cmp.Or(a.KeyAlgorithm, "ECDSA")
 	a.KeyEncoding = cmp.Or(a.KeyEncoding, "PKCS1")
+	a.IssuerNamespace = cmp.Or(a.IssuerNamespace, a.Namespace)
 	if a.KeySize == 0 && a.KeyAlgorithm == "ECDSA" {
 		a.KeySize = 256
 	}
@@ -112,6 +129,18 @@ func (a Args) defaultClientDuration() string {
 	}
 	return "8760h"
 }
+
+// SecretNames are the issued Secrets, the servers', the replication and global clients' and the sites'.
+func (a Args) SecretNames() []string {
+	names := []string{a.Postgres.SecretName, a.Redis.SecretName, a.ReplicationSecret, a.GlobalClientSecret}
+	for _, site := range a.Sites {
+		names = append(names, a.SiteSecretName(site))
+	}
+	return names
+}
+
+// delivered tells whether the Certificates live apart from the application namespace.
+func (a Args) delivered() bool { return a.IssuerNamespace != a.Namespace }
 
 // SiteSecretName is the global secret that holds the client certificate of one site.
 func (a Args) SiteSecretName(site string) string { return a.SiteClientSecretPrefix + "-" + site }
@@ -197,6 +226,7 @@ func (a Args) Validate() error {
 	}
 	checkPair("serverDuration", a.ServerDuration, "serverRenewBefore", a.ServerRenewBefore)
 	checkPair("clientDuration", a.ClientDuration, "clientRenewBefore", a.ClientRenewBefore)
+	a.validateDelivery(p)
 	if p.OneOf("keyAlgorithm", a.KeyAlgorithm, "ECDSA", "RSA", "Ed25519") {
 		if a.KeyAlgorithm == "ECDSA" && a.KeySize != 256 && a.KeySize != 384 && a.KeySize != 521 {
 			p.Addf("keySize", "%d is not an ECDSA curve size; use 256, 384 or 521", a.KeySize)
@@ -211,10 +241,33 @@ func (a Args) Validate() error {
 	return p.Err()
 }
 
-// Cluster returns the provider, once the stack has wired in the namespace and the issuer.
+// validateDelivery refuses a renewal window a delivered Secret could miss: a certificate renewed less than
+// one push interval before it expires may expire in the application namespace before its successor is
+// pushed there.
+func (a Args) validateDelivery(p *validate.Problems) {
+	if !a.delivered() {
+		return
+	}
+	refresh, err := time.ParseDuration(a.Delivery.RefreshInterval)
+	if err != nil {
+		return // the authority's key; its own validation names it
+	}
+	for _, r := range []struct{ key, value string }{{"serverRenewBefore", a.ServerRenewBefore}, {"clientRenewBefore", a.ClientRenewBefore}} {
+		if renew, err := time.ParseDuration(r.value); err == nil && renew <= 2*refresh {
+			p.Addf(r.key, "%s is not more than twice authority.caPublicRefreshInterval (%s): with the CA in its own namespace (authority.namespace %s) a renewed certificate reaches namespace %s only at the next push, so renew earlier or push more often",
+				r.value, a.Delivery.RefreshInterval, a.IssuerNamespace, a.Namespace)
+		}
+	}
+}
+
+// Cluster returns the provider, once the stack has wired in the namespace, the issuer and, for Certificates
+// apart from the application namespace, the store that delivers their Secrets.
 func (a Args) Cluster() (*kubernetes.Provider, error) {
 	if a.Provider == nil || a.Namespace == "" || a.Issuer == "" {
 		return nil, errors.New("certificates: Args.Provider, Namespace and Issuer are required")
+	}
+	if a.delivered() && a.Delivery.Store == "" {
+		return nil, fmt.Errorf("certificates: Args.Delivery.Store is required: the Certificates are in %s, apart from %s", a.IssuerNamespace, a.Namespace)
 	}
 	return a.Provider, nil
 }
@@ -226,7 +279,8 @@ type MTLSCertificates struct {
 
 	// SiteClientSecrets maps each site to the global secret holding its client certificate.
 	SiteClientSecrets pulumi.StringMapOutput `pulumi:"siteClientSecrets"`
-	// Certificates are the registered Certificate resources, for dependencies.
+	// Certificates are the registered Certificate resources and, apart from the application namespace, the
+	// PushSecrets that deliver their Secrets, for dependencies.
 	Certificates []pulumi.Resource
 }
 
@@ -241,11 +295,21 @@ func NewMTLSCertificates(ctx *pulumi.Context, name string, args *Args, opts ...p
 				spec["privateKey"] = a.privateKey()
 				spec["issuerRef"] = map[string]any{"name": a.Issuer, "kind": "Issuer", "group": "cert-manager.io"}
 				r, err := kube.NewCustomResource(ctx, name+"-"+suffix, "cert-manager.io/v1", "Certificate",
-					kube.Object{Namespace: a.Namespace, Name: secret}, map[string]any{"spec": spec}, k8s...)
+					kube.Object{Namespace: a.IssuerNamespace, Name: secret}, map[string]any{"spec": spec}, k8s...)
 				if err != nil {
 					return err
 				}
 				c.Certificates = append(c.Certificates, r)
+				if !a.delivered() {
+					return nil
+				}
+				push, err := kube.NewCustomResource(ctx, name+"-"+suffix+"-delivery", "external-secrets.io/v1alpha1", "PushSecret",
+					kube.Object{Namespace: a.IssuerNamespace, Name: secret}, map[string]any{"spec": a.deliverySpec(secret)},
+					append(k8s, pulumi.DependsOn([]pulumi.Resource{r}))...)
+				if err != nil {
+					return err
+				}
+				c.Certificates = append(c.Certificates, push)
 				return nil
 			}
 			for _, s := range []struct {
@@ -288,6 +352,25 @@ func NewMTLSCertificates(ctx *pulumi.Context, name string, args *Args, opts ...p
 			c.SiteClientSecrets = siteSecrets.ToStringMapOutput()
 			return pulumi.Map{"siteClientSecrets": c.SiteClientSecrets}, nil
 		})
+}
+
+// deliverySpec pushes the whole issued Secret (no secretKey, no property: every key, and its type
+// kubernetes.io/tls) to the Secret of the same name in the application namespace.
+func (a Args) deliverySpec(secret string) map[string]any {
+	return map[string]any{
+		"secretStoreRefs": []any{map[string]any{"kind": "SecretStore", "name": a.Delivery.Store}},
+		"selector":        map[string]any{"secret": map[string]any{"name": secret}},
+		"data": []any{map[string]any{
+			"conversionStrategy": "None",
+			"match":              map[string]any{"remoteRef": map[string]any{"remoteKey": secret}},
+			"metadata":           kube.PushSecretMetadata(nil),
+		}},
+		"refreshInterval": a.Delivery.RefreshInterval,
+		// Replace: a renewal must overwrite the previous certificate.
+		"updatePolicy": "Replace",
+		// The Secret outlives its PushSecret, as cert-manager's outlive their Certificates.
+		"deletionPolicy": "None",
+	}
 }
 
 func (a Args) privateKey() map[string]any {

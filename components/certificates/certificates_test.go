@@ -135,3 +135,40 @@ func TestValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestCertificatesBesideASeparateIssuerAreDelivered(t *testing.T) {
+	a := base()
+	a.IssuerNamespace = "pki"
+	a.Delivery = certificates.Delivery{Store: "mtls-ca-delivery", RefreshInterval: "1h0m0s"}
+	m, err := run(t, map[string]certificates.Args{"certs": a})
+	require.NoError(t, err)
+	certs := m.OfType("kubernetes:cert-manager.io/v1:Certificate")
+	require.Len(t, certs, 5)
+	for _, c := range certs {
+		require.Equal(t, "pki", c.Namespace(), "%s is beside its Issuer", c.Name)
+		secret := c.Plain()["spec"].(map[string]any)["secretName"].(string)
+		push := m.MustFind(t, "kubernetes:external-secrets.io/v1alpha1:PushSecret", c.Name+"-delivery")
+		require.Equal(t, "pki", push.Namespace())
+		spec := push.Plain()["spec"].(map[string]any)
+		require.Equal(t, []any{map[string]any{"kind": "SecretStore", "name": "mtls-ca-delivery"}}, spec["secretStoreRefs"])
+		require.Equal(t, map[string]any{"secret": map[string]any{"name": secret}}, spec["selector"])
+		require.Equal(t, "1h0m0s", spec["refreshInterval"])
+		require.Equal(t, "None", spec["deletionPolicy"], "the Secret outlives its PushSecret")
+		m.RequireAfter(t, push, c)
+	}
+	dns := m.MustFind(t, "kubernetes:cert-manager.io/v1:Certificate", "certs-postgres-server").Plain()["spec"].(map[string]any)["dnsNames"]
+	require.Contains(t, dns, "db-rw.nautobot.svc", "the SANs name the application namespace's services, not the Issuer's")
+}
+
+func TestCertificatesApartFromTheApplicationNamespaceNeedAStore(t *testing.T) {
+	a := base()
+	a.IssuerNamespace = "pki"
+	m, err := run(t, map[string]certificates.Args{"certs": a})
+	m.RequireRejected(t, err, "certificates: Args.Delivery.Store is required: the Certificates are in pki, apart from nautobot")
+}
+
+func TestNoDeliveryBesideTheApplication(t *testing.T) {
+	m, err := run(t, map[string]certificates.Args{"certs": base()})
+	require.NoError(t, err)
+	require.Empty(t, m.OfType("kubernetes:external-secrets.io/v1alpha1:PushSecret"))
+}

@@ -144,3 +144,35 @@ func TestCopyLag(t *testing.T) {
 	require.Contains(t, lag, "the site holds serial 1 issued "+held.NotBefore.UTC().Format(time.DateOnly))
 	require.Contains(t, lag, "the renewal has not reached the site's secrets provider")
 }
+
+// External Secrets' rule for who may use a ClusterSecretStore, as the CA reach check applies it.
+func TestUsableFrom(t *testing.T) {
+	store := func(conditions ...any) map[string]any {
+		if len(conditions) == 0 {
+			return map[string]any{"spec": map[string]any{}}
+		}
+		return map[string]any{"spec": map[string]any{"conditions": conditions}}
+	}
+	labels := map[string]string{"kubernetes.io/metadata.name": "nautobot", "tier": "app"}
+	cases := []struct {
+		name   string
+		store  map[string]any
+		usable bool
+	}{
+		{"no conditions: every namespace", store(), true},
+		{"named", store(map[string]any{"namespaces": []any{"other", "nautobot"}}), true},
+		{"another name", store(map[string]any{"namespaces": []any{"other"}}), false},
+		{"a selector that matches", store(map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"tier": "app"}}}), true},
+		{"a selector that does not", store(map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"tier": "db"}}}), false},
+		{"a selector by expression", store(map[string]any{"namespaceSelector": map[string]any{"matchExpressions": []any{
+			map[string]any{"key": "tier", "operator": "In", "values": []any{"app", "web"}}}}}), true},
+		{"a regular expression", store(map[string]any{"namespaceRegexes": []any{"^nauto"}}), true},
+		{"a second condition", store(map[string]any{"namespaces": []any{"other"}}, map[string]any{"namespaceRegexes": []any{"bot$"}}), true},
+		{"none of them", store(map[string]any{"namespaces": []any{"other"}}, map[string]any{"namespaceRegexes": []any{"^x"}}), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.usable, usableFrom(tc.store, "nautobot", labels))
+		})
+	}
+}

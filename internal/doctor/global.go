@@ -16,7 +16,7 @@ const (
 	fixCertManager      = "cert-manager is not reconciling: check its controller is running (kubectl -n cert-manager get pods) and its logs"
 	fixExternalSecrets  = "External Secrets is not reconciling the global stack's store and ExternalSecret (which write the ca.crt-only secret): install the External Secrets controller, or check its logs"
 	fixCertificateReady = "kubectl describe certificate <name>: read the condition's message and the CertificateRequest's events (the CA Issuer must be Ready first)"
-	fixCAPublic         = "the ca.crt-only secret (authority.caPublicSecret) is written by the stack's ExternalSecret from the CA key pair: check `kubectl get externalsecret mtls-ca-cert` and that it holds ca.crt only"
+	fixCAPublic         = "the ca.crt-only secret (authority.caPublicSecret) is written from the CA key pair by the stack's ExternalSecret, or with authority.namespace apart by its PushSecret beside the CA: check `kubectl get externalsecret mtls-ca-cert` (or `kubectl -n <authority.namespace> get pushsecret mtls-ca-cert`) and that it holds ca.crt only"
 	fixClientCA         = "clientCASecret is required for client cert verification: without it CNPG uses its own replication CA as ssl_ca_file and clients get `tlsv1 alert unknown ca`; set spec.certificates.clientCASecret (and replicationTLSSecret, so CNPG needs no ca.key)"
 	fixPgHBA            = "pg_hba must be cert-only for TLS and reject plaintext, as the global stack writes it: `pulumi up -s global`"
 	fixRoleMap          = "every certificate rule must map common names to the application role (cert map=nautobot) and the map must list exactly the identities the global stack declares (its databaseIdentities output): `pulumi up -s global` restores both"
@@ -61,7 +61,7 @@ func Global(ctx context.Context, c *Cluster, o GlobalOptions) Report {
 		r.Warn("stack outputs", "pass --outputs with the JSON of `pulumi stack output --json -s global`", "none given: namespace %s, FQDNs and firewall rules not checked against the stack", ns)
 	}
 
-	if hidden := o.Outputs.Hidden("namespace", "caCertSecretName", "caSource", "dbFqdn", "redisFqdn", "firewallRules"); len(hidden) > 0 {
+	if hidden := o.Outputs.Hidden("namespace", "caNamespace", "caCertSecretName", "caSource", "dbFqdn", "redisFqdn", "firewallRules"); len(hidden) > 0 {
 		r.Warn("stack outputs", fixHiddenOutputs, "%s shown as [secret]: the defaults stand in for them", strings.Join(hidden, ", "))
 	}
 	// A pulumi-tls root writes the public CA secret itself: External Secrets is needed on the global
@@ -87,13 +87,16 @@ func Global(ctx context.Context, c *Cluster, o GlobalOptions) Report {
 		}
 	}
 
+	// The CA, its Issuer and the Certificates it signs are in authority.namespace (older stacks: namespace).
+	caNs := o.Outputs.String("caNamespace", ns)
 	if !missing["issuers.cert-manager.io"] {
-		checkIssuers(ctx, c, ns, &r)
+		checkIssuers(ctx, c, caNs, &r)
+		checkCAReach(ctx, c, ns, caNs, &r)
 	}
 	if !missing["certificates.cert-manager.io"] {
-		checkCertificates(ctx, c, ns, o.Now, &r)
+		checkCertificates(ctx, c, caNs, o.Now, &r)
 	}
-	checkCAPublic(ctx, c, ns, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), caSource, externalSecrets && !missing["externalsecrets.external-secrets.io"], &r)
+	checkCAPublic(ctx, c, ns, caNs, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), caSource, externalSecrets && !missing["externalsecrets.external-secrets.io"], &r)
 	if !missing["clusters.postgresql.cnpg.io"] {
 		checkCNPG(ctx, c, ns, o.Outputs.String("caCertSecretName", "mtls-ca-cert"), o.Outputs.Strings("databaseIdentities"), &r)
 	}
@@ -186,10 +189,13 @@ func timeField(obj map[string]any, path ...string) (time.Time, error) {
 }
 
 // checkCAPublic: the secret CNPG and the sites read the CA from holds ca.crt, a CA, and no key; when an
-// ExternalSecret writes it, that ExternalSecret is synced (the proof External Secrets runs).
-func checkCAPublic(ctx context.Context, c *Cluster, ns, name, caSource string, externalSecretsCRD bool, r *Report) {
+// ExternalSecret writes it (or, from a CA namespace of its own, a PushSecret), that object is synced (the
+// proof External Secrets runs).
+func checkCAPublic(ctx context.Context, c *Cluster, ns, caNs, name, caSource string, externalSecretsCRD bool, r *Report) {
 	check := "ca.crt-only secret " + name
-	if externalSecretsCRD {
+	if externalSecretsCRD && caNs != ns && caSource == "cert-manager" {
+		checkPushedCAPublic(ctx, c, caNs, name, r)
+	} else if externalSecretsCRD {
 		es, err := c.get(ctx, externalSecretRes, ns, name)
 		switch {
 		case err == nil:
@@ -238,6 +244,27 @@ func checkCAPublic(ctx context.Context, c *Cluster, ns, name, caSource string, e
 		r.Fail(check, fixCAIsClient, "ca.crt is not a CA certificate (CN=%s)", cas[0].Subject.CommonName)
 	default:
 		r.Pass(check, "ca.crt only, CN=%s, no key", cas[0].Subject.CommonName)
+	}
+}
+
+// checkPushedCAPublic: the PushSecret beside the CA that pushes ca.crt into the application namespace is
+// synced.
+func checkPushedCAPublic(ctx context.Context, c *Cluster, caNs, name string, r *Report) {
+	ps, err := c.get(ctx, pushSecretResource, caNs, name)
+	if err != nil {
+		r.Fail("pushsecret "+caNs+"/"+name, fixCAPublic, "%v", err)
+		return
+	}
+	cond, ok := conditionOf(ps.Object, "Ready")
+	switch {
+	case !ok:
+		r.Fail("controller External Secrets", fixExternalSecrets, "PushSecret %s/%s has no Ready condition", caNs, name)
+	case cond.Status != "True":
+		r.Pass("controller External Secrets", "reconciles PushSecret %s/%s", caNs, name)
+		r.Fail("pushsecret "+caNs+"/"+name, fixCAPublic, "%s", cond)
+	default:
+		r.Pass("controller External Secrets", "reconciles PushSecret %s/%s", caNs, name)
+		r.Pass("pushsecret "+caNs+"/"+name, "%s", cond)
 	}
 }
 

@@ -140,6 +140,17 @@ func PushSecretData(secretKey, remoteKey, property string) map[string]any {
 		"secretKey": secretKey, "remoteRef": map[string]any{"remoteKey": remoteKey, "property": property}}}
 }
 
+// PushSecretMetadata is the metadata of a PushSecret's spec.data item for External Secrets' kubernetes
+// provider: the pushed Secret gets exactly these labels, none of its source's labels and annotations
+// (sourceMergePolicy Replace), so cert-manager's bookkeeping of the source does not follow the copy.
+func PushSecretMetadata(labels map[string]any) map[string]any {
+	spec := map[string]any{"sourceMergePolicy": "Replace"}
+	if len(labels) > 0 {
+		spec["labels"] = labels
+	}
+	return map[string]any{"apiVersion": "kubernetes.external-secrets.io/v1alpha1", "kind": "PushSecretMetadata", "spec": spec}
+}
+
 // ControllerDuration spells a duration as the External Secrets controller writes it back (Go's form,
 // 1h0m0s): the controller then owns the field, and applying the same duration spelt otherwise (1h) is a
 // server-side apply conflict on the next update. A value that does not parse is left for validation.

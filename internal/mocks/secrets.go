@@ -57,10 +57,37 @@ func (r Resource) Strings() []string {
 }
 
 // SecretWriters maps "<namespace>/<secret>" to the recorded resource that writes that Secret: a Secret
-// itself, a cert-manager Certificate (spec.secretName) or an ExternalSecret (spec.target.name, by
-// default its own name). A resource that reads a secret must wait for its writer.
+// itself, a cert-manager Certificate (spec.secretName), an ExternalSecret (spec.target.name, by
+// default its own name) or a PushSecret to a recorded SecretStore of External Secrets' kubernetes provider
+// (each remoteKey, in the store's remoteNamespace). A resource that reads a secret must wait for its writer.
 func (m *Monitor) SecretWriters() map[string]Resource {
 	out := map[string]Resource{}
+	remoteNamespaces := map[string]string{}
+	for _, r := range m.OfType("kubernetes:external-secrets.io/v1:SecretStore") {
+		spec, _ := r.Plain()["spec"].(map[string]any)
+		provider, _ := spec["provider"].(map[string]any)
+		if k8s, ok := provider["kubernetes"].(map[string]any); ok {
+			ns, _ := k8s["remoteNamespace"].(string)
+			remoteNamespaces[r.Namespace()+"/"+r.Plain()["metadata"].(map[string]any)["name"].(string)] = ns
+		}
+	}
+	for _, r := range m.OfType("kubernetes:external-secrets.io/v1alpha1:PushSecret") {
+		spec, _ := r.Plain()["spec"].(map[string]any)
+		refs, _ := spec["secretStoreRefs"].([]any)
+		data, _ := spec["data"].([]any)
+		for _, ref := range refs {
+			store, _ := ref.(map[string]any)
+			ns, ok := remoteNamespaces[r.Namespace()+"/"+str(store["name"])]
+			if !ok || store["kind"] != "SecretStore" {
+				continue
+			}
+			for _, d := range data {
+				match, _ := d.(map[string]any)["match"].(map[string]any)
+				remote, _ := match["remoteRef"].(map[string]any)
+				out[ns+"/"+str(remote["remoteKey"])] = r
+			}
+		}
+	}
 	for _, r := range m.Resources() {
 		p := r.Plain()
 		meta, _ := p["metadata"].(map[string]any)
@@ -98,4 +125,9 @@ func (m *Monitor) RequireAfterSecretWriters(t *testing.T, later Resource) map[st
 		}
 	}
 	return got
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
 }

@@ -1,6 +1,7 @@
 package global_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -67,7 +68,8 @@ func TestAPushSecretPerSiteAndOneForTheCA(t *testing.T) {
 				"authority", `{"namespace":"pki","caPublicSecret":"fleet-ca"}`,
 				"distribution", `{"enabled":true,"store":{"kind":"SecretStore","name":"vault"},"layout":"separate","clientKey":"nautobot/{site}/client"}`),
 			want: map[string]push{
-				"push-ca":        {"pki", "fleet-ca", "SecretStore/vault"},
+				// The ca.crt-only secret is in the application namespace, whichever namespace the CA has.
+				"push-ca":        {"nautobot", "fleet-ca", "SecretStore/vault"},
 				"push-site-dfw1": {"nautobot", "site-client-dfw1", "SecretStore/vault"},
 			},
 			remoteKeys: map[string]map[string]string{
@@ -81,6 +83,9 @@ func TestAPushSecretPerSiteAndOneForTheCA(t *testing.T) {
 			require.NoError(t, err)
 			got := map[string]push{}
 			for _, p := range r.m.OfType(pushSecretType) {
+				if !strings.HasPrefix(p.Name, "push-") {
+					continue // the CA namespace's deliveries, within the global cluster (TestASeparateCANamespace)
+				}
 				plain := p.Plain()
 				meta, spec := plain["metadata"].(map[string]any), plain["spec"].(map[string]any)
 				source := spec["selector"].(map[string]any)["secret"].(map[string]any)["name"].(string)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"nautobot-worker/components/authority"
@@ -134,7 +135,8 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 func (c *Config) distributionArgs() distribution.Args {
 	a := c.Distribution.Args.Defaults()
 	a.Namespace = c.Certificates.Namespace
-	a.CANamespace, a.CASecret = c.Authority.Namespace, c.Authority.CAPublicSecret
+	// The ca.crt-only Secret is in the application namespace whichever namespace the CA has.
+	a.CANamespace, a.CASecret = c.Namespace, c.Authority.CAPublicSecret
 	for _, s := range c.Sites {
 		a.Sites = append(a.Sites, distribution.Site{Name: s.Name, Secret: c.Certificates.SiteSecretName(s.Name)})
 	}
@@ -157,6 +159,7 @@ func (c *Config) complete() map[string]string {
 		c.Authority.Namespace = c.Namespace
 		origins["authority.namespace"] = "namespace"
 	}
+	c.Authority.AppNamespace = c.Namespace
 	c.Authority = c.Authority.Defaults()
 	c.Database.Namespace = c.Namespace
 	c.Database = c.Database.Defaults()
@@ -194,6 +197,10 @@ func (c *Config) complete() map[string]string {
 	cert := &c.Certificates
 	cert.Namespace = c.Namespace
 	cert.Issuer = c.Authority.Issuer
+	cert.IssuerNamespace = c.Authority.Namespace
+	if c.Authority.Separate() {
+		cert.Delivery = certificates.Delivery{Store: c.Authority.DeliveryStore(), RefreshInterval: c.Authority.CAPublicRefreshInterval}
+	}
 	cert.Postgres.Services = c.Database.Services()
 	cert.Postgres.GatewayFQDN = e.DBFQDN
 	cert.Redis.Services = []string{c.RedisService}
@@ -207,6 +214,7 @@ func (c *Config) complete() map[string]string {
 	for _, s := range c.Sites {
 		c.Database.Identities = append(c.Database.Identities, nautobotpod.SiteIdentity(s.Name))
 	}
+	c.Authority.IssuedSecrets = cert.SecretNames()
 	c.Database.CASecret = c.Authority.CAPublicSecret
 	c.Database.ReplicationTLSSecret = cert.ReplicationSecret
 	c.Database.ServerTLSSecret = cert.Postgres.SecretName
@@ -293,15 +301,30 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	}
 	provider, after := target.Provider, pulumi.DependsOn(target.InNamespace)
 
+	caAfter := after
+	if c.Authority.Separate() && c.CreateNamespace {
+		// The CA's own namespace is as stateful as the application's: it holds the CA key pair.
+		caNamespace, err := corev1.NewNamespace(ctx, "global-ca-namespace", &corev1.NamespaceArgs{
+			Metadata: kube.Metadata(kube.Object{Name: c.Authority.Namespace}),
+		}, pulumi.Provider(provider), pulumi.Protect(true), pulumi.RetainOnDelete(true))
+		if err != nil {
+			return nil, err
+		}
+		caAfter = pulumi.DependsOn(append(slices.Clone(target.InNamespace), caNamespace))
+	}
 	authorityArgs := c.Authority
 	authorityArgs.Provider = provider
-	ca, err := authority.NewMTLSAuthority(ctx, "mtls", &authorityArgs, after)
+	ca, err := authority.NewMTLSAuthority(ctx, "mtls", &authorityArgs, caAfter)
 	if err != nil {
 		return nil, err
 	}
+	issuedAfter := []pulumi.Resource{ca.Issuer, ca.CAPublic}
+	if ca.Delivery != nil {
+		issuedAfter = append(issuedAfter, ca.Delivery)
+	}
 	certArgs := c.Certificates
 	certArgs.Provider = provider
-	certs, err := certificates.NewMTLSCertificates(ctx, "certs", &certArgs, after, pulumi.DependsOn([]pulumi.Resource{ca.Issuer, ca.CAPublic}))
+	certs, err := certificates.NewMTLSCertificates(ctx, "certs", &certArgs, caAfter, pulumi.DependsOn(issuedAfter))
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +383,8 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 		}).(pulumi.MapOutput)
 	}
 	for k, v := range map[string]pulumi.Input{
-		"namespace":        ca.Namespace,
+		"namespace":        pulumi.String(c.Namespace),
+		"caNamespace":      ca.Namespace,
 		"issuerName":       ca.IssuerName,
 		"caCertSecretName": ca.CAPublicSecretName,
 		"dbFqdn":           pulumi.String(c.Gateway.DBFQDN),
