@@ -5,7 +5,9 @@
 # certificate and the CA certificate into the provider, done here from the certificates cert-manager really
 # issued in the global namespace.
 #
-#   bash scripts/demo-secrets.sh [GLOBAL_NAMESPACE]      (default nautobot)
+#   bash scripts/demo-secrets.sh [GLOBAL_NAMESPACE [CA_NAMESPACE]]   (default nautobot, and GLOBAL_NAMESPACE)
+#   CA_NAMESPACE is the global stack's authority.namespace, where the Certificates are; their Secrets are read
+#   in GLOBAL_NAMESPACE, where an operator reads them (delivered there when the CA is apart).
 #
 # Items (one Secret each; its keys are the item's fields):
 #   nautobot-django, nautobot-db, nautobot-redis, ghcr-pull-secret, nautobot-custom-env
@@ -17,6 +19,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 global_ns=${1:-nautobot}
+ca_ns=${2:-$global_ns}
 provider_ns=demo-secrets-provider
 export KUBECONFIG="${CLUSTER_DIR:-$root/.cluster}/kubeconfig"
 [ -s "$KUBECONFIG" ] || { echo "demo-secrets: no cluster ($KUBECONFIG); run make cluster-up first" >&2; exit 1; }
@@ -53,11 +56,16 @@ fi
 # The certificates are issued by cert-manager and the ca.crt-only secret by External Secrets, a few
 # seconds after `pulumi up` of the global stack.
 deadline=$((SECONDS + 120))
-until kc -n "$global_ns" wait --for=condition=Ready certificates.cert-manager.io --all --timeout=5s >/dev/null 2>&1 &&
-  kc -n "$global_ns" get secret mtls-ca-cert >/dev/null 2>&1; do
+clients() {
+  local names
+  mapfile -t names < <(kc -n "$ca_ns" get certificates.cert-manager.io -o 'jsonpath={range .items[*]}{.spec.secretName}{"\n"}{end}' | grep '^nautobot-mtls-client-')
+  printf '%s\n' mtls-ca-cert "${names[@]}"
+}
+until kc -n "$ca_ns" wait --for=condition=Ready certificates.cert-manager.io --all --timeout=5s >/dev/null 2>&1 &&
+  clients | xargs kubectl -n "$global_ns" get secret >/dev/null 2>&1; do
   if [ "$SECONDS" -ge "$deadline" ]; then
-    log "certificates in $global_ns not all Ready, or mtls-ca-cert missing, after 120 s:"
-    kc -n "$global_ns" get certificates.cert-manager.io,externalsecrets.external-secrets.io >&2 || true
+    log "certificates in $ca_ns not all Ready, or mtls-ca-cert or a client certificate's Secret missing in $global_ns, after 120 s:"
+    kc -n "$ca_ns" get certificates.cert-manager.io,externalsecrets.external-secrets.io,pushsecrets.external-secrets.io >&2 || true
     exit 1
   fi
   sleep 1
@@ -68,8 +76,8 @@ secret_key() { kc -n "$global_ns" get secret "$1" -o "go-template={{index .data 
 secret_key mtls-ca-cert ca.crt >"$work/ca.crt"
 item nautobot-mtls-ca password="$work/ca.crt" ca.crt="$work/ca.crt"
 sites=()
-for cert in $(kc -n "$global_ns" get certificates.cert-manager.io -o name | sed -n 's|.*/\(nautobot-mtls-client-.*\)|\1|p'); do
-  secret=$(kc -n "$global_ns" get certificates.cert-manager.io "$cert" -o 'jsonpath={.spec.secretName}')
+for cert in $(kc -n "$ca_ns" get certificates.cert-manager.io -o name | sed -n 's|.*/\(nautobot-mtls-client-.*\)|\1|p'); do
+  secret=$(kc -n "$ca_ns" get certificates.cert-manager.io "$cert" -o 'jsonpath={.spec.secretName}')
   secret_key "$secret" tls.crt >"$work/tls.crt"
   secret_key "$secret" tls.key >"$work/tls.key"
   cat "$work/tls.crt" "$work/tls.key" >"$work/password"

@@ -5,8 +5,8 @@
 #   2. interrupted runs: an up of site dfw1 from scratch killed (SIGKILL to every process of its session, as a
 #      cancelled CI job or a closed terminal leaves it) at points taken from the run's own output, never from
 #      wall time: before pulumi takes the lock, at the first object, among the ExternalSecrets, in the chart,
-#      at the last object, between an object's creation and its record (the engine stopped until the object
-#      is in the cluster), and after the last write; each must converge (with --recover where the killed run
+#      at the last object, between an object's creation and its record (an admission webhook holds the
+#      create until the engine is stopped, then lets it into the cluster), and after the last write; each must converge (with --recover where the killed run
 #      left its lock), then propose no change, with every object the provider applied recorded, under the
 #      stack's one field manager; then an attribute file a kill left empty is repaired by --recover;
 #   3. recovery never hurts a live run: a live plain `pulumi` run, a live fleet run in another pid namespace,
@@ -200,44 +200,65 @@ kill_at chart "$(created ' worker:' 1)"
 kill_at last-object "$(created ' ' "$objects")"
 kill_at after-last-write '[site-dfw1] Duration: '
 
-# Between create and record: at an ExternalSecret's creating line the API server is stopped (SIGSTOP), so no
-# create can complete; once the engine has written a pending create to the state (it sends the create to the
-# provider right after), the engine is stopped and the API server continues: the object reaches the cluster,
-# and the state cannot record it. The kill comes once the cluster has an object the state lacks. Had nothing
-# been in flight (the engine between two steps), nothing appears: it goes on to the next ExternalSecret.
+# Between create and record: an admission webhook holds the site's ExternalSecret creations. The engine writes
+# a pending create to the state before it asks the provider, so when the first create reaches the webhook the
+# state has it pending; the engine is then stopped (SIGSTOP) and the creation released: the object reaches the
+# cluster and the stopped engine cannot record it. The kill comes once the cluster has it.
 # The state is read from the backend's checkpoint file itself: `pulumi stack export` reads the attribute file
 # beside it too, which the engine writes in place, and a stopped engine may have stopped in that write.
-apiserver=$(cat "$project/.cluster/pids/kube-apiserver.pid")
 checkpoint="$work/state/.pulumi/stacks/nautobot-worker/site-dfw1.json"
+hold="$work/hold-webhook"
+mkdir -p "$hold"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=test-fleet-hold \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$hold/key.pem" -out "$hold/cert.pem" 2>/dev/null
+py3 "$project/tests/fleet/hold_webhook.py" "$hold" &
+held_pid=$!
+for ((i = 0; i < 600; i++)); do [ -s "$hold/port" ] && break; sleep 0.1; done
+[ -s "$hold/port" ] || { log "unrecorded: the hold webhook did not start"; exit 1; }
 fleet destroy --no-global --sites dfw1 >/dev/null
+# failurePolicy Ignore: should the test stall past the API server's timeout, the create goes on unheld and the
+# check below fails naming it, rather than the create being refused.
+kc apply -f - >/dev/null <<EOF
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: test-fleet-hold}
+webhooks:
+  - name: hold.test-fleet.invalid
+    clientConfig:
+      url: https://127.0.0.1:$(cat "$hold/port")/hold
+      caBundle: $(base64 -w0 <"$hold/cert.pem")
+    rules:
+      - {apiGroups: [external-secrets.io], apiVersions: ["*"], operations: [CREATE], resources: [externalsecrets]}
+    namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: $ns}}
+    failurePolicy: Ignore
+    sideEffects: None
+    admissionReviewVersions: [v1]
+    timeoutSeconds: 30
+EOF
 start_up "$state/killed-unrecorded.log"
-caught=
-for ((k = 1; k <= externalsecrets; k++)); do
-  wait_for "$state/killed-unrecorded.log" "$(created 'ExternalSecret ' "$k")" 1 -F
-  kill -STOP "$apiserver"
-  for ((i = 0; i < 600; i++)); do
-    [ "$(state_py pending "$checkpoint")" -gt 0 ] && break
-    sleep 0.1
-  done
-  engine=$(pgrep -s "$run_pid" -x pulumi) || {
-    kill -CONT "$apiserver"
-    tail -20 "$state/killed-unrecorded.log" >&2
-    log "unrecorded: no pulumi process in the run"
-    exit 1
-  }
-  kill -STOP "$engine"
-  cp "$checkpoint" "$state/exported.json" # what the stopped engine recorded
-  kill -CONT "$apiserver"
-  for ((i = 0; i < 300; i++)); do
-    kc get externalsecret.external-secrets.io -n "$ns" --show-managed-fields -o json >"$state/objects.json"
-    if missing=$(state_py unrecorded "$ns" "$state/exported.json" "$state/objects.json"); then caught=$missing; break; fi
-    sleep 0.1
-  done
-  [ -n "$caught" ] && break
-  kill -CONT "$engine"
+for ((i = 0; i < 6000; i++)); do
+  [ -s "$hold/held" ] && break
+  kill -0 "$run_pid" 2>/dev/null || { tail -20 "$state/killed-unrecorded.log" >&2; log "unrecorded: the run ended before creating an ExternalSecret"; exit 1; }
+  sleep 0.1
 done
-[ -n "$caught" ] || { log "unrecorded: no ExternalSecret reached the cluster while the engine was stopped"; exit 1; }
+[ -s "$hold/held" ] || { log "unrecorded: no ExternalSecret creation reached the webhook in 10 min"; exit 1; }
+[ "$(state_py pending "$checkpoint")" -gt 0 ] || { log "unrecorded: a create reached the API server with no pending operation in the state"; exit 1; }
+engine=$(pgrep -s "$run_pid" -x pulumi) || { tail -20 "$state/killed-unrecorded.log" >&2; log "unrecorded: no pulumi process in the run"; exit 1; }
+kill -STOP "$engine"
+cp "$checkpoint" "$state/exported.json" # what the stopped engine recorded
+: >"$hold/release"
+caught=
+for ((i = 0; i < 600; i++)); do
+  kc get externalsecret.external-secrets.io -n "$ns" --show-managed-fields -o json >"$state/objects.json"
+  if missing=$(state_py unrecorded "$ns" "$state/exported.json" "$state/objects.json"); then caught=$missing; break; fi
+  sleep 0.1
+done
 kill_run
+kc delete validatingwebhookconfiguration test-fleet-hold >/dev/null
+kill "$held_pid" 2>/dev/null || true
+wait "$held_pid" 2>/dev/null || true
+held_pid=
+[ -n "$caught" ] || { log "unrecorded: the held creation ($(paste -sd, "$hold/held")) did not reach the cluster"; exit 1; }
 log "unrecorded: killed with $caught in the cluster and not in the state"
 converge unrecorded
 
@@ -262,6 +283,7 @@ log "a refresh, then an up that changes nothing"
 lock_count() { find "$locks/site-dfw1" -name '*.json' 2>/dev/null | wc -l; }
 # A plain pulumi run, which holds no fleet lease: judged by host, boot, pid and its start time. The API
 # server is stopped (SIGSTOP) first, so the refresh holds its lock until the server continues.
+apiserver=$(cat "$project/.cluster/pids/kube-apiserver.pid")
 kill -STOP "$apiserver"
 pulumi refresh --yes --stack site-dfw1 --non-interactive >"$state/live-refresh.log" 2>&1 &
 held_pid=$!

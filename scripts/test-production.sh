@@ -124,7 +124,7 @@ step deploy
 # The operator's copy of the issued certificate (here into the stand-in provider); then the site's secrets sync.
 # External Secrets retries a failed sync with a growing backoff; an operator who has just filled the items
 # asks for the sync at once, as External Secrets documents (the force-sync annotation).
-bash scripts/demo-secrets.sh >/dev/null
+bash scripts/demo-secrets.sh nautobot nautobot-ca >/dev/null
 kc() { kubectl --kubeconfig .cluster/kubeconfig -n nautobot-dfw1 "$@"; }
 kc annotate externalsecrets.external-secrets.io --all force-sync="$(date +%s)" --overwrite >/dev/null
 kc wait --for=condition=Ready externalsecrets.external-secrets.io --all --timeout=300s || {
