@@ -140,6 +140,8 @@ type RedisSiteUsers struct {
 	pulumi.ResourceState
 	component.WithArgs[Args]
 
+	// SecretResources are the registered Secrets, for what reads them (the distribution's PushSecrets).
+	SecretResources []pulumi.Resource
 	// Secrets maps each site to its Secret's name.
 	Secrets pulumi.StringMapOutput `pulumi:"secrets"`
 	// Users maps each site to its Redis user.
@@ -154,16 +156,18 @@ func NewRedisSiteUsers(ctx *pulumi.Context, name string, args *Args, opts ...pul
 			secrets, users := pulumi.StringMap{}, pulumi.StringMap{}
 			for _, u := range c.Args.Users() {
 				secret := SecretName(u.Site)
-				if _, err := corev1.NewSecret(ctx, name+"-"+u.Site, &corev1.SecretArgs{
+				r, err := corev1.NewSecret(ctx, name+"-"+u.Site, &corev1.SecretArgs{
 					Metadata: kube.Metadata(kube.Object{Namespace: c.Args.Namespace, Name: secret}),
 					Type:     pulumi.String("Opaque"),
 					StringData: pulumi.StringMap{
 						UsernameKey: pulumi.String(u.Name),
 						PasswordKey: pulumi.ToSecret(pulumi.String(u.Password)).(pulumi.StringOutput),
 					},
-				}, k8s...); err != nil {
+				}, k8s...)
+				if err != nil {
 					return nil, fmt.Errorf("Secret %s: %w", secret, err)
 				}
+				c.SecretResources = append(c.SecretResources, r)
 				secrets[u.Site], users[u.Site] = pulumi.String(secret), pulumi.String(u.Name)
 			}
 			c.Secrets, c.Users = secrets.ToStringMapOutput(), users.ToStringMapOutput()

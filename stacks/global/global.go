@@ -176,8 +176,16 @@ func (c *Config) distributionArgs() distribution.Args {
 	a.Namespace = c.Certificates.Namespace
 	// The ca.crt-only Secret is in the application namespace whichever namespace the CA has.
 	a.CANamespace, a.CASecret = c.Namespace, c.Authority.CAPublicSecret
+	siteUsers := c.SiteUsers()
+	if siteUsers {
+		a.RedisNamespace = c.RedisUsers.Namespace
+	}
 	for _, s := range c.Sites {
-		a.Sites = append(a.Sites, distribution.Site{Name: s.Name, Secret: c.Certificates.SiteSecretName(s.Name)})
+		site := distribution.Site{Name: s.Name, Secret: c.Certificates.SiteSecretName(s.Name)}
+		if siteUsers {
+			site.RedisSecret = redisusers.SecretName(s.Name)
+		}
+		a.Sites = append(a.Sites, site)
 	}
 	return a
 }
@@ -374,6 +382,8 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	}
 
 	values := map[string]pulumi.Input{}
+	// What the PushSecrets read: the certificates, the ca.crt-only Secret and the sites' Redis Secrets.
+	pushSources := append([]pulumi.Resource{ca.CAPublic}, certs.Certificates...)
 	if c.SiteUsers() {
 		usersArgs := c.RedisUsers
 		usersArgs.Provider = provider
@@ -385,16 +395,16 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 		// Secret on this cluster holding the user's password for the site's secrets provider.
 		values["redisUsers"] = users.Users
 		values["siteRedisSecrets"] = users.Secrets
+		pushSources = append(pushSources, users.SecretResources...)
 	}
 	if c.Distribution.Enabled {
 		pushArgs := c.distributionArgs()
 		pushArgs.Provider = provider
-		push, err := distribution.NewCertificateDistribution(ctx, "push", &pushArgs, after,
-			pulumi.DependsOn(append([]pulumi.Resource{ca.CAPublic}, certs.Certificates...)))
+		push, err := distribution.NewCertificateDistribution(ctx, "push", &pushArgs, after, pulumi.DependsOn(pushSources))
 		if err != nil {
 			return nil, err
 		}
-		// Per site, the secrets.mtls keys of its stack file.
+		// Per site, the secrets.mtls keys of its stack file, and its secrets.redis key and property.
 		values["pushedRemoteKeys"] = push.RemoteKeys
 	}
 	if *c.Nautobot.Enabled {
