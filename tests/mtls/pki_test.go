@@ -70,7 +70,7 @@ type stackPKI struct {
 	sites []string
 	// postgresServer and redisServer are the secrets CNPG and the Redis subchart are configured with.
 	postgresServer, redisServer secretFiles
-	// gateway is what the stack registers for the passthrough gateway (see translate).
+	// gateway is what the stack registers for the passthrough gateway (see translation).
 	gateway stackGateway
 	// globalRelease is the global Nautobot release as the stack registers it: the chart the provider
 	// renders, the release name, namespace and values.
