@@ -148,6 +148,7 @@ func (p *stackPKI) chartObjects(t testing.TB) []k8sObject {
 	return chartObjs
 }
 
+// objectNamespace is an object's namespace, or fallback when its manifest leaves it to the release.
 func objectNamespace(obj k8sObject, fallback string) string {
 	if ns := field[string](obj, "metadata", "namespace"); ns != "" {
 		return ns
@@ -158,21 +159,20 @@ func objectNamespace(obj k8sObject, fallback string) string {
 // egctl is Envoy Gateway's CLI: $NAUTOBOT_EGCTL, else egctl on PATH (.tools/bin, where the toolchain links
 // the build of the controller's pinned version). Missing, the tests that need it fail: the SNI router has
 // nothing else to route from.
-func egctl(t testing.TB) string {
-	t.Helper()
+func egctl() (string, error) {
 	if path := os.Getenv("NAUTOBOT_EGCTL"); path != "" {
 		if _, err := os.Stat(path); err != nil {
-			t.Fatalf("NAUTOBOT_EGCTL=%s: %v", path, err)
+			return "", fmt.Errorf("NAUTOBOT_EGCTL=%s: %w", path, err)
 		}
-		return path
+		return path, nil
 	}
 	path, err := exec.LookPath("egctl")
 	if err != nil {
-		t.Fatal("egctl (Envoy Gateway's CLI, which translates the stack's gateway objects to the xDS the SNI router " +
+		return "", errors.New("egctl (Envoy Gateway's CLI, which translates the stack's gateway objects to the xDS the SNI router " +
 			"routes by) is not on PATH: `bash scripts/cluster.sh binaries` builds it into .tools/bin with Envoy Gateway's " +
 			"controller, or set NAUTOBOT_EGCTL to an egctl of the same version")
 	}
-	return path
+	return path, nil
 }
 
 // gatewayVariant is a set of gateway objects egctl translates: the stack's own, or the stack's with one
@@ -320,6 +320,7 @@ func allowByNameSelector(t testing.TB, gw k8sObject, routeNamespaces map[string]
 	}
 }
 
+// chartObjectsOfKind are the chart's rendered objects of one kind.
 func (p *stackPKI) chartObjectsOfKind(t testing.TB, kind string) []k8sObject {
 	var out []k8sObject
 	for _, o := range p.chartObjects(t) {
@@ -330,6 +331,7 @@ func (p *stackPKI) chartObjectsOfKind(t testing.TB, kind string) []k8sObject {
 	return out
 }
 
+// deepCopy copies a decoded object, so that a variant's changes stay its own.
 func deepCopy(t testing.TB, o k8sObject) k8sObject {
 	t.Helper()
 	b, err := json.Marshal(o)
@@ -343,6 +345,7 @@ func deepCopy(t testing.TB, o k8sObject) k8sObject {
 	return c
 }
 
+// toFloat is a number as the mocks record it (float64) or as a program output carries it (int).
 func toFloat(v any) float64 {
 	switch n := v.(type) {
 	case float64:
@@ -365,7 +368,7 @@ func translation(t testing.TB, v gatewayVariant) *gatewayTranslation {
 	t.Helper()
 	translationOnce.Do(func() {
 		// Stays the error when translateAll ends the first caller's test with t.Fatal.
-		translationErr = errors.New("the translation failed in the first test that asked for it (see that test)")
+		translationErr = errors.New("the translation failed in the first test that asked for it (see that test's failure)")
 		translationErr = translateAll(t)
 	})
 	if translationErr != nil {
@@ -375,7 +378,10 @@ func translation(t testing.TB, v gatewayVariant) *gatewayTranslation {
 }
 
 func translateAll(t testing.TB) error {
-	bin := egctl(t)
+	bin, err := egctl()
+	if err != nil {
+		return err
+	}
 	p := getPKI(t)
 	objs, byGateway, byAddress := translationInput(t, p)
 	dir, err := os.MkdirTemp("", "mtls-translate-")
