@@ -192,8 +192,10 @@ build_envoy_gateway() {
   sed -i 's|addr := net.JoinHostPort(XdsServerAddress, strconv.Itoa(bootstrap.DefaultXdsServerPort))|addr := "127.0.0.1:0"|' "$xds"
   printf '\nvar _, _ = strconv.Itoa, bootstrap.DefaultXdsServerPort\n' >>"$xds"
   sed -i 's|Addr:              fmt.Sprintf(":%d", serverPort),|Addr:              "127.0.0.1:0",|' "$wasm"
-  grep -qF 'addr := "127.0.0.1:0"' "$xds" && grep -qF 'Addr:              "127.0.0.1:0",' "$wasm" ||
-    { echo "the xDS or Wasm listen address of envoyproxy/gateway $envoy_gateway_version is not where build_envoy_gateway expects it" >&2; return 1; }
+  if ! grep -qF 'addr := "127.0.0.1:0"' "$xds" || ! grep -qF 'Addr:              "127.0.0.1:0",' "$wasm"; then
+    echo "the xDS or Wasm listen address of envoyproxy/gateway $envoy_gateway_version is not where build_envoy_gateway expects it" >&2
+    return 1
+  fi
   cp "$root"/tools/envoy-gateway/{go.mod,go.sum,tools.go} "$work/wrapper/"
   printf '\nreplace github.com/envoyproxy/gateway => ../eg\n' >>"$work/wrapper/go.mod"
   mkdir -p "$out.tmp"
@@ -298,7 +300,7 @@ ensure_binaries() {
       timed "external-secrets-$eso_version" "~5 min" "$external_secrets_controller" build_external_secrets "$external_secrets_controller"
     fi
     if [ ! -x "$envoy_gateway_controller" ] || [ ! -x "$egctl" ]; then
-      timed "envoy-gateway-$envoy_gateway_version" "~4 min" "$envoy_gateway_cache/egctl" build_envoy_gateway "$envoy_gateway_cache"
+      timed "envoy-gateway-$envoy_gateway_version" "~8 min" "$envoy_gateway_cache/egctl" build_envoy_gateway "$envoy_gateway_cache"
     fi
     build_unlock
   fi

@@ -302,7 +302,7 @@ spec:
 		}
 		refused("tlsroutes", "wrong-name", "nautobot-db", "NotAllowedByListeners", "No listeners included by this parent ref allowed this attachment.")
 		refused("tlsroutes", "no-listener", "nautobot-postgres", "NoMatchingParent", "No listeners match this parent ref")
-		refused("clienttrafficpolicies", "broken-no-listener", "", "TargetNotFound", "No section name nautobot-postgres found for envoy-gateway/nautobot-passthrough")
+		refused("clienttrafficpolicies", "broken-no-listener", "", "TargetNotFound", "No section name nautobot-postgres found for Gateway envoy-gateway/nautobot-passthrough")
 		// The controller translates every policy in one pass: by the time it refused broken-no-listener, it had
 		// read broken-no-gateway too, and it leaves a policy whose Gateway does not exist without any status.
 		require.Nil(t, dig(e.object("clienttrafficpolicies", "envoy-gateway", "broken-no-gateway"), "status", "ancestors"),
