@@ -175,7 +175,8 @@ build_external_secrets() {
 # Envoy Gateway's controller and egctl from tools/envoy-gateway, in one `go build` (they share most packages).
 # The controller runs here outside a pod, beside other clusters' controllers, so its listeners must be
 # loopback-only and on free ports: the admin server and metrics are configured (start_envoy_gateway), the
-# health probe is a variable set with -X, and the xDS and Wasm servers, whose 0.0.0.0:18000 and :18002 are
+# health probe (:8081) and controller-runtime's metrics (:8080) are variables set to "0" (off) with -X, and
+# the xDS and Wasm servers, whose 0.0.0.0:18000 and :18002 are
 # constants, get 127.0.0.1:0 by a substitution in a scratch copy of the module (checked to have applied; no
 # Envoy proxy connects here). The translation and status code is upstream's, unchanged.
 build_envoy_gateway() {
@@ -201,7 +202,8 @@ build_envoy_gateway() {
   mkdir -p "$out.tmp"
   (cd "$work/wrapper" && GOFLAGS="${GOFLAGS:-} -mod=readonly" CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath \
     -ldflags "-s -w -X github.com/envoyproxy/gateway/internal/cmd/version.envoyGatewayVersion=$envoy_gateway_version \
-      -X github.com/envoyproxy/gateway/internal/provider/kubernetes.healthProbeBindAddress=0" \
+      -X github.com/envoyproxy/gateway/internal/provider/kubernetes.healthProbeBindAddress=0 \
+      -X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=0" \
     -o "$out.tmp/" github.com/envoyproxy/gateway/cmd/envoy-gateway github.com/envoyproxy/gateway/cmd/egctl)
   mkdir -p "$out"
   mv "$out.tmp"/envoy-gateway "$out.tmp"/egctl "$out/"
@@ -587,6 +589,15 @@ start_envoy_gateway() {
     "$envoy_gateway_controller" certgen --local --config-home "$home" >"$dir/logs/envoy-gateway-certgen.log" 2>&1 ||
       { tail -n 20 "$dir/logs/envoy-gateway-certgen.log" >&2; die "envoy-gateway certgen failed"; }
   fi
+  # What certgen writes as Secrets of its namespace when it runs in the cluster: the proxies' and rate limit's
+  # xDS client certificates, its own, and the OIDC HMAC secret, which the controller reads from there.
+  local name
+  for name in envoy-gateway envoy envoy-rate-limit envoy-oidc-hmac; do
+    local type=kubernetes.io/tls
+    [ "$name" = envoy-oidc-hmac ] && type=Opaque
+    kc create secret generic "$name" -n "$envoy_gateway_namespace" --type="$type" --from-file="$home/certs/$name" \
+      --dry-run=client -o yaml | kc apply -f - >/dev/null
+  done
   admin_port=$(free_port "$apiserver_port")
   cat >"$home/config.yaml" <<EOF
 apiVersion: gateway.envoyproxy.io/v1alpha1
@@ -596,7 +607,7 @@ provider:
   type: Kubernetes
   kubernetes:
     leaderElection: {disable: true}
-    proxyTopologyInjector: {disable: true}
+    proxyTopologyInjector: {disabled: true}
 admin:
   address: {host: 127.0.0.1, port: $admin_port}
 telemetry:

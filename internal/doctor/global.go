@@ -381,8 +381,9 @@ func roleMapping(hba, ident, identities []string) string {
 var hbaMethods = map[string]bool{"trust": true, "reject": true, "scram-sha-256": true, "md5": true, "password": true,
 	"gss": true, "sspi": true, "ident": true, "peer": true, "pam": true, "ldap": true, "radius": true, "cert": true}
 
-// checkGateway: the TLSRoutes for the stack's FQDNs Accepted and resolved, their Gateway Programmed with an
-// address, its class accepted by Envoy Gateway, and the firewall request naming that address.
+// checkGateway: the TLSRoute CRD serving the version Envoy Gateway watches, the TLSRoutes for the stack's FQDNs
+// Accepted and resolved, their Gateway Programmed with an address, its class accepted by Envoy Gateway, the
+// firewall request naming that address, and the keepalive policies of those Gateways accepted.
 func checkGateway(ctx context.Context, c *Cluster, ns string, out Outputs, r *Report) {
 	version, watched := tlsRouteVersion(ctx, c, r)
 	if version == "" {

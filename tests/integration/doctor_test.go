@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -70,8 +71,9 @@ func statusCondition(typ, status, reason, message string) map[string]any {
 // doctorGlobal runs `doctor global` against the global stack `pulumi up` deployed, with the real cert-manager,
 // External Secrets and Envoy Gateway controllers. What the absent CloudNativePG operator would report is
 // written through the status subresource as it writes it; Envoy Gateway's statuses are its controller's own.
-// No Envoy proxy, kubelet or load balancer runs here: where the controller waits on them (a Gateway's address,
-// its proxy replicas), what they would report is written into the Service and Pods the controller created.
+// No Envoy proxy, kubelet or load balancer runs here: where the controller waits on them (a backend's ready
+// endpoints, a Gateway's address, its proxy replicas), what they would report is written into the Pods and
+// the Service the cluster's controllers created.
 func doctorGlobal(t *testing.T, e *env, global string) {
 	cl, err := doctor.ConnectCluster(e.kubeconfig, "")
 	require.NoError(t, err)
@@ -79,6 +81,39 @@ func doctorGlobal(t *testing.T, e *env, global string) {
 		return doctor.Global(t.Context(), cl, doctor.GlobalOptions{Outputs: out, Namespace: ns, Now: time.Now()})
 	}
 	out := e.outputs(global)
+
+	// Envoy Gateway resolves a route's backend to the ready endpoints of its Service. What the absent CNPG
+	// operator creates for the Cluster: its rw Service and primary instance Pod; what a kubelet reports for that
+	// Pod and for the Redis master the chart's StatefulSet made: an IP and ready containers, from which
+	// kube-controller-manager writes the Services' EndpointSlices.
+	apply(t, e, `apiVersion: v1
+kind: Service
+metadata: {name: nautobot-cluster-rw, namespace: nautobot}
+spec:
+  selector: {cnpg.io/cluster: nautobot-cluster, cnpg.io/instanceRole: primary}
+  ports: [{name: postgres, port: 5432, targetPort: 5432}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: nautobot-cluster-1
+  namespace: nautobot
+  labels: {cnpg.io/cluster: nautobot-cluster, cnpg.io/instanceRole: primary}
+spec:
+  containers: [{name: postgres, image: ghcr.io/cloudnative-pg/postgresql:17.9-system-bullseye}]
+`)
+	for i, svc := range []string{"nautobot-cluster-rw", "nautobot-redis-master"} {
+		service, err := cl.Core.CoreV1().Services("nautobot").Get(t.Context(), svc, metav1.GetOptions{})
+		require.NoError(t, err)
+		selector := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(service.Spec.Selector).String()}
+		pods := e.waitFor("a Pod behind Service "+svc, 2*time.Minute, func() (bool, any) {
+			pods, err := cl.Core.CoreV1().Pods("nautobot").List(t.Context(), selector)
+			return err == nil && len(pods.Items) > 0, pods
+		}).(*corev1.PodList)
+		for j, pod := range pods.Items {
+			kubeletReportsRunning(t, cl, pod, fmt.Sprintf("10.244.%d.%d", i+1, j+10))
+		}
+	}
 
 	t.Run("Envoy Gateway's controller accepts the class, the Gateway, both routes on their listeners and every keepalive policy", func(t *testing.T) {
 		start := time.Now()
@@ -161,18 +196,8 @@ func doctorGlobal(t *testing.T, e *env, global string) {
 	})
 	pods, err := cl.Core.CoreV1().Pods("envoy-gateway").List(t.Context(), proxy)
 	require.NoError(t, err)
-	now := time.Now().UTC().Format(time.RFC3339)
-	for _, pod := range pods.Items {
-		var containers []any
-		for _, c := range pod.Spec.Containers {
-			containers = append(containers, map[string]any{"name": c.Name, "image": c.Image, "imageID": "", "ready": true, "started": true,
-				"restartCount": 0, "state": map[string]any{"running": map[string]any{"startedAt": now}}})
-		}
-		body, err := json.Marshal(map[string]any{"status": map[string]any{"phase": "Running", "startTime": now, "containerStatuses": containers,
-			"conditions": []any{map[string]any{"type": "Ready", "status": "True", "lastTransitionTime": now}, map[string]any{"type": "ContainersReady", "status": "True", "lastTransitionTime": now}}}})
-		require.NoError(t, err)
-		_, err = cl.Core.CoreV1().Pods("envoy-gateway").Patch(t.Context(), pod.Name, types.MergePatchType, body, metav1.PatchOptions{}, "status")
-		require.NoError(t, err)
+	for i, pod := range pods.Items {
+		kubeletReportsRunning(t, cl, pod, fmt.Sprintf("10.244.0.%d", i+10))
 	}
 
 	t.Run("Envoy Gateway programs the Gateway once its address and proxy replicas are there", func(t *testing.T) {
@@ -341,6 +366,24 @@ spec:
 		requireCheck(t, r, "gateway envoy-gateway/nautobot-passthrough", doctor.Fail, "Programmed=False (AddressNotAssigned): No addresses have been assigned to the Gateway")
 		requireCheck(t, r, "gateway envoy-gateway/nautobot-passthrough address", doctor.Fail, "status.addresses is empty", "gateway.address")
 	})
+}
+
+// kubeletReportsRunning writes what a kubelet reports of a Pod whose containers all run and are ready.
+func kubeletReportsRunning(t *testing.T, cl *doctor.Cluster, pod corev1.Pod, ip string) {
+	t.Helper()
+	now := time.Now().UTC().Format(time.RFC3339)
+	var containers []any
+	for _, c := range pod.Spec.Containers {
+		containers = append(containers, map[string]any{"name": c.Name, "image": c.Image, "imageID": "", "ready": true, "started": true,
+			"restartCount": 0, "state": map[string]any{"running": map[string]any{"startedAt": now}}})
+	}
+	body, err := json.Marshal(map[string]any{"status": map[string]any{
+		"phase": "Running", "startTime": now, "podIP": ip, "podIPs": []any{map[string]any{"ip": ip}}, "containerStatuses": containers,
+		"conditions": []any{map[string]any{"type": "Ready", "status": "True", "lastTransitionTime": now}, map[string]any{"type": "ContainersReady", "status": "True", "lastTransitionTime": now}},
+	}})
+	require.NoError(t, err)
+	_, err = cl.Core.CoreV1().Pods(pod.Namespace).Patch(t.Context(), pod.Name, types.MergePatchType, body, metav1.PatchOptions{}, "status")
+	require.NoError(t, err, "status of pod %s/%s", pod.Namespace, pod.Name)
 }
 
 // routeParent is the route's status entry for the Gateway listener section.
