@@ -369,8 +369,8 @@ func (e *env) waitConditionStatus(kind, namespace, name, typ, status string, tim
 
 // waitFor polls check until it holds and returns its last value; on timeout it fails with that value and the
 // end of the controllers' logs.
-func (e *env) waitFor(what string, timeout time.Duration, check func() (bool, any)) any {
-	e.t.Helper()
+func (e *env) waitFor(t *testing.T, what string, timeout time.Duration, check func() (bool, any)) any {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		ok, last := check()
@@ -378,7 +378,7 @@ func (e *env) waitFor(what string, timeout time.Duration, check func() (bool, an
 			return last
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("%s: not after %s; last: %v%s", what, timeout, last, e.controllerLogs())
+			t.Fatalf("%s: not after %s; last: %v%s", what, timeout, last, e.controllerLogs())
 		}
 		time.Sleep(300 * time.Millisecond)
 	}

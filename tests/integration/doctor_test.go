@@ -13,8 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -83,57 +83,53 @@ func doctorGlobal(t *testing.T, e *env, global string) {
 	out := e.outputs(global)
 
 	// Envoy Gateway resolves a route's backend to the ready endpoints of its Service. What the absent CNPG
-	// operator creates for the Cluster: its rw Service and primary instance Pod; what a kubelet reports for that
-	// Pod and for the Redis master the chart's StatefulSet made: an IP and ready containers, from which
-	// kube-controller-manager writes the Services' EndpointSlices.
+	// operator creates for the Cluster: its rw Service. The EndpointSlices kube-controller-manager would write
+	// for the two backends' ready Pods, were they running on a node (no kubelet runs here, and it skips Pods
+	// without one), are written here, each with one ready endpoint on the Service's ports.
 	apply(t, e, `apiVersion: v1
 kind: Service
 metadata: {name: nautobot-cluster-rw, namespace: nautobot}
 spec:
   selector: {cnpg.io/cluster: nautobot-cluster, cnpg.io/instanceRole: primary}
   ports: [{name: postgres, port: 5432, targetPort: 5432}]
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: nautobot-cluster-1
-  namespace: nautobot
-  labels: {cnpg.io/cluster: nautobot-cluster, cnpg.io/instanceRole: primary}
-spec:
-  containers: [{name: postgres, image: ghcr.io/cloudnative-pg/postgresql:17.9-system-bullseye}]
 `)
 	for i, svc := range []string{"nautobot-cluster-rw", "nautobot-redis-master"} {
 		service, err := cl.Core.CoreV1().Services("nautobot").Get(t.Context(), svc, metav1.GetOptions{})
 		require.NoError(t, err)
-		selector := metav1.ListOptions{LabelSelector: labels.SelectorFromSet(service.Spec.Selector).String()}
-		pods := e.waitFor("a Pod behind Service "+svc, 2*time.Minute, func() (bool, any) {
-			pods, err := cl.Core.CoreV1().Pods("nautobot").List(t.Context(), selector)
-			return err == nil && len(pods.Items) > 0, pods
-		}).(*corev1.PodList)
-		for j, pod := range pods.Items {
-			kubeletReportsRunning(t, cl, pod, fmt.Sprintf("10.244.%d.%d", i+1, j+10))
+		var ports []discoveryv1.EndpointPort
+		for _, p := range service.Spec.Ports {
+			ports = append(ports, discoveryv1.EndpointPort{Name: &p.Name, Port: &p.Port, Protocol: &p.Protocol})
 		}
+		ready := true
+		_, err = cl.Core.DiscoveryV1().EndpointSlices("nautobot").Create(t.Context(), &discoveryv1.EndpointSlice{
+			ObjectMeta: metav1.ObjectMeta{Name: svc + "-stand-in", Labels: map[string]string{
+				discoveryv1.LabelServiceName: svc, discoveryv1.LabelManagedBy: "nautobot-worker-tests"}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{fmt.Sprintf("10.244.%d.10", i+1)}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+			Ports:       ports,
+		}, metav1.CreateOptions{})
+		require.NoError(t, err, svc)
 	}
 
 	t.Run("Envoy Gateway's controller accepts the class, the Gateway, both routes on their listeners and every keepalive policy", func(t *testing.T) {
 		start := time.Now()
-		e.waitFor("GatewayClass eg Accepted", 3*time.Minute, func() (bool, any) {
+		e.waitFor(t, "GatewayClass eg Accepted", 3*time.Minute, func() (bool, any) {
 			c := condition(e.object("gatewayclasses", "", "eg"), "Accepted")
 			return c != nil && c["status"] == "True", c
 		})
-		gw := e.waitFor("Gateway nautobot-passthrough Accepted, and Programmed=False for want of an address", 2*time.Minute, func() (bool, any) {
+		gw := e.waitFor(t, "Gateway nautobot-passthrough Accepted, and Programmed=False for want of an address", 2*time.Minute, func() (bool, any) {
 			obj := e.object("gateways", "envoy-gateway", "nautobot-passthrough")
 			a, p := condition(obj, "Accepted"), condition(obj, "Programmed")
 			return a != nil && a["status"] == "True" && p != nil && p["reason"] == "AddressNotAssigned", obj
 		})
 		require.Equal(t, "No addresses have been assigned to the Gateway", condition(gw.(map[string]any), "Programmed")["message"])
 		for _, route := range []string{"nautobot-db", "nautobot-redis"} {
-			e.waitFor("TLSRoute "+route+" Accepted and ResolvedRefs on listener "+route, 2*time.Minute, func() (bool, any) {
+			e.waitFor(t, "TLSRoute "+route+" Accepted and ResolvedRefs on listener "+route, 2*time.Minute, func() (bool, any) {
 				obj := e.object("tlsroutes", "nautobot", route)
 				parent := routeParent(obj, route)
 				return parent != nil && conditionIn(parent, "Accepted", "True") && conditionIn(parent, "ResolvedRefs", "True"), dig(obj, "status")
 			})
-			e.waitFor("ClientTrafficPolicy "+route+"-client-traffic Accepted", 2*time.Minute, func() (bool, any) {
+			e.waitFor(t, "ClientTrafficPolicy "+route+"-client-traffic Accepted", 2*time.Minute, func() (bool, any) {
 				obj := e.object("clienttrafficpolicies", "envoy-gateway", route+"-client-traffic")
 				ancestors, _ := dig(obj, "status", "ancestors").([]any)
 				for _, a := range ancestors {
@@ -190,7 +186,7 @@ spec:
 		require.NoError(t, err)
 	}
 	setLoadBalancer([]any{map[string]any{"ip": "192.0.2.10"}})
-	e.waitFor("kube-controller-manager creates the proxy Pods", 2*time.Minute, func() (bool, any) {
+	e.waitFor(t, "kube-controller-manager creates the proxy Pods", 2*time.Minute, func() (bool, any) {
 		pods, err := cl.Core.CoreV1().Pods("envoy-gateway").List(t.Context(), proxy)
 		return err == nil && len(pods.Items) > 0, err
 	})
@@ -201,7 +197,7 @@ spec:
 	}
 
 	t.Run("Envoy Gateway programs the Gateway once its address and proxy replicas are there", func(t *testing.T) {
-		gw := e.waitFor("Gateway nautobot-passthrough Programmed", 2*time.Minute, func() (bool, any) {
+		gw := e.waitFor(t, "Gateway nautobot-passthrough Programmed", 2*time.Minute, func() (bool, any) {
 			obj := e.object("gateways", "envoy-gateway", "nautobot-passthrough")
 			p := condition(obj, "Programmed")
 			return p != nil && p["status"] == "True", obj
@@ -309,7 +305,7 @@ spec:
 
 		refused := func(kind, name, section, reason, message string) {
 			t.Helper()
-			e.waitFor(fmt.Sprintf("%s %s refused (%s)", kind, name, reason), 2*time.Minute, func() (bool, any) {
+			e.waitFor(t, fmt.Sprintf("%s %s refused (%s)", kind, name, reason), 2*time.Minute, func() (bool, any) {
 				var parent map[string]any
 				if kind == "tlsroutes" {
 					obj := e.object(kind, "doctor-broken", name)
@@ -357,7 +353,7 @@ spec:
 
 		// The load balancer withdraws the Gateway's address.
 		setLoadBalancer([]any{})
-		e.waitFor("Gateway nautobot-passthrough without an address", 2*time.Minute, func() (bool, any) {
+		e.waitFor(t, "Gateway nautobot-passthrough without an address", 2*time.Minute, func() (bool, any) {
 			obj := e.object("gateways", "envoy-gateway", "nautobot-passthrough")
 			p := condition(obj, "Programmed")
 			return p != nil && p["reason"] == "AddressNotAssigned", dig(obj, "status")
