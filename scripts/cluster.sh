@@ -10,6 +10,7 @@
 #   bash scripts/cluster.sh status          print whether it runs (exit 0 running, 1 not)
 #   bash scripts/cluster.sh crds            (re)load the CRDs into the running cluster
 #   bash scripts/cluster.sh binaries        build or link the binaries only (so a test's timeout is not spent building)
+#   bash scripts/cluster.sh egctl           build or link Envoy Gateway's binaries only (egctl: make test-mtls's SNI router)
 #
 # Environment:
 #   CLUSTER_DIR             state dir (default <repo>/.cluster): etcd data, certs, kubeconfig, pids/, logs/
@@ -258,6 +259,11 @@ controller_paths() {
   else
     external_secrets_controller="$cache_root/external-secrets-$(external_secrets_stamp)/external-secrets"
   fi
+  envoy_gateway_paths
+}
+
+# Sets envoy_gateway_controller and egctl, as controller_paths does.
+envoy_gateway_paths() {
   envoy_gateway_cache="$cache_root/envoy-gateway-$(envoy_gateway_stamp)"
   envoy_gateway_controller=${NAUTOBOT_ENVOY_GATEWAY_CONTROLLER:-$envoy_gateway_cache/envoy-gateway}
   egctl=${NAUTOBOT_EGCTL:-$envoy_gateway_cache/egctl}
@@ -265,6 +271,32 @@ controller_paths() {
     die "NAUTOBOT_ENVOY_GATEWAY_CONTROLLER=$envoy_gateway_controller is not an executable"
   fi
   if [ -n "${NAUTOBOT_EGCTL:-}" ] && [ ! -x "$egctl" ]; then die "NAUTOBOT_EGCTL=$egctl is not an executable"; fi
+}
+
+# build_envoy_gateway_if_missing: under the build lock.
+build_envoy_gateway_if_missing() {
+  if [ ! -x "$envoy_gateway_controller" ] || [ ! -x "$egctl" ]; then
+    timed "envoy-gateway-$envoy_gateway_version" "~8 min" "$envoy_gateway_cache/egctl" build_envoy_gateway "$envoy_gateway_cache"
+  fi
+}
+
+link_envoy_gateway() {
+  ln -sfn "$envoy_gateway_controller" "$bin/envoy-gateway"
+  ln -sfn "$egctl" "$bin/egctl"
+}
+
+# ensure_egctl: Envoy Gateway's binaries alone, which make test-mtls needs before the cluster's (CI builds
+# them first, so the mTLS tests need not wait for the rest).
+ensure_egctl() {
+  command -v go >/dev/null || die "go is required to build egctl"
+  mkdir -p "$bin" "$cache_root"
+  envoy_gateway_paths
+  if [ ! -x "$envoy_gateway_controller" ] || [ ! -x "$egctl" ]; then
+    build_lock "$cache_root"
+    build_envoy_gateway_if_missing
+    build_unlock
+  fi
+  link_envoy_gateway
 }
 
 # missing_kube WANT...: the kube packages whose binaries the cache lacks.
@@ -301,17 +333,14 @@ ensure_binaries() {
       mkdir -p "$(dirname "$external_secrets_controller")"
       timed "external-secrets-$eso_version" "~5 min" "$external_secrets_controller" build_external_secrets "$external_secrets_controller"
     fi
-    if [ ! -x "$envoy_gateway_controller" ] || [ ! -x "$egctl" ]; then
-      timed "envoy-gateway-$envoy_gateway_version" "~8 min" "$envoy_gateway_cache/egctl" build_envoy_gateway "$envoy_gateway_cache"
-    fi
+    build_envoy_gateway_if_missing
     build_unlock
   fi
   log "binaries $k8s_version in $cache; controllers: cert-manager $cert_manager_controller, external-secrets $external_secrets_controller, envoy-gateway $envoy_gateway_controller"
   for b in "${want[@]}"; do ln -sfn "$cache/$b" "$bin/$b"; done
   ln -sfn "$cert_manager_controller" "$bin/cert-manager-controller"
   ln -sfn "$external_secrets_controller" "$bin/external-secrets"
-  ln -sfn "$envoy_gateway_controller" "$bin/envoy-gateway"
-  ln -sfn "$egctl" "$bin/egctl"
+  link_envoy_gateway
   kube_apiserver="$cache/kube-apiserver"
   kube_controller_manager="$cache/kube-controller-manager"
   [ -n "$kubectl" ] || kubectl="$bin/kubectl"
@@ -888,8 +917,9 @@ case "${1:-}" in
   up) cmd_up ;;
   # Builds the controllers as well, so `make test-integration` does not spend its test timeout on them.
   binaries) ensure_binaries; find_kubectl; ensure_etcd ;;
+  egctl) ensure_egctl ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   crds) cmd_crds ;;
-  *) echo "usage: $0 up | down [--purge] | status | crds | binaries" >&2; exit 2 ;;
+  *) echo "usage: $0 up | down [--purge] | status | crds | binaries | egctl" >&2; exit 2 ;;
 esac
