@@ -93,16 +93,20 @@ test-config:
 test-scripts:
 	go test -count=1 ./tests/scripts/...
 
+# egctl translates the stack's gateway objects for the SNI router the mTLS tests start.
+EGCTL := $(ROOT)/.tools/bin/egctl
 test-mtls:
 	@bash scripts/mtls-deps.sh
-	cd tests/mtls && go test -count=1 -v -skip TestCeleryWorker ./...
+	@bash scripts/cluster.sh egctl
+	cd tests/mtls && NAUTOBOT_EGCTL=$(EGCTL) go test -count=1 -v -skip TestCeleryWorker ./...
 
 # The real servers again, with the certificates the local cluster's cert-manager issued in test-integration.
 ISSUED_PKI := $(ROOT)/.cluster/issued-pki
 test-mtls-issued:
 	@test -d $(ISSUED_PKI) || { echo "test-mtls-issued: no $(ISSUED_PKI); make test-integration writes it"; exit 1; }
 	@bash scripts/mtls-deps.sh
-	cd tests/mtls && NAUTOBOT_ISSUED_PKI_DIR=$(ISSUED_PKI) go test -count=1 -v \
+	@bash scripts/cluster.sh egctl
+	cd tests/mtls && NAUTOBOT_EGCTL=$(EGCTL) NAUTOBOT_ISSUED_PKI_DIR=$(ISSUED_PKI) go test -count=1 -v \
 	  -run 'TestCertificatesHaveTheShapeTheStackDeclares|TestEveryUsageIsOneCertManagerKnows|TestRedisAsTheChartRunsIt|TestPostgres17|TestRedis$$|TestServerNames|TestRoleMapping' ./...
 
 # A real Celery worker (Debian's celery, kombu, redis-py, Django and psycopg2 on PostgreSQL 17's libpq), run as
@@ -111,7 +115,8 @@ test-mtls-issued:
 test-worker:
 	@test -d $(ISSUED_PKI)/sites/dfw1 || { echo "test-worker: no $(ISSUED_PKI)/sites/dfw1; make test-integration writes it"; exit 1; }
 	@bash scripts/mtls-deps.sh
-	cd tests/mtls && NAUTOBOT_ISSUED_PKI_DIR=$(ISSUED_PKI) NAUTOBOT_SITE_CLIENT_SECRET_DIR=$(ISSUED_PKI)/sites/dfw1 \
+	@bash scripts/cluster.sh egctl
+	cd tests/mtls && NAUTOBOT_EGCTL=$(EGCTL) NAUTOBOT_ISSUED_PKI_DIR=$(ISSUED_PKI) NAUTOBOT_SITE_CLIENT_SECRET_DIR=$(ISSUED_PKI)/sites/dfw1 \
 	  go test -count=1 -v -run TestCeleryWorker ./...
 
 # The fleet runner on the demo stacks against a local cluster of its own: up, a no-change preview, then the

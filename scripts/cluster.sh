@@ -10,6 +10,7 @@
 #   bash scripts/cluster.sh status          print whether it runs (exit 0 running, 1 not)
 #   bash scripts/cluster.sh crds            (re)load the CRDs into the running cluster
 #   bash scripts/cluster.sh binaries        build or link the binaries only (so a test's timeout is not spent building)
+#   bash scripts/cluster.sh egctl           build or link Envoy Gateway's binaries only (egctl: make test-mtls's SNI router)
 #
 # Environment:
 #   CLUSTER_DIR             state dir (default <repo>/.cluster): etcd data, certs, kubeconfig, pids/, logs/
@@ -22,10 +23,14 @@
 #   NAUTOBOT_EXTERNAL_SECRETS_CONTROLLER  a prebuilt External Secrets controller v0.20.4 to use instead of building
 #   NAUTOBOT_EXTERNAL_SECRETS_ALL_PROVIDERS=1  build External Secrets with all its providers (default: only
 #                                         the kubernetes provider the stacks use: 2.4x less CPU, a third of the memory)
+#   NAUTOBOT_ENVOY_GATEWAY_CONTROLLER     a prebuilt envoy-gateway v1.9.1 to use instead of building one (its own
+#                                         xDS and Wasm listeners then bind what upstream binds: 0.0.0.0:18000/18002)
+#   NAUTOBOT_EGCTL                        a prebuilt egctl v1.9.1 to use instead of building one
 #
 # Versions: kube-apiserver/kube-controller-manager v1.33.13 built from tools/kube (kubectl 1.32 talks to
 # it without a skew warning); etcd from Debian (etcd-server 3.4); cert-manager controller v1.19.2 and
-# External Secrets controller v0.20.4 (see build_cert_manager, build_external_secrets). CRDs come from the
+# External Secrets controller v0.20.4 (see build_cert_manager, build_external_secrets); Envoy Gateway's
+# controller and egctl v1.9.1 (build_envoy_gateway). CRDs come from the
 # Go module zips pinned in crd_sources below. The kubeconfig is $CLUSTER_DIR/kubeconfig, context
 # "nautobot-local".
 set -euo pipefail
@@ -42,22 +47,27 @@ context=nautobot-local
 demo_apiserver_port=26443
 cert_manager_version=v1.19.2
 eso_version=v0.20.4
+envoy_gateway_version=v1.9.1
 cert_manager_src="$root/../shared/third_party/cert-manager-controller-$cert_manager_version"
 # Where the stand-in secrets provider of the demo sites keeps its items (ClusterSecretStore demo-secrets).
 demo_secrets_namespace=demo-secrets-provider
-controllers=(cert-manager-controller external-secrets)
+controllers=(cert-manager-controller external-secrets envoy-gateway)
+# Envoy Gateway's own namespace (ENVOY_GATEWAY_NAMESPACE), where the global stack's Gateway lives too, as on a
+# real global cluster, and the GatewayClass its install provides for every Gateway of the cluster.
+envoy_gateway_namespace=envoy-gateway
+gateway_class=eg
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
 
 # "module@version glob-inside-the-module". Exact versions only: the Go proxy here refuses some (403), e.g.
-# envoyproxy/gateway v1.6.1 and v1.5.x. Every file is plain YAML (no Helm templating). Envoy Gateway v1.6.3
-# is the line built against gateway-api v1.4.1; TLSRoute v1alpha2 is in gateway-api's experimental channel.
+# envoyproxy/gateway v1.6.1 and v1.5.x. Every file is plain YAML (no Helm templating). The Gateway API CRDs
+# are the ones Envoy Gateway v1.9.1's chart installs (gateway-api v1.6.1, experimental channel: TLSRoute
+# served at v1, which the controller watches, and at v1alpha2/v1alpha3), and its own CRDs of the same tag.
 crd_sources=(
   "github.com/cert-manager/cert-manager@v1.19.2 deploy/crds/*.yaml"
   "github.com/cloudnative-pg/cloudnative-pg@v1.28.0 config/crd/bases/*.yaml"
   "github.com/external-secrets/external-secrets@v0.20.4 deploy/crds/bundle.yaml"
-  "sigs.k8s.io/gateway-api@v1.4.1 config/crd/experimental/gateway.networking*.yaml"
-  "github.com/envoyproxy/gateway@v1.6.3 charts/gateway-helm/crds/generated/gateway.envoyproxy.io_*.yaml"
+  "github.com/envoyproxy/gateway@v1.9.1 charts/gateway-helm/charts/crds/crds/gatewayapi-crds.yaml charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_*.yaml"
 )
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
@@ -163,6 +173,50 @@ build_external_secrets() {
   rm -rf "$work"
 }
 
+# Envoy Gateway's controller and egctl from tools/envoy-gateway, in one `go build` (they share most packages).
+# The controller runs here outside a pod, beside other clusters' controllers, so its listeners must be
+# loopback-only and on free ports: the admin server and metrics are configured (start_envoy_gateway), the
+# health probe (:8081) and controller-runtime's metrics (:8080) are variables set to "0" (off) with -X, and
+# the xDS and Wasm servers, whose 0.0.0.0:18000 and :18002 are
+# constants, get 127.0.0.1:0 by a substitution in a scratch copy of the module (checked to have applied; no
+# Envoy proxy connects here). The translation and status code is upstream's, unchanged.
+build_envoy_gateway() {
+  local out=$1 work json mod_dir
+  work="$cache_root/build/envoy-gateway.$$"
+  rm -rf "$cache_root"/build/envoy-gateway.* && mkdir -p "$work/wrapper"
+  json=$(cd / && GOFLAGS='' GOWORK=off GO111MODULE=on go mod download -json "github.com/envoyproxy/gateway@$envoy_gateway_version") ||
+    { printf '%s\n' "$json" | go_mod_errors || true; echo "go mod download of envoyproxy/gateway $envoy_gateway_version failed" >&2; return 1; }
+  mod_dir=$(go_mod_dir "github.com/envoyproxy/gateway@$envoy_gateway_version" <<<"$json")
+  [ -d "$mod_dir" ] || { echo "go mod download of envoyproxy/gateway $envoy_gateway_version gave no module dir" >&2; return 1; }
+  cp -R "$mod_dir" "$work/eg"
+  chmod -R u+w "$work/eg"
+  local xds="$work/eg/internal/xds/runner/runner.go" wasm="$work/eg/internal/wasm/httpserver.go"
+  sed -i 's|addr := net.JoinHostPort(XdsServerAddress, strconv.Itoa(bootstrap.DefaultXdsServerPort))|addr := "127.0.0.1:0"|' "$xds"
+  printf '\nvar _, _ = strconv.Itoa, bootstrap.DefaultXdsServerPort\n' >>"$xds"
+  sed -i 's|Addr:              fmt.Sprintf(":%d", serverPort),|Addr:              "127.0.0.1:0",|' "$wasm"
+  if ! grep -qF 'addr := "127.0.0.1:0"' "$xds" || ! grep -qF 'Addr:              "127.0.0.1:0",' "$wasm"; then
+    echo "the xDS or Wasm listen address of envoyproxy/gateway $envoy_gateway_version is not where build_envoy_gateway expects it" >&2
+    return 1
+  fi
+  cp "$root"/tools/envoy-gateway/{go.mod,go.sum,tools.go} "$work/wrapper/"
+  printf '\nreplace github.com/envoyproxy/gateway => ../eg\n' >>"$work/wrapper/go.mod"
+  mkdir -p "$out.tmp"
+  (cd "$work/wrapper" && GOFLAGS="${GOFLAGS:-} -mod=readonly" CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath \
+    -ldflags "-s -w -X github.com/envoyproxy/gateway/internal/cmd/version.envoyGatewayVersion=$envoy_gateway_version \
+      -X github.com/envoyproxy/gateway/internal/provider/kubernetes.healthProbeBindAddress=0 \
+      -X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=0" \
+    -o "$out.tmp/" github.com/envoyproxy/gateway/cmd/envoy-gateway github.com/envoyproxy/gateway/cmd/egctl)
+  mkdir -p "$out"
+  mv "$out.tmp"/envoy-gateway "$out.tmp"/egctl "$out/"
+  rmdir "$out.tmp"
+  rm -rf "$work"
+}
+
+envoy_gateway_stamp() {
+  { go version; echo "$envoy_gateway_version"; declare -f build_envoy_gateway; cat "$root"/tools/envoy-gateway/{go.mod,go.sum,tools.go}; } |
+    sha256sum | cut -c1-16
+}
+
 cert_manager_stamp() {
   { go version; declare -f build_cert_manager; (cd "$cert_manager_src" && find . -type f | LC_ALL=C sort | xargs sha256sum); } |
     sha256sum | cut -c1-16
@@ -189,7 +243,7 @@ timed() {
   log "$name built in $(since "$t")"
 }
 
-# Sets cert_manager_controller and external_secrets_controller: the prebuilt binaries named by the
+# Sets cert_manager_controller, external_secrets_controller, envoy_gateway_controller and egctl: the prebuilt binaries named by the
 # environment, or where the cache keeps (or will keep) the builds.
 controller_paths() {
   if [ -n "${NAUTOBOT_CERT_MANAGER_CONTROLLER:-}" ]; then
@@ -205,6 +259,44 @@ controller_paths() {
   else
     external_secrets_controller="$cache_root/external-secrets-$(external_secrets_stamp)/external-secrets"
   fi
+  envoy_gateway_paths
+}
+
+# Sets envoy_gateway_controller and egctl, as controller_paths does.
+envoy_gateway_paths() {
+  envoy_gateway_cache="$cache_root/envoy-gateway-$(envoy_gateway_stamp)"
+  envoy_gateway_controller=${NAUTOBOT_ENVOY_GATEWAY_CONTROLLER:-$envoy_gateway_cache/envoy-gateway}
+  egctl=${NAUTOBOT_EGCTL:-$envoy_gateway_cache/egctl}
+  if [ -n "${NAUTOBOT_ENVOY_GATEWAY_CONTROLLER:-}" ] && [ ! -x "$envoy_gateway_controller" ]; then
+    die "NAUTOBOT_ENVOY_GATEWAY_CONTROLLER=$envoy_gateway_controller is not an executable"
+  fi
+  if [ -n "${NAUTOBOT_EGCTL:-}" ] && [ ! -x "$egctl" ]; then die "NAUTOBOT_EGCTL=$egctl is not an executable"; fi
+}
+
+# build_envoy_gateway_if_missing: under the build lock.
+build_envoy_gateway_if_missing() {
+  if [ ! -x "$envoy_gateway_controller" ] || [ ! -x "$egctl" ]; then
+    timed "envoy-gateway-$envoy_gateway_version" "~8 min" "$envoy_gateway_cache/egctl" build_envoy_gateway "$envoy_gateway_cache"
+  fi
+}
+
+link_envoy_gateway() {
+  ln -sfn "$envoy_gateway_controller" "$bin/envoy-gateway"
+  ln -sfn "$egctl" "$bin/egctl"
+}
+
+# ensure_egctl: Envoy Gateway's binaries alone, which make test-mtls needs before the cluster's (CI builds
+# them first, so the mTLS tests need not wait for the rest).
+ensure_egctl() {
+  command -v go >/dev/null || die "go is required to build egctl"
+  mkdir -p "$bin" "$cache_root"
+  envoy_gateway_paths
+  if [ ! -x "$envoy_gateway_controller" ] || [ ! -x "$egctl" ]; then
+    build_lock "$cache_root"
+    build_envoy_gateway_if_missing
+    build_unlock
+  fi
+  link_envoy_gateway
 }
 
 # missing_kube WANT...: the kube packages whose binaries the cache lacks.
@@ -224,7 +316,8 @@ ensure_binaries() {
   mapfile -t missing < <(missing_kube "${want[@]}")
   # The lock only when something is to be built, so a start with everything cached never waits for another
   # clone's build; what was missing is checked again under it, as the other build may have made it.
-  if [ ${#missing[@]} -gt 0 ] || [ ! -x "$cert_manager_controller" ] || [ ! -x "$external_secrets_controller" ]; then
+  if [ ${#missing[@]} -gt 0 ] || [ ! -x "$cert_manager_controller" ] || [ ! -x "$external_secrets_controller" ] ||
+    [ ! -x "$envoy_gateway_controller" ] || [ ! -x "$egctl" ]; then
     build_lock "$cache_root"
     mapfile -t missing < <(missing_kube "${want[@]}")
     if [ ${#missing[@]} -gt 0 ]; then
@@ -240,12 +333,14 @@ ensure_binaries() {
       mkdir -p "$(dirname "$external_secrets_controller")"
       timed "external-secrets-$eso_version" "~5 min" "$external_secrets_controller" build_external_secrets "$external_secrets_controller"
     fi
+    build_envoy_gateway_if_missing
     build_unlock
   fi
-  log "binaries $k8s_version in $cache; controllers: cert-manager $cert_manager_controller, external-secrets $external_secrets_controller"
+  log "binaries $k8s_version in $cache; controllers: cert-manager $cert_manager_controller, external-secrets $external_secrets_controller, envoy-gateway $envoy_gateway_controller"
   for b in "${want[@]}"; do ln -sfn "$cache/$b" "$bin/$b"; done
   ln -sfn "$cert_manager_controller" "$bin/cert-manager-controller"
   ln -sfn "$external_secrets_controller" "$bin/external-secrets"
+  link_envoy_gateway
   kube_apiserver="$cache/kube-apiserver"
   kube_controller_manager="$cache/kube-controller-manager"
   [ -n "$kubectl" ] || kubectl="$bin/kubectl"
@@ -511,6 +606,61 @@ EOF
   kubeconfig_file "$dir/$1.kubeconfig" "system:serviceaccount:$3:$2" "$token"
 }
 
+# start_envoy_gateway: Envoy Gateway's controller outside a pod, as its chart would run it in one. It reads its
+# xDS server certificate from /certs, so it runs in a private mount namespace where $dir/envoy-gateway/certs/
+# envoy-gateway is mounted there (the empty /certs is created once as the mount point), and a tmpfs on /var/lib
+# takes its Wasm cache. Its admin server gets a free loopback port, metrics and the topology webhook are off,
+# and leader election is off (one replica).
+start_envoy_gateway() {
+  local home="$dir/envoy-gateway" admin_port
+  controller_kubeconfig envoy-gateway envoy-gateway "$envoy_gateway_namespace"
+  if [ ! -s "$home/certs/envoy-gateway/tls.crt" ]; then
+    "$envoy_gateway_controller" certgen --local --config-home "$home" >"$dir/logs/envoy-gateway-certgen.log" 2>&1 ||
+      { tail -n 20 "$dir/logs/envoy-gateway-certgen.log" >&2; die "envoy-gateway certgen failed"; }
+  fi
+  # What certgen writes as Secrets of its namespace when it runs in the cluster: the proxies' and rate limit's
+  # xDS client certificates, its own, and the OIDC HMAC secret, which the controller reads from there.
+  local name
+  for name in envoy-gateway envoy envoy-rate-limit envoy-oidc-hmac; do
+    local type=kubernetes.io/tls
+    [ "$name" = envoy-oidc-hmac ] && type=Opaque
+    kc create secret generic "$name" -n "$envoy_gateway_namespace" --type="$type" --from-file="$home/certs/$name" \
+      --dry-run=client -o yaml | kc apply -f - >/dev/null
+  done
+  admin_port=$(free_port "$apiserver_port")
+  cat >"$home/config.yaml" <<EOF
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: EnvoyGateway
+gateway: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
+provider:
+  type: Kubernetes
+  kubernetes:
+    leaderElection: {disable: true}
+    proxyTopologyInjector: {disabled: true}
+admin:
+  address: {host: 127.0.0.1, port: $admin_port}
+telemetry:
+  metrics:
+    prometheus: {disable: true}
+EOF
+  [ -d /certs ] || mkdir /certs
+  # shellcheck disable=SC2016 # $0 and $@ belong to the inner sh
+  spawn envoy-gateway env KUBECONFIG="$dir/envoy-gateway.kubeconfig" ENVOY_GATEWAY_NAMESPACE="$envoy_gateway_namespace" \
+    unshare --mount --propagation private sh -c 'mount --bind "$0" /certs && mount -t tmpfs tmpfs /var/lib && exec "$@"' \
+    "$home/certs/envoy-gateway" "$envoy_gateway_controller" server --config-path "$home/config.yaml"
+}
+
+# The GatewayClass Envoy Gateway's install provides: cluster-wide infrastructure that every Gateway of the
+# cluster names (gateway.className), not something one stack owns.
+ensure_gateway_class() {
+  kc apply -f - >/dev/null <<EOF
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: $gateway_class}
+spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
+EOF
+}
+
 # start_controllers: start the controllers that do not run (the CRDs must be established: both exit when
 # a kind they watch is missing). Returns 1, after printing its log, when one exits right away.
 start_controllers() {
@@ -530,8 +680,12 @@ start_controllers() {
       --enable-leader-election=false --metrics-addr=127.0.0.1:0 --live-addr=127.0.0.1:0
     started+=(external-secrets)
   fi
+  if ! pid_alive envoy-gateway >/dev/null; then
+    start_envoy_gateway
+    started+=(envoy-gateway)
+  fi
   [ ${#started[@]} -gt 0 ] || return 0
-  # Both exit within a second on a bad flag, a missing CRD or an unusable kubeconfig.
+  # They exit within a second on a bad flag, a missing CRD or an unusable kubeconfig.
   sleep 1.5
   for name in "${started[@]}"; do
     pid_alive "$name" >/dev/null || { log "$name exited; last lines of $dir/logs/$name.log:"; tail -n 25 "$dir/logs/$name.log" >&2; return 1; }
@@ -618,10 +772,14 @@ load_crds() {
     glob=${src#* }
     mdir=$(go_mod_dir "$mod" <<<"$json")
     if [ -z "$mdir" ] || [ ! -d "$mdir" ]; then die "no module dir for $mod"; fi
-    local files=()
-    # Only the pattern inside the module is a glob; the module dir (e.g. under a HOME with a space) is literal.
-    for f in "$mdir"/$glob; do [ -f "$f" ] && files+=(-f "$f"); done
-    [ ${#files[@]} -gt 0 ] || die "no CRD files match $mod/$glob"
+    local files=() pats pat
+    read -ra pats <<<"$glob"
+    # Only the patterns inside the module are globs; the module dir (e.g. under a HOME with a space) is literal.
+    for pat in "${pats[@]}"; do
+      local before=${#files[@]}
+      for f in "$mdir"/$pat; do [ -f "$f" ] && files+=(-f "$f"); done
+      [ ${#files[@]} -gt "$before" ] || die "no CRD files match $mod/$pat"
+    done
     i=$((i + 1))
     kc apply --server-side --force-conflicts --field-manager=nautobot-cluster "${files[@]}" \
       >"$dir/logs/crds-$i.log" 2>&1 </dev/null &
@@ -644,7 +802,7 @@ load_crds() {
 # Envoy Gateway's install namespace, where the global stack's Gateway lives, as on a real global cluster.
 # Checked on every `up`, so a cluster made before this existed, or one whose namespace was deleted, has it.
 ensure_namespaces() {
-  kc get namespace envoy-gateway >/dev/null 2>&1 || kc create namespace envoy-gateway >/dev/null
+  kc get namespace "$envoy_gateway_namespace" >/dev/null 2>&1 || kc create namespace "$envoy_gateway_namespace" >/dev/null
 }
 
 lock_dir() {
@@ -668,6 +826,7 @@ start_controllers_and_store() {
     start_controllers || return 1
   fi
   ensure_demo_secrets_store
+  ensure_gateway_class
 }
 
 cmd_up() {
@@ -723,6 +882,7 @@ cmd_down() {
     # Remove only what `up` creates, so a CLUSTER_DIR pointing at a shared dir loses nothing else.
     rm -rf "$dir"/{etcd,serving,pids,logs} "$dir"/{kubeconfig,kubeconfig.tmp,tokens.csv,sa.key,sa.pub,ports.env,crds.stamp,.lock}
     for name in "${controllers[@]}"; do rm -f "$dir/$name.kubeconfig" "$dir/$name.kubeconfig.tmp"; done
+    rm -rf "$dir/envoy-gateway"
     rmdir "$dir" 2>/dev/null || true
     log "stopped and removed $dir"
   else
@@ -757,8 +917,9 @@ case "${1:-}" in
   up) cmd_up ;;
   # Builds the controllers as well, so `make test-integration` does not spend its test timeout on them.
   binaries) ensure_binaries; find_kubectl; ensure_etcd ;;
+  egctl) ensure_egctl ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   crds) cmd_crds ;;
-  *) echo "usage: $0 up | down [--purge] | status | crds | binaries" >&2; exit 2 ;;
+  *) echo "usage: $0 up | down [--purge] | status | crds | binaries | egctl" >&2; exit 2 ;;
 esac

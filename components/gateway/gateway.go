@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -19,6 +20,19 @@ import (
 
 // ConfigKey is the stack config key these arguments are read from.
 const ConfigKey = "gateway"
+
+// DefaultTLSRouteAPIVersion is the TLSRoute version Envoy Gateway v1.9 watches (Gateway API v1.6 CRDs, either
+// channel, serve it). A controller that watches a version the CRD does not serve never sees the routes.
+const DefaultTLSRouteAPIVersion = "gateway.networking.k8s.io/v1"
+
+// TLSRouteAPIVersions are the TLSRoute versions the stacks may write, with the Gateway API CRDs that serve
+// them. The API server serves each TLSRoute at every version its CRD serves, so the version written need only
+// be one the CRD serves; the CRD must serve the controller's version too, or the controller ignores TLSRoutes.
+var TLSRouteAPIVersions = map[string]string{
+	DefaultTLSRouteAPIVersion:            "Gateway API v1.6 CRDs, standard or experimental channel: what Envoy Gateway v1.9 installs and watches",
+	"gateway.networking.k8s.io/v1alpha3": "Gateway API v1.4 experimental CRDs, which Envoy Gateway v1.6 watches at this version, or v1.6 experimental",
+	"gateway.networking.k8s.io/v1alpha2": "Gateway API v1.4 or v1.6 experimental CRDs; the v1.6 standard channel does not serve it",
+}
 
 // Route sends TLS connections for one SNI name to one Service, untouched.
 type Route struct {
@@ -53,8 +67,11 @@ type Args struct {
 	// ClassName is the GatewayClass (default eg, Envoy Gateway's conventional class).
 	ClassName string `json:"className"`
 	// RouteNamespace holds the TLSRoutes (default: the backends' namespace, so no ReferenceGrant is needed).
-	RouteNamespace string    `json:"routeNamespace"`
-	Keepalive      Keepalive `json:"keepalive"`
+	RouteNamespace string `json:"routeNamespace"`
+	// TLSRouteAPIVersion is the apiVersion the TLSRoutes are written at: one the cluster's TLSRoute CRD
+	// serves (default DefaultTLSRouteAPIVersion).
+	TLSRouteAPIVersion string    `json:"tlsRouteApiVersion"`
+	Keepalive          Keepalive `json:"keepalive"`
 	// Routes are set by the stack from the database and Redis endpoints.
 	Routes []Route `json:"-"`
 }
@@ -64,6 +81,7 @@ func (a Args) Defaults() Args {
 	a.Name = cmp.Or(a.Name, "nautobot-passthrough")
 	a.Namespace = cmp.Or(a.Namespace, "envoy-gateway")
 	a.ClassName = cmp.Or(a.ClassName, "eg")
+	a.TLSRouteAPIVersion = cmp.Or(a.TLSRouteAPIVersion, DefaultTLSRouteAPIVersion)
 	if a.RouteNamespace == "" && len(a.Routes) > 0 {
 		a.RouteNamespace = a.Routes[0].ServiceNamespace
 	}
@@ -87,6 +105,10 @@ func (a Args) Validate() error {
 	p.ObjectName("className", a.ClassName)
 	if a.RouteNamespace != "" {
 		p.DNSLabel("routeNamespace", a.RouteNamespace)
+	}
+	if _, ok := TLSRouteAPIVersions[a.TLSRouteAPIVersion]; !ok {
+		p.Addf("tlsRouteApiVersion", "%q is not a TLSRoute version; use the one your cluster's TLSRoute CRD serves and your Envoy Gateway watches: %s",
+			a.TLSRouteAPIVersion, supportedTLSRouteVersions())
 	}
 	if *a.Keepalive.Enabled {
 		if a.Keepalive.Probes < 1 {
@@ -169,7 +191,7 @@ func NewPassthroughGateway(ctx *pulumi.Context, name string, args *Args, opts ..
 					backend["namespace"] = r.ServiceNamespace
 					grants[r.ServiceNamespace] = true
 				}
-				if _, err := kube.NewCustomResource(ctx, name+"-route-"+r.Name, "gateway.networking.k8s.io/v1alpha2", "TLSRoute",
+				if _, err := kube.NewCustomResource(ctx, name+"-route-"+r.Name, a.TLSRouteAPIVersion, "TLSRoute",
 					kube.Object{Namespace: a.RouteNamespace, Name: r.Name},
 					map[string]any{"spec": map[string]any{
 						"parentRefs": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": a.Name,
@@ -207,6 +229,14 @@ func NewPassthroughGateway(ctx *pulumi.Context, name string, args *Args, opts ..
 			c.Address = gw.OtherFields.ApplyT(firstAddress).(pulumi.StringOutput)
 			return pulumi.Map{"address": c.Address}, nil
 		})
+}
+
+func supportedTLSRouteVersions() string {
+	var parts []string
+	for _, v := range slices.Sorted(maps.Keys(TLSRouteAPIVersions)) {
+		parts = append(parts, fmt.Sprintf("%s (%s)", v, TLSRouteAPIVersions[v]))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func firstAddress(fields map[string]any) string {

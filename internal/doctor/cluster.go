@@ -55,8 +55,12 @@ var (
 	clusterSecretStoreRes = schema.GroupVersionResource{Group: "external-secrets.io", Version: "v1", Resource: "clustersecretstores"}
 	gatewayResource       = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
 	gatewayClassRes       = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gatewayclasses"}
-	tlsRouteResource      = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1alpha2", Resource: "tlsroutes"}
+	clientTrafficPolicy   = schema.GroupVersionResource{Group: "gateway.envoyproxy.io", Version: "v1alpha1", Resource: "clienttrafficpolicies"}
 )
+
+// tlsRouteVersionWatched is the TLSRoute version Envoy Gateway v1.9 watches; with a CRD that does not serve it
+// the controller logs `TLSRoute CRD not found, skipping TLSRoute watch` and never writes a route's status.
+const tlsRouteVersionWatched = "v1"
 
 func (c *Cluster) get(ctx context.Context, r schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error) {
 	if namespace == "" {

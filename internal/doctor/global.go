@@ -3,12 +3,14 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 const (
@@ -24,6 +26,8 @@ const (
 	fixGatewayClass     = "Envoy Gateway must accept the GatewayClass (spec.controllerName gateway.envoyproxy.io/gatewayclass-controller): install Envoy Gateway or fix gateway.className"
 	fixGateway          = "kubectl get gateway -n envoy-gateway -o yaml: the listeners must be Programmed (Envoy Gateway running, ports free, TLS mode Passthrough)"
 	fixRoute            = "kubectl get tlsroute -n nautobot -o yaml: the route must be Accepted by its Gateway listener and its backend Service must resolve; verify the route's hostname is the SNI name the sites connect to (gateway.dbFqdn / gateway.redisFqdn)"
+	fixRouteVersion     = "install the Gateway API CRDs your Envoy Gateway release installs (v1.9: Gateway API v1.6, which serves TLSRoute gateway.networking.k8s.io/v1); Envoy Gateway logs `TLSRoute CRD not found, skipping TLSRoute watch` and ignores every TLSRoute when its version is not served. The stack writes gateway.tlsRouteApiVersion, which must be served too"
+	fixPolicy           = "kubectl get clienttrafficpolicy -n envoy-gateway -o yaml: each keepalive policy must target the stack's Gateway (gateway.name) and one of its listeners (sectionName, the route's name) and be Accepted by Envoy Gateway, or idle site connections are cut; `pulumi up -s global` restores the stack's policies"
 	fixHiddenOutputs    = "run `pulumi stack output --json --show-secrets` so the doctor sees every output"
 	fixAddress          = "the Gateway has no address yet, so the firewall request names none: wait for Envoy Gateway to assign one, or set gateway.address, then `pulumi up --refresh -s global` so firewallRules names it"
 )
@@ -36,7 +40,7 @@ var requiredCRDs = []struct{ name, controller string }{
 	{"externalsecrets.external-secrets.io", "External Secrets"},
 	{"secretstores.external-secrets.io", "External Secrets"},
 	{"gateways.gateway.networking.k8s.io", "Gateway API"},
-	{"tlsroutes.gateway.networking.k8s.io", "Gateway API (experimental channel)"},
+	{"tlsroutes.gateway.networking.k8s.io", "Gateway API"},
 	{"clienttrafficpolicies.gateway.envoyproxy.io", "Envoy Gateway"},
 }
 
@@ -404,10 +408,15 @@ func roleMapping(hba, ident, identities []string) string {
 var hbaMethods = map[string]bool{"trust": true, "reject": true, "scram-sha-256": true, "md5": true, "password": true,
 	"gss": true, "sspi": true, "ident": true, "peer": true, "pam": true, "ldap": true, "radius": true, "cert": true}
 
-// checkGateway: the TLSRoutes for the stack's FQDNs Accepted and resolved, their Gateway Programmed with an
-// address, its class accepted by Envoy Gateway, and the firewall request naming that address.
+// checkGateway: the TLSRoute CRD serving the version Envoy Gateway watches, the TLSRoutes for the stack's FQDNs
+// Accepted and resolved, their Gateway Programmed with an address, its class accepted by Envoy Gateway, the
+// firewall request naming that address, and the keepalive policies of those Gateways accepted.
 func checkGateway(ctx context.Context, c *Cluster, ns string, out Outputs, r *Report) {
-	routes, err := c.list(ctx, tlsRouteResource, "")
+	version, watched := tlsRouteVersion(ctx, c, r)
+	if version == "" {
+		return
+	}
+	routes, err := c.list(ctx, schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: version, Resource: "tlsroutes"}, "")
 	if err != nil {
 		r.Fail("TLSRoutes", fixRoute, "%v", err)
 		return
@@ -444,10 +453,15 @@ func checkGateway(ctx context.Context, c *Cluster, ns string, out Outputs, r *Re
 			gateways[[2]string{gwNS, str(m["name"])}] = true
 		}
 		if len(parents) == 0 {
-			r.Fail(name, fixRoute+"; no parent status: Envoy Gateway has not reconciled the route", "hostnames %v: no status", hosts)
+			fix := fixRoute + "; no parent status: Envoy Gateway has not reconciled the route"
+			if !watched {
+				fix = fixRouteVersion
+			}
+			r.Fail(name, fix, "hostnames %v: no status", hosts)
 			continue
 		}
 		var problems []string
+		fix := fixRoute
 		for _, p := range parents {
 			pm, _ := p.(map[string]any)
 			for _, typ := range []string{"Accepted", "ResolvedRefs"} {
@@ -457,11 +471,14 @@ func checkGateway(ctx context.Context, c *Cluster, ns string, out Outputs, r *Re
 						cond = condition{Type: typ, Status: "missing"}
 					}
 					problems = append(problems, cond.String())
+					if hint := routeRefusals[cond.Reason]; hint != "" {
+						fix = hint + "; " + fixRoute
+					}
 				}
 			}
 		}
 		if len(problems) > 0 {
-			r.Fail(name, fixRoute, "hostnames %v: %s", hosts, strings.Join(problems, "; "))
+			r.Fail(name, fix, "hostnames %v: %s", hosts, strings.Join(problems, "; "))
 		} else {
 			r.Pass(name, "hostnames %v: Accepted, ResolvedRefs", hosts)
 		}
@@ -483,6 +500,119 @@ func checkGateway(ctx context.Context, c *Cluster, ns string, out Outputs, r *Re
 	for _, k := range keys {
 		checkOneGateway(ctx, c, k[0], k[1], out, r)
 	}
+	checkPolicies(ctx, c, keys, r)
+}
+
+// routeRefusals say what to change for the reasons Envoy Gateway gives when a listener refuses a route.
+var routeRefusals = map[string]string{
+	"NotAllowedByListeners": "the listener's allowedRoutes admits TLSRoutes of gateway.routeNamespace only: the route must live there",
+	"NoMatchingParent":      "the route's parentRef names no listener of the Gateway: its sectionName must be a listener's name (the stack names each listener after its route)",
+}
+
+// tlsRouteVersion is the version to read TLSRoutes at: the one Envoy Gateway watches when the CRD serves it
+// (watched true), else the CRD's first served version, with a warning. Empty when the CRD cannot be read.
+func tlsRouteVersion(ctx context.Context, c *Cluster, r *Report) (version string, watched bool) {
+	crd, err := c.get(ctx, crdResource, "", "tlsroutes.gateway.networking.k8s.io")
+	if err != nil {
+		r.Fail("TLSRoute versions", fixCRD, "%v", err)
+		return "", false
+	}
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	var served []string
+	for _, v := range versions {
+		m, _ := v.(map[string]any)
+		if ok, _ := m["served"].(bool); ok {
+			served = append(served, str(m["name"]))
+		}
+	}
+	switch {
+	case len(served) == 0:
+		r.Fail("TLSRoute versions", fixRouteVersion, "the TLSRoute CRD serves no version")
+		return "", false
+	case slices.Contains(served, tlsRouteVersionWatched):
+		r.Pass("TLSRoute versions", "served: %s (Envoy Gateway v1.9 watches %s)", strings.Join(served, ", "), tlsRouteVersionWatched)
+		return tlsRouteVersionWatched, true
+	}
+	r.Warn("TLSRoute versions", fixRouteVersion, "served: %s, not %s, which Envoy Gateway v1.9 watches", strings.Join(served, ", "), tlsRouteVersionWatched)
+	return served[0], false
+}
+
+// checkPolicies: every ClientTrafficPolicy in the Gateways' namespaces targets a Gateway that exists and is
+// Accepted there. Envoy Gateway writes no status at all on a policy whose target Gateway is missing, so that
+// case is read from the target itself.
+func checkPolicies(ctx context.Context, c *Cluster, gateways [][2]string, r *Report) {
+	namespaces := map[string]bool{}
+	for _, g := range gateways {
+		namespaces[g[0]] = true
+	}
+	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
+		policies, err := c.list(ctx, clientTrafficPolicy, ns)
+		if err != nil {
+			r.Fail("clienttrafficpolicies in "+ns, fixPolicy, "%v", err)
+			continue
+		}
+		for _, p := range policies {
+			checkPolicy(ctx, c, p, r)
+		}
+	}
+}
+
+func checkPolicy(ctx context.Context, c *Cluster, p unstructured.Unstructured, r *Report) {
+	name := fmt.Sprintf("clienttrafficpolicy %s/%s", p.GetNamespace(), p.GetName())
+	refs, _, _ := unstructured.NestedSlice(p.Object, "spec", "targetRefs")
+	var problems, accepted []string
+	for _, ref := range refs {
+		m, _ := ref.(map[string]any)
+		if str(m["kind"]) != "Gateway" {
+			continue
+		}
+		target := fmt.Sprintf("Gateway %s/%s", p.GetNamespace(), str(m["name"]))
+		if s := str(m["sectionName"]); s != "" {
+			target += " listener " + s
+		}
+		if _, err := c.get(ctx, gatewayResource, p.GetNamespace(), str(m["name"])); notFound(err) {
+			problems = append(problems, fmt.Sprintf("targets %s, which does not exist: Envoy Gateway ignores the policy (no status), so its keepalive applies to no listener", target))
+			continue
+		}
+		cond, ok := policyCondition(p.Object, str(m["name"]), str(m["sectionName"]))
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("%s: no status: Envoy Gateway has not reconciled the policy", target))
+		case cond.Status != "True":
+			problems = append(problems, fmt.Sprintf("%s: %s", target, cond))
+		default:
+			accepted = append(accepted, fmt.Sprintf("%s: %s", target, cond))
+		}
+	}
+	switch {
+	case len(problems) > 0:
+		r.Fail(name, fixPolicy, "%s", strings.Join(problems, "; "))
+	case len(accepted) > 0:
+		r.Pass(name, "%s", strings.Join(accepted, "; "))
+	}
+}
+
+// policyCondition is the Accepted condition of a policy's status for the Gateway (and listener) it targets.
+func policyCondition(obj map[string]any, gateway, section string) (condition, bool) {
+	ancestors, _, _ := unstructured.NestedSlice(obj, "status", "ancestors")
+	var gatewayWide map[string]any
+	for _, a := range ancestors {
+		m, _ := a.(map[string]any)
+		ref, _ := m["ancestorRef"].(map[string]any)
+		if str(ref["name"]) != gateway {
+			continue
+		}
+		if str(ref["sectionName"]) == section {
+			return conditionOf(m, "Accepted", "conditions")
+		}
+		if str(ref["sectionName"]) == "" {
+			gatewayWide = m
+		}
+	}
+	if gatewayWide == nil {
+		return condition{}, false
+	}
+	return conditionOf(gatewayWide, "Accepted", "conditions")
 }
 
 func checkOneGateway(ctx context.Context, c *Cluster, ns, name string, out Outputs, r *Report) {

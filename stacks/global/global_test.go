@@ -93,7 +93,7 @@ func TestServerCertificatesCoverServicesAndTheGatewayFQDNs(t *testing.T) {
 func TestTheSNINameAndTheSANComeFromOneValue(t *testing.T) {
 	r, err := build(t, with(baseConfig(), "gateway", `{"dbFqdn":"pg.dc.example.net","redisFqdn":"cache.dc.example.net","dbPort":15432}`))
 	require.NoError(t, err)
-	route := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute", "gateway-route-nautobot-db")
+	route := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1:TLSRoute", "gateway-route-nautobot-db")
 	require.Equal(t, []any{"pg.dc.example.net"}, route["hostnames"])
 	require.Contains(t, spec(t, r.m, certificate, "certs-postgres-server")["dnsNames"], "pg.dc.example.net")
 	require.Contains(t, spec(t, r.m, certificate, "certs-redis-server")["dnsNames"], "cache.dc.example.net")
@@ -223,7 +223,7 @@ func TestGatewayPassthroughRoutesAndKeepalive(t *testing.T) {
 		"nautobot-db":    {"group": "", "kind": "Service", "name": "nautobot-cluster-rw", "port": float64(5432), "weight": float64(1)},
 		"nautobot-redis": {"group": "", "kind": "Service", "name": "nautobot-redis-master", "port": float64(6379), "weight": float64(1)},
 	} {
-		route, ok := r.m.Find("kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute", "gateway-route-"+name)
+		route, ok := r.m.Find("kubernetes:gateway.networking.k8s.io/v1:TLSRoute", "gateway-route-"+name)
 		require.True(t, ok)
 		require.Equal(t, map[string]any{"name": name, "namespace": "nautobot"}, route.Plain()["metadata"])
 		require.Equal(t, []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "nautobot-passthrough",
@@ -248,7 +248,7 @@ func TestReferenceGrantWhenRoutesLiveElsewhere(t *testing.T) {
 		"from": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "TLSRoute", "namespace": "envoy-gateway"}},
 		"to":   []any{map[string]any{"group": "", "kind": "Service"}},
 	}, grant)
-	route := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute", "gateway-route-nautobot-db")
+	route := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1:TLSRoute", "gateway-route-nautobot-db")
 	require.Equal(t, []any{map[string]any{"backendRefs": []any{map[string]any{"group": "", "kind": "Service", "name": "nautobot-cluster-rw",
 		"port": float64(5432), "namespace": "nautobot", "weight": float64(1)}}}}, route["rules"])
 	listeners := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1:Gateway", "gateway-gateway")["listeners"].([]any)
@@ -315,8 +315,8 @@ func TestEveryKubernetesResourceHasTheExplicitProvider(t *testing.T) {
 		"kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy gateway-keepalive-nautobot-db",
 		"kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy gateway-keepalive-nautobot-redis",
 		"kubernetes:gateway.networking.k8s.io/v1:Gateway gateway-gateway",
-		"kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute gateway-route-nautobot-db",
-		"kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute gateway-route-nautobot-redis",
+		"kubernetes:gateway.networking.k8s.io/v1:TLSRoute gateway-route-nautobot-db",
+		"kubernetes:gateway.networking.k8s.io/v1:TLSRoute gateway-route-nautobot-redis",
 		"kubernetes:helm.sh/v4:Chart nautobot",
 		"kubernetes:postgresql.cnpg.io/v1:Cluster db-cluster",
 		"kubernetes:rbac.authorization.k8s.io/v1:Role mtls-ca-reader",
@@ -396,7 +396,7 @@ func TestRedisServiceFollowsTheReleaseName(t *testing.T) {
 	r, err := build(t, with(baseConfig(), "nautobot", `{"releaseName":"nb"}`))
 	require.NoError(t, err)
 	require.Contains(t, spec(t, r.m, certificate, "certs-redis-server")["dnsNames"], "nb-redis-master.nautobot.svc")
-	route := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute", "gateway-route-nautobot-redis")
+	route := spec(t, r.m, "kubernetes:gateway.networking.k8s.io/v1:TLSRoute", "gateway-route-nautobot-redis")
 	require.Equal(t, "nb-redis-master", route["rules"].([]any)[0].(map[string]any)["backendRefs"].([]any)[0].(map[string]any)["name"])
 }
 

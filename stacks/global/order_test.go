@@ -125,7 +125,7 @@ func TestGatewayRoutesAndPoliciesWaitForTheGateway(t *testing.T) {
 	r := withSecrets(t)
 	gw := r.m.MustFind(t, "kubernetes:gateway.networking.k8s.io/v1:Gateway", "gateway-gateway")
 	var names []string
-	for _, typ := range []string{"kubernetes:gateway.networking.k8s.io/v1alpha2:TLSRoute", "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy"} {
+	for _, typ := range []string{"kubernetes:gateway.networking.k8s.io/v1:TLSRoute", "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy"} {
 		for _, x := range r.m.OfType(typ) {
 			names = append(names, x.Name)
 			r.m.RequireAfter(t, x, gw)

@@ -26,6 +26,8 @@ func TestEachProblemIsReportedOnceAtTheKeyTheUserSet(t *testing.T) {
 			[]string{`config gateway.dbFqdn: "db_primary.example.com" is not a valid DNS name`}, []string{"routes."}},
 		{"port out of range", with(baseConfig(), "gateway", `{"domain":"prod.example.com","redisPort":70000}`),
 			[]string{"config gateway.redisPort: 70000 is not a TCP port"}, []string{"routes."}},
+		{"TLSRoute version the cluster cannot serve", with(baseConfig(), "gateway", `{"domain":"prod.example.com","tlsRouteApiVersion":"gateway.networking.k8s.io/v1beta1"}`),
+			[]string{`config gateway.tlsRouteApiVersion: "gateway.networking.k8s.io/v1beta1" is not a TLSRoute version`}, nil},
 		{"site name the worker cannot use", with(baseConfig(), "sites", `[{"name":"beat"}]`),
 			[]string{`config sites[0].name: "beat" is reserved`}, nil},
 		{"state that an outage could drop", with(baseConfig(), "kubernetes", `{"kubeconfig":"k","deleteUnreachable":true}`),

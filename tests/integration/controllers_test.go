@@ -343,7 +343,7 @@ func condition(obj map[string]any, typ string) map[string]any {
 }
 
 // waitCondition polls until the object's condition typ is True; on timeout it fails with the object's
-// conditions and the end of both controllers' logs.
+// conditions and the end of the controllers' logs.
 func (e *env) waitCondition(kind, namespace, name, typ string, timeout time.Duration) {
 	e.t.Helper()
 	e.waitConditionStatus(kind, namespace, name, typ, "True", timeout)
@@ -364,13 +364,34 @@ func (e *env) waitConditionStatus(kind, namespace, name, typ, status string, tim
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+	e.t.Fatalf("%s %s/%s: condition %s not %s after %s; last: %v%s", kind, namespace, name, typ, status, timeout, last, e.controllerLogs())
+}
+
+// waitFor polls check until it holds and returns its last value; on timeout it fails with that value and the
+// end of the controllers' logs.
+func (e *env) waitFor(t *testing.T, what string, timeout time.Duration, check func() (bool, any)) any {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, last := check()
+		if ok {
+			return last
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %s; last: %v%s", what, timeout, last, e.controllerLogs())
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func (e *env) controllerLogs() string {
 	logs := ""
-	for _, c := range []string{"cert-manager-controller", "external-secrets"} {
+	for _, c := range []string{"cert-manager-controller", "external-secrets", "envoy-gateway"} {
 		text, _ := os.ReadFile(filepath.Join(filepath.Dir(e.kubeconfig), "logs", c+".log"))
 		lines := strings.Split(strings.TrimSpace(string(text)), "\n")
 		logs += fmt.Sprintf("\n--- %s (last lines)\n%s", c, strings.Join(lines[max(0, len(lines)-15):], "\n"))
 	}
-	e.t.Fatalf("%s %s/%s: condition %s not %s after %s; last: %v%s", kind, namespace, name, typ, status, timeout, last, logs)
+	return logs
 }
 
 func keys[V any](m map[string]V) []string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -20,12 +22,7 @@ import (
 	"nautobot-worker/internal/nautobotpod"
 )
 
-var (
-	cnpgClusters   = schema.GroupVersionResource{Group: "postgresql.cnpg.io", Version: "v1", Resource: "clusters"}
-	gateways       = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
-	gatewayClasses = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gatewayclasses"}
-	tlsRoutes      = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1alpha2", Resource: "tlsroutes"}
-)
+var cnpgClusters = schema.GroupVersionResource{Group: "postgresql.cnpg.io", Version: "v1", Resource: "clusters"}
 
 // requireCheck finds a check by name and asserts its status; the detail or fix must hold every wanted text.
 func requireCheck(t *testing.T, r doctor.Report, name string, status doctor.Status, wanted ...string) doctor.Check {
@@ -71,9 +68,12 @@ func statusCondition(typ, status, reason, message string) map[string]any {
 		"lastTransitionTime": time.Now().UTC().Format(time.RFC3339), "observedGeneration": 1}
 }
 
-// doctorGlobal runs `doctor global` against the global stack `pulumi up` deployed, with the real cert-manager
-// and External Secrets; what the absent controllers (CloudNativePG, Envoy Gateway) would report is written
-// through the status subresource as they write it, first missing, then healthy, then broken.
+// doctorGlobal runs `doctor global` against the global stack `pulumi up` deployed, with the real cert-manager,
+// External Secrets and Envoy Gateway controllers. What the absent CloudNativePG operator would report is
+// written through the status subresource as it writes it; Envoy Gateway's statuses are its controller's own.
+// No Envoy proxy, kubelet or load balancer runs here: where the controller waits on them (a backend's ready
+// endpoints, a Gateway's address, its proxy replicas), what they would report is written into the Pods and
+// the Service the cluster's controllers created.
 func doctorGlobal(t *testing.T, e *env, global string) {
 	cl, err := doctor.ConnectCluster(e.kubeconfig, "")
 	require.NoError(t, err)
@@ -82,11 +82,73 @@ func doctorGlobal(t *testing.T, e *env, global string) {
 	}
 	out := e.outputs(global)
 
-	t.Run("doctor global: CloudNativePG and Envoy Gateway have not reported", func(t *testing.T) {
+	// Envoy Gateway resolves a route's backend to the ready endpoints of its Service. What the absent CNPG
+	// operator creates for the Cluster: its rw Service. The EndpointSlices kube-controller-manager would write
+	// for the two backends' ready Pods, were they running on a node (no kubelet runs here, and it skips Pods
+	// without one), are written here, each with one ready endpoint on the Service's ports.
+	apply(t, e, `apiVersion: v1
+kind: Service
+metadata: {name: nautobot-cluster-rw, namespace: nautobot}
+spec:
+  selector: {cnpg.io/cluster: nautobot-cluster, cnpg.io/instanceRole: primary}
+  ports: [{name: postgres, port: 5432, targetPort: 5432}]
+`)
+	for i, svc := range []string{"nautobot-cluster-rw", "nautobot-redis-master"} {
+		service, err := cl.Core.CoreV1().Services("nautobot").Get(t.Context(), svc, metav1.GetOptions{})
+		require.NoError(t, err)
+		var ports []discoveryv1.EndpointPort
+		for _, p := range service.Spec.Ports {
+			ports = append(ports, discoveryv1.EndpointPort{Name: &p.Name, Port: &p.Port, Protocol: &p.Protocol})
+		}
+		ready := true
+		_, err = cl.Core.DiscoveryV1().EndpointSlices("nautobot").Create(t.Context(), &discoveryv1.EndpointSlice{
+			ObjectMeta: metav1.ObjectMeta{Name: svc + "-stand-in", Labels: map[string]string{
+				discoveryv1.LabelServiceName: svc, discoveryv1.LabelManagedBy: "nautobot-worker-tests"}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{fmt.Sprintf("10.244.%d.10", i+1)}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+			Ports:       ports,
+		}, metav1.CreateOptions{})
+		require.NoError(t, err, svc)
+	}
+
+	t.Run("Envoy Gateway's controller accepts the class, the Gateway, both routes on their listeners and every keepalive policy", func(t *testing.T) {
+		start := time.Now()
+		e.waitFor(t, "GatewayClass eg Accepted", 3*time.Minute, func() (bool, any) {
+			c := condition(e.object("gatewayclasses", "", "eg"), "Accepted")
+			return c != nil && c["status"] == "True", c
+		})
+		gw := e.waitFor(t, "Gateway nautobot-passthrough Accepted, and Programmed=False for want of an address", 2*time.Minute, func() (bool, any) {
+			obj := e.object("gateways", "envoy-gateway", "nautobot-passthrough")
+			a, p := condition(obj, "Accepted"), condition(obj, "Programmed")
+			return a != nil && a["status"] == "True" && p != nil && p["reason"] == "AddressNotAssigned", obj
+		})
+		require.Equal(t, "No addresses have been assigned to the Gateway", condition(gw.(map[string]any), "Programmed")["message"])
+		for _, route := range []string{"nautobot-db", "nautobot-redis"} {
+			e.waitFor(t, "TLSRoute "+route+" Accepted and ResolvedRefs on listener "+route, 2*time.Minute, func() (bool, any) {
+				obj := e.object("tlsroutes", "nautobot", route)
+				parent := routeParent(obj, route)
+				return parent != nil && conditionIn(parent, "Accepted", "True") && conditionIn(parent, "ResolvedRefs", "True"), dig(obj, "status")
+			})
+			e.waitFor(t, "ClientTrafficPolicy "+route+"-client-traffic Accepted", 2*time.Minute, func() (bool, any) {
+				obj := e.object("clienttrafficpolicies", "envoy-gateway", route+"-client-traffic")
+				ancestors, _ := dig(obj, "status", "ancestors").([]any)
+				for _, a := range ancestors {
+					if conditionIn(a.(map[string]any), "Accepted", "True") {
+						return true, ancestors
+					}
+				}
+				return false, dig(obj, "status")
+			})
+		}
+		t.Logf("Envoy Gateway's statuses all written %s after the test started waiting", time.Since(start).Round(time.Millisecond))
+	})
+
+	t.Run("doctor global: CloudNativePG has not reported; Envoy Gateway has, with no address for the Gateway", func(t *testing.T) {
 		r := run(out, "")
 		for _, crd := range []string{"certificates.cert-manager.io", "clusters.postgresql.cnpg.io", "externalsecrets.external-secrets.io", "tlsroutes.gateway.networking.k8s.io", "clienttrafficpolicies.gateway.envoyproxy.io"} {
 			requireCheck(t, r, "CRD "+crd, doctor.Pass, "installed")
 		}
+		requireCheck(t, r, "TLSRoute versions", doctor.Pass, "served: v1, v1alpha2, v1alpha3 (Envoy Gateway v1.9 watches v1)")
 		requireCheck(t, r, "controller cert-manager", doctor.Pass, "reconciles")
 		requireCheck(t, r, "controller External Secrets", doctor.Pass, "mtls-ca-cert")
 		requireCheck(t, r, "certificate mtls-ca", doctor.Pass, "Ready; expires in 3650 days, renews in 3285 days")
@@ -96,37 +158,58 @@ func doctorGlobal(t *testing.T, e *env, global string) {
 		requireCheck(t, r, "CNPG cluster nautobot-cluster pg_hba", doctor.Pass, "hostssl app app all cert map=nautobot")
 		requireCheck(t, r, "CNPG cluster nautobot-cluster role mapping", doctor.Pass, "as the application role")
 		requireCheck(t, r, "CNPG cluster nautobot-cluster", doctor.Fail, "the CloudNativePG operator has not reconciled it")
-		requireCheck(t, r, "tlsroute nautobot/nautobot-db", doctor.Fail, "Envoy Gateway has not reconciled the route")
-		requireCheck(t, r, "gatewayclass eg", doctor.Fail, "not found", "install Envoy Gateway")
-		requireCheck(t, r, "gateway envoy-gateway/nautobot-passthrough", doctor.Fail, "Programmed=Unknown (Pending): Waiting for controller")
+		requireCheck(t, r, "controller Envoy Gateway", doctor.Pass, "accepts GatewayClass eg (gateway.envoyproxy.io/gatewayclass-controller)")
+		requireCheck(t, r, "tlsroute nautobot/nautobot-db", doctor.Pass, "nautobot-db.demo.example.com", "Accepted, ResolvedRefs")
+		requireCheck(t, r, "tlsroute nautobot/nautobot-redis", doctor.Pass, "nautobot-redis.demo.example.com", "Accepted, ResolvedRefs")
+		for _, route := range []string{"nautobot-db", "nautobot-redis"} {
+			requireCheck(t, r, "clienttrafficpolicy envoy-gateway/"+route+"-client-traffic", doctor.Pass,
+				"Gateway envoy-gateway/nautobot-passthrough listener "+route+": Accepted=True (Accepted): Policy has been accepted.")
+		}
+		requireCheck(t, r, "gateway envoy-gateway/nautobot-passthrough", doctor.Fail, "Programmed=False (AddressNotAssigned): No addresses have been assigned to the Gateway")
 		require.Equal(t, 1, r.ExitCode())
 	})
 
-	// What the operators write: CloudNativePG's phase, Envoy Gateway's GatewayClass acceptance (its install
-	// creates the class), Gateway Programmed with its address, and each TLSRoute's parent status.
-	apply(t, e, "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata:\n  name: eg\nspec:\n  controllerName: gateway.envoyproxy.io/gatewayclass-controller\n")
-	statusPatch(t, cl, gatewayClasses, "", "eg", map[string]any{"conditions": []any{statusCondition("Accepted", "True", "Accepted", "Valid GatewayClass")}})
+	// What the operators write: CloudNativePG's phase. What the absent load balancer and kubelet report: the
+	// address of the Service Envoy Gateway made for the Gateway, and its proxy Pods ready, from which
+	// kube-controller-manager computes the proxy Deployment's available replicas.
 	statusPatch(t, cl, cnpgClusters, "nautobot", "nautobot-cluster", map[string]any{"phase": "Cluster in healthy state", "instances": 3, "readyInstances": 3})
-	statusPatch(t, cl, gateways, "envoy-gateway", "nautobot-passthrough", map[string]any{
-		"addresses":  []any{map[string]any{"type": "IPAddress", "value": "192.0.2.10"}},
-		"conditions": []any{statusCondition("Accepted", "True", "Accepted", "The Gateway has been scheduled by Envoy Gateway"), statusCondition("Programmed", "True", "Programmed", "Address assigned to the Gateway, 1/1 envoy replicas available")},
+	proxy := metav1.ListOptions{LabelSelector: "gateway.envoyproxy.io/owning-gateway-name=nautobot-passthrough,gateway.envoyproxy.io/owning-gateway-namespace=envoy-gateway"}
+	services, err := cl.Core.CoreV1().Services("envoy-gateway").List(t.Context(), proxy)
+	require.NoError(t, err)
+	require.Len(t, services.Items, 1, "Envoy Gateway's Service for the Gateway")
+	lbService := services.Items[0].Name
+	require.Equal(t, corev1.ServiceTypeLoadBalancer, services.Items[0].Spec.Type)
+	setLoadBalancer := func(ingress []any) {
+		body, err := json.Marshal(map[string]any{"status": map[string]any{"loadBalancer": map[string]any{"ingress": ingress}}})
+		require.NoError(t, err)
+		_, err = cl.Core.CoreV1().Services("envoy-gateway").Patch(t.Context(), lbService, types.MergePatchType, body, metav1.PatchOptions{}, "status")
+		require.NoError(t, err)
+	}
+	setLoadBalancer([]any{map[string]any{"ip": "192.0.2.10"}})
+	e.waitFor(t, "kube-controller-manager creates the proxy Pods", 2*time.Minute, func() (bool, any) {
+		pods, err := cl.Core.CoreV1().Pods("envoy-gateway").List(t.Context(), proxy)
+		return err == nil && len(pods.Items) > 0, err
 	})
-	routeStatus := func(route, accepted, message string) map[string]any {
-		return map[string]any{"parents": []any{map[string]any{
-			"controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
-			"parentRef":      map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "nautobot-passthrough", "namespace": "envoy-gateway", "sectionName": route},
-			"conditions":     []any{statusCondition("Accepted", accepted, map[string]string{"True": "Accepted", "False": "NotAllowedByListeners"}[accepted], message), statusCondition("ResolvedRefs", "True", "ResolvedRefs", "Resolved all the Object references for the Route")},
-		}}}
+	pods, err := cl.Core.CoreV1().Pods("envoy-gateway").List(t.Context(), proxy)
+	require.NoError(t, err)
+	for i, pod := range pods.Items {
+		kubeletReportsRunning(t, cl, pod, fmt.Sprintf("10.244.0.%d", i+10))
 	}
-	for _, route := range []string{"nautobot-db", "nautobot-redis"} {
-		statusPatch(t, cl, tlsRoutes, "nautobot", route, routeStatus(route, "True", "Route is accepted"))
-	}
+
+	t.Run("Envoy Gateway programs the Gateway once its address and proxy replicas are there", func(t *testing.T) {
+		gw := e.waitFor(t, "Gateway nautobot-passthrough Programmed", 2*time.Minute, func() (bool, any) {
+			obj := e.object("gateways", "envoy-gateway", "nautobot-passthrough")
+			p := condition(obj, "Programmed")
+			return p != nil && p["status"] == "True", obj
+		}).(map[string]any)
+		require.Equal(t, fmt.Sprintf("Address assigned to the Gateway, %d/%d envoy replicas available", len(pods.Items), len(pods.Items)), condition(gw, "Programmed")["message"])
+		require.Equal(t, []any{map[string]any{"type": "IPAddress", "value": "192.0.2.10"}}, dig(gw, "status", "addresses"))
+	})
 
 	t.Run("doctor global: the firewall request still names no address until a refresh", func(t *testing.T) {
 		r := run(out, "")
 		requireCheck(t, r, "CNPG cluster nautobot-cluster", doctor.Pass, "Cluster in healthy state, 3 of 3 instances ready")
-		requireCheck(t, r, "controller Envoy Gateway", doctor.Pass, "accepts GatewayClass eg")
-		requireCheck(t, r, "tlsroute nautobot/nautobot-db", doctor.Pass, "nautobot-db.demo.example.com", "Accepted, ResolvedRefs")
+		requireCheck(t, r, "gateway envoy-gateway/nautobot-passthrough", doctor.Pass, "Programmed=True (Programmed): Address assigned to the Gateway")
 		requireCheck(t, r, "gateway envoy-gateway/nautobot-passthrough address", doctor.Pass, "192.0.2.10")
 		requireCheck(t, r, "firewall rules", doctor.Fail, "the gateway VIP that", "pulumi up --refresh -s global")
 	})
@@ -155,8 +238,10 @@ func doctorGlobal(t *testing.T, e *env, global string) {
 
 	t.Run("doctor global: each failure, made real", func(t *testing.T) {
 		// A namespace of broken objects: a Certificate cert-manager cannot issue, a CNPG Cluster as the seed
-		// warns against (no clientCASecret, password auth), a public CA secret carrying the key, a route for
-		// another name that its listener refused.
+		// warns against (no clientCASecret, password auth), a public CA secret carrying the key; routes and
+		// keepalive policies Envoy Gateway refuses: a route for another name in a namespace no listener admits,
+		// a route whose sectionName names no listener, a policy for a listener the Gateway lacks and one whose
+		// Gateway does not exist.
 		apply(t, e, `apiVersion: v1
 kind: Namespace
 metadata: {name: doctor-broken}
@@ -184,14 +269,39 @@ spec:
   postgresql:
     pg_hba: ["hostssl all all 0.0.0.0/0 scram-sha-256"]
 ---
-apiVersion: gateway.networking.k8s.io/v1alpha2
+apiVersion: gateway.networking.k8s.io/v1
 kind: TLSRoute
 metadata: {name: wrong-name, namespace: doctor-broken}
 spec:
   parentRefs: [{name: nautobot-passthrough, namespace: envoy-gateway, sectionName: nautobot-db}]
   hostnames: [db.wrong.example.com]
   rules: [{backendRefs: [{name: nautobot-cluster-rw, port: 5432}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: no-listener, namespace: doctor-broken}
+spec:
+  parentRefs: [{name: nautobot-passthrough, namespace: envoy-gateway, sectionName: nautobot-postgres}]
+  hostnames: [nautobot-db.demo.example.com]
+  rules: [{backendRefs: [{name: nautobot-cluster-rw, port: 5432}]}]
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: ClientTrafficPolicy
+metadata: {name: broken-no-gateway, namespace: envoy-gateway}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: nautobot-passthru, sectionName: nautobot-db}]
+  tcpKeepalive: {probes: 3, idleTime: 60s, interval: 10s}
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: ClientTrafficPolicy
+metadata: {name: broken-no-listener, namespace: envoy-gateway}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: nautobot-passthrough, sectionName: nautobot-postgres}]
+  tcpKeepalive: {probes: 3, idleTime: 60s, interval: 10s}
 `)
+		defer func() {
+			e.mustRun("kubectl", "--kubeconfig", e.kubeconfig, "-n", "envoy-gateway", "delete", "clienttrafficpolicy", "broken-no-gateway", "broken-no-listener")
+		}()
 		ca := e.secret("nautobot", "mtls-ca-key-pair")
 		_, err := cl.Core.CoreV1().Secrets("doctor-broken").Create(t.Context(), &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: "mtls-ca-cert"},
@@ -199,8 +309,33 @@ spec:
 		}, metav1.CreateOptions{})
 		require.NoError(t, err)
 		statusPatch(t, cl, cnpgClusters, "doctor-broken", "seed-default", map[string]any{"phase": "Setting up primary", "instances": 1, "readyInstances": 0})
-		statusPatch(t, cl, tlsRoutes, "doctor-broken", "wrong-name", routeStatus("nautobot-db", "False", "No listener included by this parent ref allowed this attached route."))
 		e.waitConditionStatus("certificates.cert-manager.io", "doctor-broken", "orphan", "Ready", "False", time.Minute)
+
+		refused := func(kind, name, section, reason, message string) {
+			t.Helper()
+			e.waitFor(t, fmt.Sprintf("%s %s refused (%s)", kind, name, reason), 2*time.Minute, func() (bool, any) {
+				var parent map[string]any
+				if kind == "tlsroutes" {
+					obj := e.object(kind, "doctor-broken", name)
+					parent = routeParent(obj, section)
+				} else {
+					obj := e.object(kind, "envoy-gateway", name)
+					ancestors, _ := dig(obj, "status", "ancestors").([]any)
+					if len(ancestors) > 0 {
+						parent = ancestors[0].(map[string]any)
+					}
+				}
+				c := entryCondition(parent, "Accepted")
+				return c != nil && c["status"] == "False" && c["reason"] == reason && c["message"] == message, parent
+			})
+		}
+		refused("tlsroutes", "wrong-name", "nautobot-db", "NotAllowedByListeners", "No listeners included by this parent ref allowed this attachment.")
+		refused("tlsroutes", "no-listener", "nautobot-postgres", "NoMatchingParent", "No listeners match this parent ref")
+		refused("clienttrafficpolicies", "broken-no-listener", "", "TargetNotFound", "No section name nautobot-postgres found for Gateway envoy-gateway/nautobot-passthrough")
+		// The controller translates every policy in one pass: by the time it refused broken-no-listener, it had
+		// read broken-no-gateway too, and it leaves a policy whose Gateway does not exist without any status.
+		require.Nil(t, dig(e.object("clienttrafficpolicies", "envoy-gateway", "broken-no-gateway"), "status", "ancestors"),
+			"Envoy Gateway writes no status on a policy whose target Gateway does not exist")
 
 		brokenOut := map[string]any{"namespace": "doctor-broken", "caCertSecretName": "mtls-ca-cert", "dbFqdn": "nautobot-db.other.example.com"}
 		r := run(brokenOut, "")
@@ -210,19 +345,71 @@ spec:
 		requireCheck(t, r, "CNPG cluster seed-default pg_hba", doctor.Fail, "lets TLS connections in with scram-sha-256, not a client certificate")
 		requireCheck(t, r, "CNPG cluster seed-default role mapping", doctor.Fail, "no rule admits a client certificate")
 		requireCheck(t, r, "CNPG cluster seed-default", doctor.Fail, `phase "Setting up primary", 0 of 1 instances ready`)
-		requireCheck(t, r, "tlsroute doctor-broken/wrong-name", doctor.Fail, "Accepted=False (NotAllowedByListeners)")
+		requireCheck(t, r, "tlsroute doctor-broken/wrong-name", doctor.Fail,
+			"Accepted=False (NotAllowedByListeners): No listeners included by this parent ref allowed this attachment.",
+			"allowedRoutes admits TLSRoutes of gateway.routeNamespace only", "kubectl get tlsroute -n nautobot -o yaml", "SNI name")
+		requireCheck(t, r, "tlsroute doctor-broken/no-listener", doctor.Fail,
+			"Accepted=False (NoMatchingParent): No listeners match this parent ref",
+			"its sectionName must be a listener's name", "kubectl get tlsroute -n nautobot -o yaml")
+		requireCheck(t, r, "clienttrafficpolicy envoy-gateway/broken-no-listener", doctor.Fail,
+			"Gateway envoy-gateway/nautobot-passthrough listener nautobot-postgres: Accepted=False (TargetNotFound)", "idle site connections are cut")
+		requireCheck(t, r, "clienttrafficpolicy envoy-gateway/broken-no-gateway", doctor.Fail,
+			"targets Gateway envoy-gateway/nautobot-passthru listener nautobot-db, which does not exist: Envoy Gateway ignores the policy (no status)", "gateway.name")
+		requireCheck(t, r, "clienttrafficpolicy envoy-gateway/nautobot-db-client-traffic", doctor.Pass, "Accepted=True")
 		requireCheck(t, r, "tlsroute for dbFqdn", doctor.Fail, "no TLSRoute has hostname nautobot-db.other.example.com", "SNI")
 		require.Equal(t, 1, r.ExitCode())
 
-		// A Gateway whose listener Envoy Gateway could not program.
-		statusPatch(t, cl, gateways, "envoy-gateway", "nautobot-passthrough", map[string]any{
-			"addresses":  []any{},
-			"conditions": []any{statusCondition("Programmed", "False", "AddressNotAssigned", "No addresses have been assigned to the Gateway")},
+		// The load balancer withdraws the Gateway's address.
+		setLoadBalancer([]any{})
+		e.waitFor(t, "Gateway nautobot-passthrough without an address", 2*time.Minute, func() (bool, any) {
+			obj := e.object("gateways", "envoy-gateway", "nautobot-passthrough")
+			p := condition(obj, "Programmed")
+			return p != nil && p["reason"] == "AddressNotAssigned", dig(obj, "status")
 		})
 		r = run(out, "")
-		requireCheck(t, r, "gateway envoy-gateway/nautobot-passthrough", doctor.Fail, "Programmed=False (AddressNotAssigned)")
+		requireCheck(t, r, "gateway envoy-gateway/nautobot-passthrough", doctor.Fail, "Programmed=False (AddressNotAssigned): No addresses have been assigned to the Gateway")
 		requireCheck(t, r, "gateway envoy-gateway/nautobot-passthrough address", doctor.Fail, "status.addresses is empty", "gateway.address")
 	})
+}
+
+// kubeletReportsRunning writes what a kubelet reports of a Pod whose containers all run and are ready.
+func kubeletReportsRunning(t *testing.T, cl *doctor.Cluster, pod corev1.Pod, ip string) {
+	t.Helper()
+	now := time.Now().UTC().Format(time.RFC3339)
+	var containers []any
+	for _, c := range pod.Spec.Containers {
+		containers = append(containers, map[string]any{"name": c.Name, "image": c.Image, "imageID": "", "ready": true, "started": true,
+			"restartCount": 0, "state": map[string]any{"running": map[string]any{"startedAt": now}}})
+	}
+	body, err := json.Marshal(map[string]any{"status": map[string]any{
+		"phase": "Running", "startTime": now, "podIP": ip, "podIPs": []any{map[string]any{"ip": ip}}, "containerStatuses": containers,
+		"conditions": []any{map[string]any{"type": "Ready", "status": "True", "lastTransitionTime": now}, map[string]any{"type": "ContainersReady", "status": "True", "lastTransitionTime": now}},
+	}})
+	require.NoError(t, err)
+	_, err = cl.Core.CoreV1().Pods(pod.Namespace).Patch(t.Context(), pod.Name, types.MergePatchType, body, metav1.PatchOptions{}, "status")
+	require.NoError(t, err, "status of pod %s/%s", pod.Namespace, pod.Name)
+}
+
+// routeParent is the route's status entry for the Gateway listener section.
+func routeParent(route map[string]any, section string) map[string]any {
+	parents, _ := dig(route, "status", "parents").([]any)
+	for _, p := range parents {
+		m := p.(map[string]any)
+		if dig(m, "parentRef", "sectionName") == section {
+			return m
+		}
+	}
+	return nil
+}
+
+// entryCondition is condition typ of a status entry with its own conditions (a route's parent, a policy's ancestor).
+func entryCondition(entry map[string]any, typ string) map[string]any {
+	return condition(map[string]any{"status": entry}, typ)
+}
+
+func conditionIn(entry map[string]any, typ, status string) bool {
+	c := entryCondition(entry, typ)
+	return c != nil && c["status"] == status
 }
 
 // doctorSite runs `doctor site` against a site stack's real objects: the secrets External Secrets synced,

@@ -86,14 +86,14 @@ func TestRedisAsTheChartRunsIt(t *testing.T) {
 	if _, err := fmt.Sscan(tlsPort, &port); err != nil {
 		t.Fatalf("REDIS_TLS_PORT %q: %v", tlsPort, err)
 	}
-	router := startRouterIn(t, sb, map[string]int{redisFQDN: port})
+	router := startRouterFor(t, sb, stackTranslation(t), stackBackends(t, 0, port), false)
 	for _, c := range []struct {
 		name string
 		set  clientSet
 	}{{"the global pods' certificate", setGlobal}, {"a site's certificate", setApp}} {
 		t.Run(c.name+" through the SNI router", func(t *testing.T) {
 			seen := len(router.accessLines(t))
-			out, code := cli(c.set, "127.0.0.1", fmt.Sprint(router.port), redisFQDN, "PING")
+			out, code := cli(c.set, "127.0.0.1", fmt.Sprint(router.portOf(t, redisFQDN)), redisFQDN, "PING")
 			if code != 0 || strings.TrimSpace(out) != "PONG" {
 				t.Fatalf("redis-cli PING: exit %d, %q\nRedis log:\n%s", code, out, lastLines(redis.log(t), 10))
 			}

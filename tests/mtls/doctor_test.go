@@ -37,15 +37,15 @@ func TestDoctorConnect(t *testing.T) {
 	pg15 := startPostgres(t, "pg15", pg15BinDir, rulesOfTheStack(t))
 	rs := startRedis(t)
 	// Routes for names the server certificates do not carry: the gateway routes them, verify-ca accepts them.
-	domain := strings.SplitN(dbFQDN, ".", 2)[1]
-	dbAlias, redisAlias := "db-alias."+domain, "redis-alias."+domain
-	gw := startRouter(t, map[string]int{dbFQDN: pg17.port, redisFQDN: rs.port, dbAlias: pg17.port, redisAlias: rs.port})
-	gw15 := startRouter(t, map[string]int{dbFQDN: pg15.port, redisFQDN: rs.port})
+	aliases := routeAliases(getPKI(t))
+	dbAlias, redisAlias := aliases[dbFQDN], aliases[redisFQDN]
+	gw := startRouterFor(t, nil, translation(t, secondRouteNames), stackBackends(t, pg17.port, rs.port), false)
+	gw15 := startRouter(t, pg15.port, rs.port)
 	// Servers presenting the other server's certificate (the CA's, for server auth) under the real names.
 	p := getPKI(t)
 	pgImpostor := startPostgresServing(t, nil, "pg17-impostor", pg17BinDir(t), rulesOfTheStack(t), p.redisServer)
 	rsImpostor := startRedisServing(t, nil, p.postgresServer)
-	gwImpostor := startRouter(t, map[string]int{dbFQDN: pgImpostor.port, redisFQDN: rsImpostor.port})
+	gwImpostor := startRouter(t, pgImpostor.port, rsImpostor.port)
 	chainOnly := func(o doctor.ConnectOptions) doctor.ConnectOptions {
 		off := false
 		o.ServerNames = nautobotpod.ServerNames{DatabaseSSLMode: nautobotpod.VerifyCA, RedisCheckHostname: &off}
@@ -62,8 +62,8 @@ func TestDoctorConnect(t *testing.T) {
 
 	site := func(dir string) doctor.ConnectOptions {
 		return doctor.ConnectOptions{
-			DBHost: dbFQDN, DBPort: gw.port, DBAddress: "127.0.0.1",
-			RedisHost: redisFQDN, RedisPort: gw.port, RedisAddress: "127.0.0.1",
+			DBHost: dbFQDN, DBPort: gw.portOf(t, dbFQDN), DBAddress: "127.0.0.1",
+			RedisHost: redisFQDN, RedisPort: gw.portOf(t, redisFQDN), RedisAddress: "127.0.0.1",
 			CertDir: dir, DBUser: "app", Identity: siteCN, Login: true, RedisPassword: appPassword, Timeout: 5 * time.Second,
 		}
 	}
@@ -177,7 +177,7 @@ func TestDoctorConnect(t *testing.T) {
 				{name: "redis: tls", status: doctor.Fail, detail: gatewayEOF, fix: "redisFqdn output"},
 			},
 			access: map[*router]string{gw: `127.0.0.1 sni="` + wrongFQDN + `" alpn="postgresql" upstream="unix:TMP"`}},
-		{name: "PostgreSQL 15 behind the gateway", opts: func() doctor.ConnectOptions { o := site(dirOf(setApp)); o.DBPort = gw15.port; return o }(), exit: 1,
+		{name: "PostgreSQL 15 behind the gateway", opts: func() doctor.ConnectOptions { o := site(dirOf(setApp)); o.DBPort = gw15.portOf(t, dbFQDN); return o }(), exit: 1,
 			expect: []expectCheck{
 				{name: "postgres: tls", status: doctor.Fail, detail: gatewayEOF, fix: "older than 17 and takes no direct TLS"},
 				{name: "redis: login", status: doctor.Pass, detail: "PONG"},
@@ -214,7 +214,7 @@ func TestDoctorConnect(t *testing.T) {
 			}},
 		{name: "servers presenting each other's certificate under the gateway names", opts: func() doctor.ConnectOptions {
 			o := site(dirOf(setApp))
-			o.DBPort, o.RedisPort = gwImpostor.port, gwImpostor.port
+			o.DBPort, o.RedisPort = gwImpostor.portOf(t, dbFQDN), gwImpostor.portOf(t, redisFQDN)
 			return o
 		}(), exit: 1,
 			expect: []expectCheck{

@@ -19,10 +19,10 @@ import (
 func TestRoleMapping(t *testing.T) {
 	p := getPKI(t)
 	pg := startPostgres(t, "pg17-roles", pg17BinDir(t), rulesOfTheStack(t))
-	r := startRouter(t, map[string]int{dbFQDN: pg.port})
+	r := startRouter(t, pg.port, 0)
 	login := func(set clientSet, user, database string) string {
 		t.Helper()
-		return pgxResult(t, libpqDSN(dbFQDN, r.port, configFor(t, set, "direct").DatabaseOptions,
+		return pgxResult(t, libpqDSN(dbFQDN, r.portOf(t, dbFQDN), configFor(t, set, "direct").DatabaseOptions,
 			map[string]string{"user": user, "dbname": database}))
 	}
 	failed := func(user, database, msg string) string {

@@ -61,6 +61,8 @@ type stackPKI struct {
 	source string
 
 	dbFQDN, redisFQDN, wrongFQDN string
+	// dbPort and redisPort are the gateway ports the stack gives the sites.
+	dbPort, redisPort int
 	// pgHBA and pgIdent are the CNPG Cluster's spec.postgresql.pg_hba and pg_ident as the stack sets them.
 	pgHBA, pgIdent []string
 	// sites are the sites the stack lists, sorted; setApp is the first's certificate, setSecondSite the
@@ -68,6 +70,8 @@ type stackPKI struct {
 	sites []string
 	// postgresServer and redisServer are the secrets CNPG and the Redis subchart are configured with.
 	postgresServer, redisServer secretFiles
+	// gateway is what the stack registers for the passthrough gateway (see translation).
+	gateway stackGateway
 	// globalRelease is the global Nautobot release as the stack registers it: the chart the provider
 	// renders, the release name, namespace and values.
 	globalRelease release
@@ -198,6 +202,7 @@ type stackRun struct {
 	cluster map[string]any                // the CNPG Cluster's spec
 	release release
 	outputs map[string]any
+	gateway stackGateway
 	// redisPasswords are the sites' Redis passwords, from the Secrets the stack registers, by site.
 	redisPasswords map[string]string
 }
@@ -281,6 +286,19 @@ func runGlobalStack(t testing.TB, root string, set map[string]string) (*stackRun
 		return nil, fmt.Errorf("the global stack registered %d CNPG Clusters and %d charts; the test expects one of each", len(clusters), len(charts))
 	}
 	run.cluster = clusters[0].Plain()["spec"].(map[string]any)
+	run.gateway.clusterNamespace = clusters[0].Namespace()
+	run.gateway.clusterName = clusters[0].Plain()["metadata"].(map[string]any)["name"].(string)
+	for _, r := range m.Resources() {
+		if strings.HasPrefix(r.Type, "kubernetes:gateway.networking.k8s.io/") || strings.HasPrefix(r.Type, "kubernetes:gateway.envoyproxy.io/") {
+			run.gateway.objects = append(run.gateway.objects, r.Plain())
+		}
+	}
+	if gw, ok := cfg["nautobot-worker:gateway"]; ok {
+		if err := json.Unmarshal([]byte(gw), &run.gateway.config); err != nil {
+			return nil, fmt.Errorf("the demo's nautobot-worker:gateway: %w", err)
+		}
+	}
+	run.gateway.config = run.gateway.config.Defaults()
 	chart := charts[0].Plain()
 	run.release = release{chart: chart["chart"].(string), name: chart["name"].(string), namespace: chart["namespace"].(string),
 		values: chart["values"].(map[string]any)}
@@ -393,9 +411,14 @@ func mintPKI(t testing.TB, root string) (*stackPKI, error) {
 		return nil, fmt.Errorf("the global stack exported no dbFqdn/redisFqdn: %v", run.outputs)
 	}
 	p.wrongFQDN = "wrong." + strings.SplitN(p.dbFQDN, ".", 2)[1]
+	p.dbPort, p.redisPort = int(toFloat(run.outputs["dbPort"])), int(toFloat(run.outputs["redisPort"]))
+	if p.dbPort == 0 || p.redisPort == 0 {
+		return nil, fmt.Errorf("the global stack exported no dbPort/redisPort: %v", run.outputs)
+	}
 	p.pgHBA, p.pgIdent = run.pgRules().hba, run.pgRules().ident
 	p.globalRelease = run.release
 	p.redisPasswords = run.redisPasswords
+	p.gateway = run.gateway
 
 	issued := map[string]*issuedKeyPair{}
 	var issuedCA []byte

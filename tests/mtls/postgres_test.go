@@ -116,10 +116,10 @@ func TestPostgres15(t *testing.T) {
 	})
 	t.Run("startup-negotiated TLS through the SNI router fails", func(t *testing.T) {
 		// The SSLRequest comes before any ClientHello, so the router sees no SNI and has nowhere to send it.
-		r := startRouter(t, map[string]int{dbFQDN: pg.port})
+		r := startRouter(t, pg.port, 0)
 		cfg := configFor(t, setApp, "")
 		seen := len(r.accessLines(t))
-		dsn := libpqDSN(dbFQDN, r.port, cfg.DatabaseOptions, map[string]string{"hostaddr": "127.0.0.1"})
+		dsn := libpqDSN(dbFQDN, r.portOf(t, dbFQDN), cfg.DatabaseOptions, map[string]string{"hostaddr": "127.0.0.1"})
 		check(t, psqlResult(t, dsn, ""), failed("server closed the connection unexpectedly\n"+
 			"\tThis probably means the server terminated abnormally\n\tbefore or while processing the request."))
 		r.expectAccess(t, seen, `127.0.0.1 sni="-" alpn="-" upstream="unix:TMP"`)
@@ -165,7 +165,7 @@ func TestPostgres15(t *testing.T) {
 func TestPostgres17(t *testing.T) {
 	pg := startPostgres(t, "pg17", pg17BinDir(t), rulesOfTheStack(t))
 	siteCN := nautobotpod.SiteIdentity(getPKI(t).sites[0])
-	r := startRouter(t, map[string]int{dbFQDN: pg.port})
+	r := startRouter(t, pg.port, 0)
 	failed := func(host, msg string) string {
 		return fmt.Sprintf("ERROR: failed to connect to `user=app database=app`: 127.0.0.1:PORT (%s): %s", host, msg)
 	}
@@ -176,7 +176,7 @@ func TestPostgres17(t *testing.T) {
 	)
 	t.Run("valid app cert connects through the gateway", func(t *testing.T) {
 		seen := len(r.accessLines(t))
-		dsn := libpqDSN(dbFQDN, r.port, configFor(t, setApp, "direct").DatabaseOptions, nil)
+		dsn := libpqDSN(dbFQDN, r.portOf(t, dbFQDN), configFor(t, setApp, "direct").DatabaseOptions, nil)
 		check(t, pgxResult(t, dsn), "OK: true|TLSv1.3|/CN="+siteCN)
 		r.expectAccess(t, seen, routed)
 	})
@@ -216,7 +216,7 @@ func TestPostgres17(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name+" through the gateway", func(t *testing.T) {
 			offset, seen := pg.logOffset(t), len(r.accessLines(t))
-			dsn := libpqDSN(dbFQDN, r.port, configFor(t, c.set, "direct").DatabaseOptions, c.override)
+			dsn := libpqDSN(dbFQDN, r.portOf(t, dbFQDN), configFor(t, c.set, "direct").DatabaseOptions, c.override)
 			check(t, pgxResult(t, dsn), c.want)
 			if c.serverLog != "" {
 				pg.logSince(t, offset, c.serverLog)

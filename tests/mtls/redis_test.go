@@ -50,7 +50,8 @@ const (
 func TestRedis(t *testing.T) {
 	requireCommand(t, "python3")
 	rs := startRedis(t)
-	r := startRouter(t, map[string]int{redisFQDN: rs.port})
+	r := startRouter(t, 0, rs.port)
+	gwPort := r.portOf(t, redisFQDN)
 	goTLS := func(t *testing.T, set clientSet, serverName string) (*tls.Config, string) {
 		cfg, err := redisTLSConfig(configFor(t, set, "").BrokerUseSSL, serverName)
 		if err != nil {
@@ -81,7 +82,7 @@ func TestRedis(t *testing.T) {
 		for _, via := range []struct {
 			name string
 			port int
-		}{{"direct", rs.port}, {"through the gateway", r.port}} {
+		}{{"direct", rs.port}, {"through the gateway", gwPort}} {
 			t.Run(c.name+" "+via.name, func(t *testing.T) {
 				offset := rs.logOffset(t)
 				cfg, got := goTLS(t, c.set, redisFQDN)
@@ -118,20 +119,20 @@ func TestRedis(t *testing.T) {
 	})
 	t.Run("plaintext through the gateway", func(t *testing.T) {
 		seen := len(r.accessLines(t))
-		check(t, goRedisResult(t, r.port, nil, appPassword), "ERROR: EOF")
+		check(t, goRedisResult(t, gwPort, nil, appPassword), "ERROR: EOF")
 		r.expectAccess(t, seen, `127.0.0.1 sni="-" alpn="-" upstream="unix:TMP"`)
 	})
 	t.Run("wrong SNI through the gateway", func(t *testing.T) {
 		seen := len(r.accessLines(t))
 		cfg, _ := goTLS(t, setApp, wrongFQDN)
-		check(t, goRedisResult(t, r.port, cfg, appPassword), "ERROR: EOF")
+		check(t, goRedisResult(t, gwPort, cfg, appPassword), "ERROR: EOF")
 		r.expectAccess(t, seen, `127.0.0.1 sni="`+wrongFQDN+`" alpn="" upstream="unix:TMP"`)
-		check(t, "python: "+normalize(pythonRedisPing(t, setApp, r.port, wrongFQDN)), "python: "+pyUnexpectedEOF)
+		check(t, "python: "+normalize(pythonRedisPing(t, setApp, gwPort, wrongFQDN)), "python: "+pyUnexpectedEOF)
 	})
 	t.Run("valid app cert routed by SNI", func(t *testing.T) {
 		seen := len(r.accessLines(t))
 		cfg, _ := goTLS(t, setApp, redisFQDN)
-		check(t, goRedisResult(t, r.port, cfg, appPassword), "OK: PONG")
+		check(t, goRedisResult(t, gwPort, cfg, appPassword), "OK: PONG")
 		r.expectAccess(t, seen, `127.0.0.1 sni="`+redisFQDN+`" alpn="" upstream="127.0.0.1:PORT"`)
 	})
 }

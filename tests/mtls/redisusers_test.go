@@ -72,7 +72,7 @@ func TestRedisSiteUsers(t *testing.T) {
 		}
 	}
 	rs := startRedisConfigured(t, nil, p.redisServer, acl)
-	r := startRouter(t, map[string]int{redisFQDN: rs.port})
+	r := startRouter(t, 0, rs.port)
 	wrongPass := "ERROR: WRONGPASS invalid username-password pair or user is disabled."
 	noPerm := func(command string) string {
 		return fmt.Sprintf("ERROR: NOPERM this user has no permissions to run the '%s' command", command)
@@ -110,13 +110,13 @@ func TestRedisSiteUsers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			check(t, redisAs(t, r.port, c.set, c.user, c.password, c.commands...), c.want)
+			check(t, redisAs(t, r.portOf(t, redisFQDN), c.set, c.user, c.password, c.commands...), c.want)
 		})
 	}
 
 	t.Run("CLIENT LIST and ACL LOG name the site", func(t *testing.T) {
 		// The first site's refused CONFIG GET above is in the log under its user.
-		got := redisAs(t, r.port, setGlobal, "", appPassword, cmd("ACL", "LOG", "1"))
+		got := redisAs(t, r.portOf(t, redisFQDN), setGlobal, "", appPassword, cmd("ACL", "LOG", "1"))
 		if !strings.Contains(got, "username "+firstUser) {
 			t.Errorf("ACL LOG does not name %s: %s", firstUser, got)
 		}
@@ -124,7 +124,7 @@ func TestRedisSiteUsers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		site := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port), Username: firstUser, Password: firstPassword,
+		site := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.portOf(t, redisFQDN)), Username: firstUser, Password: firstPassword,
 			TLSConfig: cfg, Protocol: 2, DisableIdentity: true, PoolSize: 1})
 		defer site.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -132,7 +132,7 @@ func TestRedisSiteUsers(t *testing.T) {
 		if err := site.Ping(ctx).Err(); err != nil {
 			t.Fatal(err)
 		}
-		list := redisAs(t, r.port, setGlobal, "", appPassword, cmd("CLIENT", "LIST"))
+		list := redisAs(t, r.portOf(t, redisFQDN), setGlobal, "", appPassword, cmd("CLIENT", "LIST"))
 		if !strings.Contains(list, "user="+firstUser+" ") {
 			t.Errorf("CLIENT LIST shows no connection of user %s: %s", firstUser, list)
 		}
@@ -148,9 +148,9 @@ func TestRedisSiteUsers(t *testing.T) {
 			t.Fatalf("removing %s changed %s's password", second, first)
 		}
 		restarted := startRedisConfigured(t, nil, p.redisServer, aclWithout)
-		rr := startRouter(t, map[string]int{redisFQDN: restarted.port})
+		rr := startRouter(t, 0, restarted.port)
 		// The certificate is valid and signed by the CA Redis trusts, the password is the one the site holds.
-		check(t, redisAs(t, rr.port, setSecondSite, secondUser, secondPassword, cmd("PING")), wrongPass)
-		check(t, redisAs(t, rr.port, setApp, firstUser, firstPassword, cmd("ACL", "WHOAMI")), "OK: "+firstUser)
+		check(t, redisAs(t, rr.portOf(t, redisFQDN), setSecondSite, secondUser, secondPassword, cmd("PING")), wrongPass)
+		check(t, redisAs(t, rr.portOf(t, redisFQDN), setApp, firstUser, firstPassword, cmd("ACL", "WHOAMI")), "OK: "+firstUser)
 	})
 }

@@ -107,8 +107,8 @@ func TestServerNames(t *testing.T) {
 	pgImpostor := startPostgresServing(t, nil, "pg17-impostor", pg17BinDir(t), rulesOfTheStack(t), p.redisServer)
 	rs := startRedis(t)
 	rsImpostor := startRedisServing(t, nil, p.postgresServer)
-	gw := startRouter(t, map[string]int{dbFQDN: pg.port, redisFQDN: rs.port})
-	gwImpostor := startRouter(t, map[string]int{dbFQDN: pgImpostor.port, redisFQDN: rsImpostor.port})
+	gw := startRouter(t, pg.port, rs.port)
+	gwImpostor := startRouter(t, pgImpostor.port, rsImpostor.port)
 	dbService, redisService := globalPodHosts(t)
 	siteCN := nautobotpod.SiteIdentity(p.sites[0])
 
@@ -127,13 +127,13 @@ func TestServerNames(t *testing.T) {
 	redisOK := "kombu: True\ncache: True\nresult backend: True"
 
 	t.Run("verify-full refuses a PostgreSQL presenting another certificate of the CA", func(t *testing.T) {
-		env := podTLSEnv(setApp, true, defaults, dbFQDN, gwImpostor.port, redisFQDN, gwImpostor.port)
+		env := podTLSEnv(setApp, true, defaults, dbFQDN, gwImpostor.portOf(t, dbFQDN), redisFQDN, gwImpostor.portOf(t, redisFQDN))
 		got := serverNameClients(t, env, nil, "postgres", "127.0.0.1")
-		check(t, got, normalize(libpqMismatch(gwImpostor.port)))
+		check(t, got, normalize(libpqMismatch(gwImpostor.portOf(t, dbFQDN))))
 	})
 	t.Run("verify-full connects to the genuine PostgreSQL through the gateway by its FQDN", func(t *testing.T) {
 		seen := len(gw.accessLines(t))
-		env := podTLSEnv(setApp, true, defaults, dbFQDN, gw.port, redisFQDN, gw.port)
+		env := podTLSEnv(setApp, true, defaults, dbFQDN, gw.portOf(t, dbFQDN), redisFQDN, gw.portOf(t, redisFQDN))
 		check(t, serverNameClients(t, env, nil, "postgres", "127.0.0.1"), "psycopg2: True|TLSv1.3|/CN="+siteCN)
 		gw.expectAccess(t, seen, `127.0.0.1 sni="`+dbFQDN+`" alpn="postgresql" upstream="127.0.0.1:PORT"`)
 	})
@@ -143,23 +143,23 @@ func TestServerNames(t *testing.T) {
 	})
 	t.Run("the seed's verify-ca, set explicitly, takes the impostor", func(t *testing.T) {
 		offset := pgImpostor.logOffset(t)
-		env := podTLSEnv(setApp, true, chainOnly, dbFQDN, gwImpostor.port, redisFQDN, gwImpostor.port)
+		env := podTLSEnv(setApp, true, chainOnly, dbFQDN, gwImpostor.portOf(t, dbFQDN), redisFQDN, gwImpostor.portOf(t, redisFQDN))
 		check(t, serverNameClients(t, env, nil, "postgres", "127.0.0.1"), "psycopg2: True|TLSv1.3|/CN="+siteCN)
 		pgImpostor.logSince(t, offset, `connection authenticated: identity="CN=`+siteCN+`" method=cert`)
 	})
 
 	t.Run("the Redis clients refuse a Redis presenting another certificate of the CA", func(t *testing.T) {
-		env := podTLSEnv(setApp, true, defaults, dbFQDN, gwImpostor.port, redisFQDN, gwImpostor.port)
+		env := podTLSEnv(setApp, true, defaults, dbFQDN, gwImpostor.portOf(t, dbFQDN), redisFQDN, gwImpostor.portOf(t, redisFQDN))
 		got := serverNameClients(t, env, []string{redisFQDN}, "redis")
 		want := fmt.Sprintf("kombu: OperationalError: Error 1 connecting to %[1]s:%[2]d. [SSL: CERTIFICATE_VERIFY_FAILED] %[3]s.\n"+
 			"cache: ConnectionError: Error 1 connecting to %[1]s:%[2]d. [SSL: CERTIFICATE_VERIFY_FAILED] %[3]s.\n"+
 			"result backend: ConnectionError: Error 1 connecting to %[1]s:%[2]d. [SSL: CERTIFICATE_VERIFY_FAILED] %[3]s.",
-			redisFQDN, gwImpostor.port, pyMismatch)
+			redisFQDN, gwImpostor.portOf(t, redisFQDN), pyMismatch)
 		check(t, got, normalize(want))
 	})
 	t.Run("the Redis clients connect to the genuine Redis through the gateway by its FQDN", func(t *testing.T) {
 		seen := len(gw.accessLines(t))
-		env := podTLSEnv(setApp, true, defaults, dbFQDN, gw.port, redisFQDN, gw.port)
+		env := podTLSEnv(setApp, true, defaults, dbFQDN, gw.portOf(t, dbFQDN), redisFQDN, gw.portOf(t, redisFQDN))
 		check(t, serverNameClients(t, env, []string{redisFQDN}, "redis"), redisOK)
 		gw.expectAccess(t, seen, `127.0.0.1 sni="`+redisFQDN+`" alpn="" upstream="127.0.0.1:PORT"`)
 	})
@@ -168,7 +168,7 @@ func TestServerNames(t *testing.T) {
 		check(t, serverNameClients(t, env, []string{redisService}, "redis"), redisOK)
 	})
 	t.Run("with the name check switched off explicitly, the Redis clients take the impostor", func(t *testing.T) {
-		env := podTLSEnv(setApp, true, chainOnly, dbFQDN, gwImpostor.port, redisFQDN, gwImpostor.port)
+		env := podTLSEnv(setApp, true, chainOnly, dbFQDN, gwImpostor.portOf(t, dbFQDN), redisFQDN, gwImpostor.portOf(t, redisFQDN))
 		check(t, serverNameClients(t, env, []string{redisFQDN}, "redis"), redisOK)
 	})
 }

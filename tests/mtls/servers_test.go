@@ -252,30 +252,107 @@ logfile ""
 
 type router struct {
 	*server
-	port      int
+	// ports are the ports it listens on, by the server name that the listener routes.
+	ports     map[string]int
 	accessLog string
 }
 
-// startRouter starts nginx's stream module as an SNI router: it reads the TLS ClientHello's server name
-// without terminating TLS (ssl_preread) and forwards the raw connection to the backend for that name, like
-// the Envoy Gateway TLS listener in Passthrough mode. Unknown or missing SNI goes nowhere and is closed.
-func startRouter(t *testing.T, backends map[string]int) *router {
+// portOf is the port of the listener that routes name (a test connecting with another name connects there).
+func (r *router) portOf(t testing.TB, name string) int {
 	t.Helper()
-	return startRouterIn(t, nil, backends)
+	port, ok := r.ports[name]
+	if !ok {
+		t.Fatalf("the router has no listener for %s (it routes %v)", name, sortedKeys(r.ports))
+	}
+	return port
 }
 
-// startRouterIn starts the router inside a pod sandbox (nil: on this machine's loopback).
-func startRouterIn(t *testing.T, sb *podSandbox, backends map[string]int) *router {
+// stackTranslation is Envoy Gateway's translation of the gateway objects the global stack registers.
+func stackTranslation(t testing.TB) *gatewayTranslation {
+	t.Helper()
+	return translation(t, stackObjects)
+}
+
+// startRouter starts the SNI router for the stack's gateway on this machine's loopback, with the
+// PostgreSQL and the Redis server standing in for the Services the stack's routes lead to (0: none runs).
+func startRouter(t *testing.T, postgresPort, redisPort int) *router {
+	t.Helper()
+	return startRouterFor(t, nil, stackTranslation(t), stackBackends(t, postgresPort, redisPort), false)
+}
+
+// stackBackends are the ports of the servers standing in for the stack's PostgreSQL and Redis Services.
+func stackBackends(t testing.TB, postgresPort, redisPort int) map[serviceRef]int {
+	t.Helper()
+	p := getPKI(t)
+	b := map[serviceRef]int{}
+	if postgresPort != 0 {
+		b[p.postgresService()] = postgresPort
+	}
+	if redisPort != 0 {
+		b[p.redisService(t)] = redisPort
+	}
+	return b
+}
+
+// startRouterFor starts nginx's stream module as the SNI router of a translation: for every xDS listener a
+// server that reads the TLS ClientHello's server name without terminating TLS (ssl_preread) and forwards
+// the raw connection, for each server name of the listener's filter chains, to the test server standing in
+// for the Service the chain's cluster leads to (backends, by Service), with the listener's TCP keepalive,
+// like the Envoy Gateway TLS listener in Passthrough mode. A name the listener does not route, a missing
+// SNI, or a Service no test server stands in for goes nowhere and is closed. Each listener gets a free
+// port, or with translatedPorts (in a sandbox's network namespace) the port of the xDS listener itself.
+func startRouterFor(t *testing.T, sb *podSandbox, tr *gatewayTranslation, backends map[serviceRef]int, translatedPorts bool) *router {
 	t.Helper()
 	bin := requireCommand(t, "nginx")
 	requireFile(t, nginxStreamModule)
 	dir := tempDir(t, "mtls-router-")
-	port := freePort(t)
-	var routes strings.Builder
-	for fqdn, backend := range backends {
-		fmt.Fprintf(&routes, "    %s 127.0.0.1:%d;\n", fqdn, backend)
+	noRoute := "unix:" + dir + "/no-route.sock"
+	rt := &router{ports: map[string]int{}, accessLog: filepath.Join(dir, "access.log")}
+	var servers strings.Builder
+	var ports []int
+	for i, l := range tr.listeners {
+		port := l.port
+		if !translatedPorts {
+			port = freePort(t)
+		}
+		ports = append(ports, port)
+		fmt.Fprintf(&servers, "  map $ssl_preread_server_name $backend_%d {\n", i)
+		for _, name := range sortedKeys(l.routes) {
+			rt.ports[name] = port
+			upstream := noRoute
+			if backend, ok := backends[l.routes[name]]; ok {
+				upstream = fmt.Sprintf("127.0.0.1:%d", backend)
+			}
+			fmt.Fprintf(&servers, "    %s %s;\n", name, upstream)
+		}
+		for _, name := range l.unrouted {
+			rt.ports[name] = port
+		}
+		listenOpts := ""
+		if ka := l.keepalive; ka != nil {
+			// nginx sets these on the listening socket, as Envoy sets the listener's socket options; the
+			// accepted connections inherit them.
+			listenOpts = fmt.Sprintf(" so_keepalive=%d:%d:%d", ka.idle, ka.interval, ka.probes)
+		}
+		fmt.Fprintf(&servers, `    default %[1]s;
+  }
+  server {
+    # xDS listener %[2]s
+    listen 127.0.0.1:%[3]d%[4]s;
+    ssl_preread on;
+    proxy_connect_timeout 5s;
+    proxy_pass $backend_%[5]d;
+  }
+`, noRoute, l.name, port, listenOpts, i)
 	}
-	accessLog := filepath.Join(dir, "access.log")
+	if len(ports) == 0 {
+		t.Fatal("the translation has no listener to route")
+	}
+	// On the translated ports the log names the port as well.
+	logFormat := `$remote_addr sni="$ssl_preread_server_name" alpn="$ssl_preread_alpn_protocols" upstream="$upstream_addr"`
+	if translatedPorts {
+		logFormat = `$remote_addr:$server_port sni="$ssl_preread_server_name" alpn="$ssl_preread_alpn_protocols" upstream="$upstream_addr"`
+	}
 	conf := fmt.Sprintf(`load_module %s;
 daemon off;
 # One process, the test's child: with a master and workers, a worker would outlive a killed test binary.
@@ -284,31 +361,26 @@ pid %[2]s/nginx.pid;
 error_log %[2]s/error.log info;
 events { worker_connections 64; }
 stream {
-  log_format sni '$remote_addr sni="$ssl_preread_server_name" alpn="$ssl_preread_alpn_protocols" upstream="$upstream_addr"';
-  access_log %[3]s sni;
-  map $ssl_preread_server_name $backend {
-%[4]s    default unix:%[2]s/no-route.sock;
-  }
-  server {
-    listen 127.0.0.1:%[5]d;
-    ssl_preread on;
-    proxy_connect_timeout 5s;
-    proxy_pass $backend;
-  }
-}
-`, nginxStreamModule, dir, accessLog, routes.String(), port)
+  log_format sni '%[3]s';
+  access_log %[4]s sni;
+%[5]s}
+`, nginxStreamModule, dir, logFormat, rt.accessLog, servers.String())
 	writeFile(t, filepath.Join(dir, "nginx.conf"), conf)
 	args := []string{"-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", filepath.Join(dir, "nginx.conf")}
-	var srv *server
 	if sb == nil {
-		srv = startServer(t, "nginx", nil, syscall.SIGTERM, filepath.Join(dir, "nginx.out"), []string{"PATH=/usr/sbin:/usr/bin:/bin"}, bin, args...)
-		waitForTCP(t, srv, port)
+		rt.server = startServer(t, "nginx", nil, syscall.SIGTERM, filepath.Join(dir, "nginx.out"), []string{"PATH=/usr/sbin:/usr/bin:/bin"}, bin, args...)
+		for _, port := range ports {
+			waitForTCP(t, rt.server, port)
+		}
 	} else {
-		srv = sb.start(t, "nginx", nil, append([]string{bin}, args...)...)
-		sb.waitForTCP(t, srv, port)
+		rt.server = sb.start(t, "nginx", nil, append([]string{bin}, args...)...)
+		for _, port := range ports {
+			sb.waitForTCP(t, rt.server, port)
+		}
 	}
-	rt := &router{server: srv, port: port, accessLog: accessLog}
-	rt.accessAfter(t, 0) // the readiness probe's line, so that later counts are stable
+	for i := range ports {
+		rt.accessAfter(t, i) // the readiness probes' lines, so that later counts are stable
+	}
 	return rt
 }
 

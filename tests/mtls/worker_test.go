@@ -454,48 +454,16 @@ func newSiteWorkerPod(t *testing.T) *siteWorkerPod {
 	w.pg17 = startPostgresIn(t, sb, "pg17-worker", pg17Bin, rulesOfTheStack(t))
 	// Redis with the users the global stack declares (its chart's master.conf), the fleet's password for default.
 	w.redis = startRedisConfigured(t, sb, p.redisServer, redisACL(t, p.globalRelease.values))
-	w.gateway = w.startGateway(t, "gateway", w.pg17.port, w.redis.port)
+	w.gateway = w.startGateway(t, w.pg17.port, w.redis.port)
 	return w
 }
 
-// startGateway starts nginx in the sandbox as the global Envoy Gateway's two TLS-passthrough listeners:
-// the chart's database port routes the database name to pgPort, the Redis port the Redis name to
-// redisPort; any other name is closed.
-func (w *siteWorkerPod) startGateway(t *testing.T, name string, pgPort, redisPort int) *router {
+// startGateway starts the SNI router in the sandbox as the global Envoy Gateway's translated listeners, on
+// their own ports (the chart's database and Redis ports must be those for the worker to reach them): the
+// stack's database name to pgPort, its Redis name to redisPort; any other name is closed.
+func (w *siteWorkerPod) startGateway(t *testing.T, pgPort, redisPort int) *router {
 	t.Helper()
-	bin := requireCommand(t, "nginx")
-	requireFile(t, nginxStreamModule)
-	dir := tempDir(t, "mtls-gateway-")
-	accessLog := filepath.Join(dir, "access.log")
-	listener := func(port int, fqdn string, backend int) string {
-		return fmt.Sprintf(`  map $ssl_preread_server_name $backend_%[1]d {
-    %[2]s 127.0.0.1:%[3]d;
-    default unix:%[4]s/no-route.sock;
-  }
-  server {
-    listen 127.0.0.1:%[1]d;
-    ssl_preread on;
-    proxy_connect_timeout 5s;
-    proxy_pass $backend_%[1]d;
-  }
-`, port, fqdn, backend, dir)
-	}
-	conf := fmt.Sprintf(`load_module %s;
-daemon off;
-master_process off;
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log info;
-events { worker_connections 64; }
-stream {
-  log_format sni '$remote_addr:$server_port sni="$ssl_preread_server_name" alpn="$ssl_preread_alpn_protocols" upstream="$upstream_addr"';
-  access_log %[3]s sni;
-%[4]s%[5]s}
-`, nginxStreamModule, dir, accessLog, listener(w.dbPort, dbFQDN, pgPort), listener(w.redisPort, redisFQDN, redisPort))
-	writeFile(t, filepath.Join(dir, "nginx.conf"), conf)
-	srv := w.sb.start(t, name, nil, bin, "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
-	w.sb.waitForTCP(t, srv, w.dbPort)
-	w.sb.waitForTCP(t, srv, w.redisPort)
-	return &router{server: srv, port: w.dbPort, accessLog: accessLog}
+	return startRouterFor(t, w.sb, stackTranslation(t), stackBackends(t, pgPort, redisPort), true)
 }
 
 // startWorker starts the worker container: the sandbox's mounts plus a private /tmp (the container's own,
@@ -793,7 +761,7 @@ func TestCeleryWorkerConsumesItsSiteQueue(t *testing.T) {
 			if c.pg15 {
 				pg15 = startPostgresIn(t, w.sb, "pg15-worker", pg15BinDir, rulesOfTheStack(t))
 				w.gateway.stop(t, syscall.SIGTERM)
-				w.gateway = w.startGateway(t, "gateway to pg15", pg15.port, w.redis.port)
+				w.gateway = w.startGateway(t, pg15.port, w.redis.port)
 			}
 			if c.impostor != "" {
 				// The gateway name leads to a server presenting the other server's certificate; afterwards
@@ -807,10 +775,10 @@ func TestCeleryWorkerConsumesItsSiteQueue(t *testing.T) {
 					pgPort = startPostgresServing(t, w.sb, "pg17-impostor", pg17BinDir(t), rulesOfTheStack(t), p.redisServer).port
 				}
 				w.gateway.stop(t, syscall.SIGTERM)
-				w.gateway = w.startGateway(t, "gateway to an impostor", pgPort, redisPort)
+				w.gateway = w.startGateway(t, pgPort, redisPort)
 				defer func() {
 					w.gateway.stop(t, syscall.SIGTERM)
-					w.gateway = w.startGateway(parent, "gateway", w.pg17.port, w.redis.port)
+					w.gateway = w.startGateway(parent, w.pg17.port, w.redis.port)
 				}()
 			}
 			worker := w.startWorker(t, "worker "+c.name, append(append([]string{}, w.env...), c.env...))

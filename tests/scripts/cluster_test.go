@@ -68,7 +68,10 @@ func goModObject(kv ...string) string {
 	return b.String()
 }
 
-type crdSource struct{ module, version, glob string }
+type crdSource struct {
+	module, version string
+	globs           []string
+}
 
 // crdSources reads crd_sources from the cluster.sh under test, so the fakes follow it.
 func crdSources(t *testing.T) []crdSource {
@@ -82,8 +85,8 @@ func crdSources(t *testing.T) []crdSource {
 		t.Fatal("no crd_sources=( ... ) in cluster.sh")
 	}
 	var out []crdSource
-	for _, m := range regexp.MustCompile(`"(\S+)@(\S+) (\S+)"`).FindAllSubmatch(block[1], -1) {
-		out = append(out, crdSource{string(m[1]), string(m[2]), string(m[3])})
+	for _, m := range regexp.MustCompile(`"(\S+)@(\S+) ([^"]+)"`).FindAllSubmatch(block[1], -1) {
+		out = append(out, crdSource{string(m[1]), string(m[2]), strings.Fields(string(m[3]))})
 	}
 	if len(out) == 0 {
 		t.Fatal("crd_sources is empty")
@@ -118,12 +121,14 @@ func TestClusterCrdsFindsEachModuleDirFromTheJSON(t *testing.T) {
 			for _, src := range crdSources(t) {
 				dir := filepath.Join(tmp, c.cacheDir, src.module+"@"+src.version)
 				var files []string
-				for _, name := range []string{"x-a", "x-b"} {
-					f := filepath.Join(dir, strings.ReplaceAll(src.glob, "*", name))
-					writeFile(t, f, "", 0o644)
-					files = append(files, f)
+				for _, glob := range src.globs {
+					for _, name := range []string{"x-a", "x-b"} {
+						f := filepath.Join(dir, strings.ReplaceAll(glob, "*", name))
+						writeFile(t, f, "", 0o644)
+						files = append(files, f)
+					}
+					writeFile(t, filepath.Join(dir, filepath.Dir(glob), "not-a-crd.txt"), "", 0o644)
 				}
-				writeFile(t, filepath.Join(dir, filepath.Dir(src.glob), "not-a-crd.txt"), "", 0o644)
 				want = append(want, strings.Join(slices.Compact(files), "\t"))
 				stream.WriteString(c.object(src, dir))
 			}
@@ -169,10 +174,12 @@ var clusterRepoFiles = []string{
 	"tools/kube/go.mod", "tools/kube/go.sum",
 	"tools/external-secrets/go.mod", "tools/external-secrets/go.sum", "tools/external-secrets/main.go",
 	"tools/external-secrets/overlay/provider_register.go", "tools/external-secrets/overlay/generator_register.go",
+	"tools/envoy-gateway/go.mod", "tools/envoy-gateway/go.sum", "tools/envoy-gateway/tools.go",
 }
 
 // `cluster.sh binaries` with every build faked: kube-apiserver and kube-controller-manager, a prebuilt
-// cert-manager controller, and External Secrets from the module dir `go mod download -json` names.
+// cert-manager controller, Envoy Gateway and egctl, and External Secrets from the module dir `go mod download
+// -json` names.
 func clusterBinaries(t *testing.T, esoObject func(dir string) string, extraEnv ...string) (string, result) {
 	t.Helper()
 	tmp := t.TempDir()
@@ -183,11 +190,15 @@ func clusterBinaries(t *testing.T, esoObject func(dir string) string, extraEnv .
 	writeFile(t, filepath.Join(tmp, "download.json"), esoObject(eso), 0o644)
 	certManager := filepath.Join(tmp, "cert-manager-controller")
 	writeFile(t, certManager, "#!/bin/sh\n", 0o755)
+	envoyGateway, egctl := filepath.Join(tmp, "envoy-gateway"), filepath.Join(tmp, "egctl")
+	writeFile(t, envoyGateway, "#!/bin/sh\n", 0o755)
+	writeFile(t, egctl, "#!/bin/sh\n", 0o755)
 	root := fakeRepo(t, clusterRepoFiles...)
 	env := baseEnv(t, fakeBin(t, map[string]string{"kubectl": fakeKubectl, "go": fakeGoForCluster, "etcd": ""}),
 		append([]string{
 			"FAKE_GO_JSON=" + filepath.Join(tmp, "download.json"), "FAKE_LOG=" + filepath.Join(tmp, "kubectl"),
 			"NAUTOBOT_TOOLS_CACHE=" + filepath.Join(tmp, "cache"), "NAUTOBOT_CERT_MANAGER_CONTROLLER=" + certManager,
+			"NAUTOBOT_ENVOY_GATEWAY_CONTROLLER=" + envoyGateway, "NAUTOBOT_EGCTL=" + egctl,
 		}, extraEnv...)...)
 	return root, run(t, env, filepath.Join(root, "scripts", "cluster.sh"), "binaries")
 }
@@ -203,7 +214,7 @@ func TestClusterBinaries(t *testing.T) {
 		if r.code != 0 {
 			t.Fatal(r)
 		}
-		for _, b := range []string{"kube-apiserver", "kube-controller-manager", "cert-manager-controller", "external-secrets"} {
+		for _, b := range []string{"kube-apiserver", "kube-controller-manager", "cert-manager-controller", "external-secrets", "envoy-gateway", "egctl"} {
 			if fi, err := os.Stat(filepath.Join(root, ".tools", "bin", b)); err != nil || fi.Mode()&0o111 == 0 {
 				t.Errorf(".tools/bin/%s is not an executable: %v", b, err)
 			}
