@@ -119,10 +119,10 @@ func (a Args) Defaults() Args {
 	return a
 }
 
-// defaultClientDuration bounds how long a removed site's certificate still opens Redis, which has no
-// per-site identity to take back (PostgreSQL refuses it at once): 90 days when renewals reach the sites by
-// themselves, as ACME certificates do; a year when each renewal is a hand copy into every site's secrets
-// provider. clientRenewBefore (30 days) leaves a month to notice a renewal that did not arrive.
+// defaultClientDuration bounds how long a removed site's certificate still opens Redis where the fleet
+// shares one Redis password (per-site Redis users and PostgreSQL's role map drop it at once): 90 days when
+// renewals reach the sites by themselves, as ACME certificates do; a year when each renewal is a hand copy
+// into every site's secrets provider. clientRenewBefore (30 days) leaves a month to notice a renewal that did not arrive.
 func (a Args) defaultClientDuration() string {
 	if a.Distributed {
 		return "2160h"

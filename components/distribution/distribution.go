@@ -2,6 +2,7 @@
 // site's client certificate and key, and the CA certificate, from the global cluster into the secrets
 // provider the site stacks read, in the layout their ExternalSecrets read. cert-manager re-keys a client
 // certificate at every renewal (rotationPolicy Always), so without the push every renewal is a manual copy.
+// With per-site Redis users, each site's Redis password is pushed too, so a rotation reaches the site alone.
 package distribution
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"nautobot-worker/components/redisusers"
 	"nautobot-worker/internal/component"
 	"nautobot-worker/internal/kube"
 	"nautobot-worker/internal/nautobotpod"
@@ -52,6 +54,9 @@ type Site struct {
 	Name string
 	// Secret is the kubernetes.io/tls Secret cert-manager writes for the site (nautobot-mtls-client-<site>).
 	Secret string
+	// RedisSecret is the Secret holding the site's Redis user's password (nautobot-redis-site-<site>), ""
+	// when the global stack has no per-site Redis users: then no Redis password is pushed.
+	RedisSecret string
 }
 
 // Args configures the push. The item keys are those of the site stack's secrets.mtls, so a site stack
@@ -61,6 +66,8 @@ type Args struct {
 	Provider *kubernetes.Provider `json:"-"`
 	// Namespace holds the sites' issued secrets, and their PushSecrets (set by the stack).
 	Namespace string `json:"-"`
+	// RedisNamespace holds the sites' Redis password Secrets (set by the stack with per-site Redis users).
+	RedisNamespace string `json:"-"`
 	// Sites are the sites whose certificates are pushed (set by the stack from `sites`).
 	Sites []Site `json:"-"`
 	// CANamespace and CASecret are the ca.crt-only Secret (set by the stack from the authority): the CA
@@ -88,6 +95,12 @@ type Args struct {
 	ClientKeyProperty string `json:"clientKeyProperty"`
 	// CACertProperty is the CA item's field holding the CA certificate (default password, the site's default).
 	CACertProperty string `json:"caCertProperty"`
+	// RedisKey is the remote key of each site's Redis password item, with {site} for the site's name
+	// (default nautobot-redis-{site}); the site stack's secrets.redis.key. Pushed only with per-site users.
+	RedisKey string `json:"redisKey"`
+	// RedisProperty is the Redis item's field holding the password (default password, the site's default
+	// secrets.redis.property).
+	RedisProperty string `json:"redisProperty"`
 	// DeletionPolicy None (default) keeps the items when a PushSecret is deleted (a site removed from
 	// `sites`, or a destroy); Delete removes the pushed fields, and makes every delete wait for the controller.
 	DeletionPolicy string `json:"deletionPolicy"`
@@ -115,14 +128,18 @@ func (a Args) Defaults() Args {
 		a.ClientKeyProperty = cmp.Or(a.ClientKeyProperty, a.ClientCertProperty)
 	}
 	a.CACertProperty = cmp.Or(a.CACertProperty, "password")
+	a.RedisKey = cmp.Or(a.RedisKey, "nautobot-redis-"+SitePlaceholder)
+	a.RedisProperty = cmp.Or(a.RedisProperty, "password")
 	a.DeletionPolicy = cmp.Or(a.DeletionPolicy, "None")
 	return a
 }
 
-// SiteKeys are where one site's items are pushed, under the names of the site stack's secrets.mtls keys.
+// SiteKeys are where one site's items are pushed, under the names of the site stack's secrets.mtls keys,
+// and its Redis password item (secrets.redis.key and .property), pushed only with per-site Redis users.
 type SiteKeys struct {
 	ClientKey, CAKey                                      string
 	ClientCertProperty, ClientKeyProperty, CACertProperty string
+	RedisKey, RedisProperty                               string
 }
 
 // SiteKeys returns where site's items go (call on defaulted args).
@@ -130,6 +147,7 @@ func (a Args) SiteKeys(site string) SiteKeys {
 	return SiteKeys{
 		ClientKey: strings.ReplaceAll(a.ClientKey, SitePlaceholder, site), CAKey: a.CAKey,
 		ClientCertProperty: a.ClientCertProperty, ClientKeyProperty: a.ClientKeyProperty, CACertProperty: a.CACertProperty,
+		RedisKey: strings.ReplaceAll(a.RedisKey, SitePlaceholder, site), RedisProperty: a.RedisProperty,
 	}
 }
 
@@ -155,6 +173,7 @@ func (a Args) Validate() error {
 	remoteKey(p, "caKey", a.CAKey)
 	for _, f := range []struct{ key, value string }{
 		{"clientCertProperty", a.ClientCertProperty}, {"clientKeyProperty", a.ClientKeyProperty}, {"caCertProperty", a.CACertProperty},
+		{"redisProperty", a.RedisProperty},
 	} {
 		if !fieldName.MatchString(f.value) {
 			p.Addf(f.key, "%q is not a field name a site's External Secrets can extract (letters, digits, '-', '.', '_')", f.value)
@@ -171,9 +190,23 @@ func (a Args) Validate() error {
 				a.ClientKeyProperty, Separate, Concatenated)
 		}
 	}
+	if !strings.Contains(a.RedisKey, SitePlaceholder) {
+		p.Addf("redisKey", "%q does not contain %s: every site would push its Redis password to the same item; use a pattern such as nautobot-redis-%s", a.RedisKey, SitePlaceholder, SitePlaceholder)
+	} else {
+		remoteKey(p, "redisKey", a.RedisKey)
+	}
 	for _, s := range a.Sites {
-		if client := a.SiteKeys(s.Name).ClientKey; client == a.CAKey {
+		k := a.SiteKeys(s.Name)
+		if k.ClientKey == a.CAKey {
 			p.Addf("caKey", "%q is also site %s's client item (clientKey); the CA item is shared by every site, give it its own key", a.CAKey, s.Name)
+		}
+		if s.RedisSecret == "" {
+			continue
+		}
+		// The Redis password must not overwrite a field the site reads its certificate, key or CA from.
+		if (k.RedisKey == k.ClientKey && (k.RedisProperty == k.ClientCertProperty || k.RedisProperty == k.ClientKeyProperty)) ||
+			(k.RedisKey == k.CAKey && k.RedisProperty == k.CACertProperty) {
+			p.Addf("redisKey", "%q field %q is also where site %s's certificate items are pushed; give the Redis password its own item (or redisProperty)", k.RedisKey, k.RedisProperty, s.Name)
 		}
 	}
 	return p.Err()
@@ -192,17 +225,24 @@ func (a Args) Cluster() (*kubernetes.Provider, error) {
 	if a.Provider == nil || a.Namespace == "" || a.CANamespace == "" || a.CASecret == "" {
 		return nil, errors.New("distribution: Args.Provider, Namespace, CANamespace and CASecret are required")
 	}
+	for _, s := range a.Sites {
+		if s.RedisSecret != "" && a.RedisNamespace == "" {
+			return nil, errors.New("distribution: Args.RedisNamespace is required with a site's RedisSecret")
+		}
+	}
 	return a.Provider, nil
 }
 
-// CertificateDistribution is one PushSecret per site and one for the CA certificate.
+// CertificateDistribution is one PushSecret per site and one for the CA certificate, and one per site for
+// its Redis password when the sites have Redis users of their own.
 type CertificateDistribution struct {
 	pulumi.ResourceState
 	component.WithArgs[Args]
 
 	// PushSecrets are the registered PushSecrets, the CA's first.
 	PushSecrets []pulumi.Resource
-	// RemoteKeys maps each site to where its items are pushed, under the site stack's secrets.mtls keys.
+	// RemoteKeys maps each site to where its items are pushed, under the site stack's secrets.mtls keys,
+	// plus redisKey and redisProperty (its secrets.redis.key and .property) when its Redis password is.
 	RemoteKeys pulumi.StringMapMapOutput `pulumi:"remoteKeys"`
 }
 
@@ -232,11 +272,22 @@ func NewCertificateDistribution(ctx *pulumi.Context, name string, args *Args, op
 				if err := push("site-"+s.Name, a.Namespace, s.Secret, a.clientSpec(k.ClientKey)); err != nil {
 					return nil, err
 				}
-				keys[s.Name] = pulumi.StringMap{
+				site := pulumi.StringMap{
 					"clientKey": pulumi.String(k.ClientKey), "caKey": pulumi.String(k.CAKey),
 					"clientCertProperty": pulumi.String(k.ClientCertProperty), "clientKeyProperty": pulumi.String(k.ClientKeyProperty),
 					"caCertProperty": pulumi.String(k.CACertProperty),
 				}
+				if s.RedisSecret != "" {
+					// Only the password: the user name is the site's identity, which the site stack takes
+					// from the global stack's redisUsers output.
+					if err := push("redis-"+s.Name, a.RedisNamespace, s.RedisSecret, pushSpec{
+						data: []any{kube.PushSecretData(redisusers.PasswordKey, k.RedisKey, k.RedisProperty)},
+					}); err != nil {
+						return nil, err
+					}
+					site["redisKey"], site["redisProperty"] = pulumi.String(k.RedisKey), pulumi.String(k.RedisProperty)
+				}
+				keys[s.Name] = site
 			}
 			c.RemoteKeys = keys.ToStringMapMapOutput()
 			return pulumi.Map{"remoteKeys": c.RemoteKeys}, nil

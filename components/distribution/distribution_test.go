@@ -167,6 +167,50 @@ func TestEveryPushSecret(t *testing.T) {
 			},
 		},
 		{
+			name: "per-site Redis users: each site's password pushed from its Secret to the site's secrets.redis item",
+			edit: func(a *distribution.Args) {
+				a.RedisNamespace = "nautobot-app"
+				a.Sites[0].RedisSecret, a.Sites[1].RedisSecret = "nautobot-redis-site-dfw1", "nautobot-redis-site-iad1"
+			},
+			want: map[string]map[string]any{
+				"push-ca": ca("password"),
+				"push-site-dfw1": pushSecret("nautobot", "nautobot-mtls-client-dfw1", withData(map[string]any{"cert-and-key.pem": bundleTemplate}),
+					push("cert-and-key.pem", "nautobot-mtls-client-dfw1", "password")),
+				"push-site-iad1": pushSecret("nautobot", "nautobot-mtls-client-iad1", withData(map[string]any{"cert-and-key.pem": bundleTemplate}),
+					push("cert-and-key.pem", "nautobot-mtls-client-iad1", "password")),
+				// Only the password: the user name is the site's identity, not a secret.
+				"push-redis-dfw1": pushSecret("nautobot-app", "nautobot-redis-site-dfw1", opaque, push("password", "nautobot-redis-dfw1", "password")),
+				"push-redis-iad1": pushSecret("nautobot-app", "nautobot-redis-site-iad1", opaque, push("password", "nautobot-redis-iad1", "password")),
+			},
+			items: map[string]map[string]string{
+				"dfw1": {"clientKey": "nautobot-mtls-client-dfw1", "caKey": "nautobot-mtls-ca",
+					"clientCertProperty": "password", "clientKeyProperty": "password", "caCertProperty": "password",
+					"redisKey": "nautobot-redis-dfw1", "redisProperty": "password"},
+				"iad1": {"clientKey": "nautobot-mtls-client-iad1", "caKey": "nautobot-mtls-ca",
+					"clientCertProperty": "password", "clientKeyProperty": "password", "caCertProperty": "password",
+					"redisKey": "nautobot-redis-iad1", "redisProperty": "password"},
+			},
+		},
+		{
+			name: "a Redis item under a path, in a field of its own name",
+			edit: func(a *distribution.Args) {
+				a.RedisNamespace, a.RedisKey, a.RedisProperty = "nautobot", "nautobot/{site}/redis", "redis-password"
+				a.Sites = a.Sites[:1]
+				a.Sites[0].RedisSecret = "nautobot-redis-site-dfw1"
+			},
+			want: map[string]map[string]any{
+				"push-ca": ca("password"),
+				"push-site-dfw1": pushSecret("nautobot", "nautobot-mtls-client-dfw1", withData(map[string]any{"cert-and-key.pem": bundleTemplate}),
+					push("cert-and-key.pem", "nautobot-mtls-client-dfw1", "password")),
+				"push-redis-dfw1": pushSecret("nautobot", "nautobot-redis-site-dfw1", opaque, push("password", "nautobot/dfw1/redis", "redis-password")),
+			},
+			items: map[string]map[string]string{
+				"dfw1": {"clientKey": "nautobot-mtls-client-dfw1", "caKey": "nautobot-mtls-ca",
+					"clientCertProperty": "password", "clientKeyProperty": "password", "caCertProperty": "password",
+					"redisKey": "nautobot/dfw1/redis", "redisProperty": "redis-password"},
+			},
+		},
+		{
 			name:  "concatenated in a field of its own name; no site yet pushes the CA alone",
 			edit:  func(a *distribution.Args) { a.ClientCertProperty, a.Sites = "pem", nil },
 			want:  map[string]map[string]any{"push-ca": ca("password")},
@@ -293,6 +337,20 @@ func TestValidation(t *testing.T) {
 		{"separate into one field", func(a *distribution.Args) {
 			a.Layout, a.ClientCertProperty, a.ClientKeyProperty = distribution.Separate, "pem", "pem"
 		}, `clientKeyProperty: "pem" is also clientCertProperty, but layout separate writes certificate and key to two fields`},
+		{"one Redis item for every site", func(a *distribution.Args) { a.RedisKey = "nautobot-redis" },
+			`redisKey: "nautobot-redis" does not contain {site}: every site would push its Redis password to the same item`},
+		{"a Redis field External Secrets cannot extract", func(a *distribution.Args) { a.RedisProperty = "redis password" },
+			`redisProperty: "redis password" is not a field name a site's External Secrets can extract`},
+		{"the Redis password over the site's certificate", func(a *distribution.Args) {
+			a.RedisNamespace, a.RedisKey = "nautobot", "nautobot-mtls-client-{site}"
+			a.Sites[1].RedisSecret = "nautobot-redis-site-iad1"
+		}, `redisKey: "nautobot-mtls-client-iad1" field "password" is also where site iad1's certificate items are pushed`},
+		{"the Redis password over the CA certificate", func(a *distribution.Args) {
+			a.RedisNamespace, a.CAKey, a.RedisKey = "nautobot", "shared-dfw1", "shared-{site}"
+			a.Sites[0].RedisSecret = "nautobot-redis-site-dfw1"
+		}, `redisKey: "shared-dfw1" field "password" is also where site dfw1's certificate items are pushed`},
+		{"a Redis Secret without its namespace", func(a *distribution.Args) { a.Sites[0].RedisSecret = "nautobot-redis-site-dfw1" },
+			"distribution: Args.RedisNamespace is required with a site's RedisSecret"},
 		{"no source for the CA", func(a *distribution.Args) { a.CASecret = "" },
 			"distribution: Args.Provider, Namespace, CANamespace and CASecret are required"},
 	} {

@@ -77,6 +77,11 @@ type Redis struct {
 	Persistence RedisPersistence `json:"persistence"`
 	// Resources of the Redis container (default: the subchart's, none).
 	Resources kube.Resources `json:"resources"`
+	// SiteUsers gives every site a Redis user and password of its own (default: on when the stack has
+	// redisSiteKey); false keeps the seed's one password for the whole fleet.
+	SiteUsers *bool `json:"siteUsers"`
+	// ACL is the sites' users as lines of Redis's configuration, only password hashes (set by the stack).
+	ACL string `json:"-"`
 }
 
 // RedisPersistence is the master's volume (default: the subchart's, enabled, 8Gi, the cluster's default class).
@@ -103,6 +108,11 @@ func (r Redis) values() map[string]any {
 	}
 	if !r.Resources.IsZero() {
 		master["resources"] = r.Resources.Values()
+	}
+	// Appended to the chart's master.conf, whose checksum annotation rolls the master pod when it changes:
+	// Redis reads its users only at start, so a removed site's user is gone once the new pod runs.
+	if r.ACL != "" {
+		master["configuration"] = r.ACL
 	}
 	return master
 }

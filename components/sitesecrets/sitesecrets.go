@@ -29,9 +29,11 @@ const (
 	dockerConfigKey   = ".dockerconfigjson"
 	clientPrefix      = "client_"
 	caPrefix          = "ca_"
-	defaultProperty   = "password"
 	defaultPrivateKey = "EC PRIVATE KEY"
 )
+
+// DefaultProperty is the field of an item a site reads when its config names none.
+const DefaultProperty = "password"
 
 // The values of MTLS.CAFrom: where ca.crt comes from.
 const (
@@ -138,17 +140,17 @@ func (a Args) Defaults() Args {
 	}{
 		{&a.Django, "nautobot-django"}, {&a.Redis, "nautobot-worker-redis"}, {&a.Registry, "dockerconfigjson-github-com"},
 	} {
-		it.item.Property = cmp.Or(it.item.Property, defaultProperty)
+		it.item.Property = cmp.Or(it.item.Property, DefaultProperty)
 		it.item.Target = cmp.Or(it.item.Target, it.target)
 	}
 	a.DB.UsernameProperty = cmp.Or(a.DB.UsernameProperty, nautobotpod.DBUsernameKey)
-	a.DB.PasswordProperty = cmp.Or(a.DB.PasswordProperty, defaultProperty)
+	a.DB.PasswordProperty = cmp.Or(a.DB.PasswordProperty, DefaultProperty)
 	a.DB.Target = cmp.Or(a.DB.Target, "nautobot-db")
 	a.CustomEnv.Target = cmp.Or(a.CustomEnv.Target, "nautobot-custom-env")
 	a.MTLS.CAFrom = cmp.Or(a.MTLS.CAFrom, CAFromProvider)
-	a.MTLS.ClientCertProperty = cmp.Or(a.MTLS.ClientCertProperty, defaultProperty)
-	a.MTLS.ClientKeyProperty = cmp.Or(a.MTLS.ClientKeyProperty, defaultProperty)
-	a.MTLS.CACertProperty = cmp.Or(a.MTLS.CACertProperty, defaultProperty)
+	a.MTLS.ClientCertProperty = cmp.Or(a.MTLS.ClientCertProperty, DefaultProperty)
+	a.MTLS.ClientKeyProperty = cmp.Or(a.MTLS.ClientKeyProperty, DefaultProperty)
+	a.MTLS.CACertProperty = cmp.Or(a.MTLS.CACertProperty, DefaultProperty)
 	a.MTLS.PrivateKeyType = cmp.Or(a.MTLS.PrivateKeyType, defaultPrivateKey)
 	a.MTLS.Target = cmp.Or(a.MTLS.Target, "nautobot-mtls-client")
 	return a

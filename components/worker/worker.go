@@ -94,6 +94,11 @@ type Args struct {
 	// ServerNames are the keys databaseSslMode (default verify-full) and redisCheckHostname (default true).
 	nautobotpod.ServerNames
 
+	// RedisSiteUser connects to Redis as the site's own user (site-<name>), which the global stack creates
+	// with redisSiteKey; the site's secrets.redis item must then hold that user's password. False (the
+	// default) is the seed's Redis default user and the fleet's shared password.
+	RedisSiteUser bool `json:"redisSiteUser"`
+
 	// ReleaseName is the Helm release name (default nautobot-worker).
 	ReleaseName string `json:"releaseName"`
 	// Chart is where the Nautobot chart comes from (default the public repository, version 3.1.2).

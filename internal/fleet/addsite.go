@@ -11,11 +11,13 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"nautobot-worker/components/distribution"
+	"nautobot-worker/components/nautobot"
 	"nautobot-worker/components/sitesecrets"
 	"nautobot-worker/components/worker"
 	"nautobot-worker/internal/stackconfig"
@@ -49,6 +51,9 @@ type SitePlan struct {
 	Site                      []byte
 	// Keys are where the global stack's distribution pushes the site's items (nil: no distribution).
 	Keys *distribution.SiteKeys
+	// RedisSiteUser: the global stack gives each site a Redis user of its own, so the new site connects
+	// as its user (worker.redisSiteUser) and its secrets.redis item holds that user's password.
+	RedisSiteUser bool
 	// Placeholders are the keys of the site file that still hold a REPLACE value.
 	Placeholders []string
 }
@@ -103,6 +108,7 @@ func PlanSite(root string, req SiteRequest) (SitePlan, error) {
 	if plan.Keys, err = pushedKeys(globalConfig[project+":"+distribution.ConfigKey], req.Name); err != nil {
 		return SitePlan{}, fmt.Errorf("%s: %w", plan.GlobalFile, err)
 	}
+	plan.RedisSiteUser = redisSiteUsers(globalConfig, project)
 	if plan.GlobalAfter, err = addToSites(plan.GlobalBefore, project, global.Site{Name: req.Name, EgressCIDRs: req.EgressCIDRs}); err != nil {
 		return SitePlan{}, fmt.Errorf("%s: %w", plan.GlobalFile, err)
 	}
@@ -114,7 +120,7 @@ func PlanSite(root string, req SiteRequest) (SitePlan, error) {
 	if err != nil {
 		return SitePlan{}, err
 	}
-	if plan.Site, plan.Placeholders, err = siteFile(text, template, project, req, plan.Keys); err != nil {
+	if plan.Site, plan.Placeholders, err = siteFile(text, template, project, req, plan.Keys, plan.RedisSiteUser); err != nil {
 		return SitePlan{}, fmt.Errorf("%s: %w", template, err)
 	}
 	return plan, nil
@@ -213,6 +219,19 @@ func pushedKeys(raw any, site string) (*distribution.SiteKeys, error) {
 	return &keys, nil
 }
 
+// redisSiteUsers tells from the global stack file whether the stack gives each site a Redis user of its
+// own: as the stack decides it, a redisSiteKey is set (its value is encrypted, so only its presence is
+// read) and nautobot.redis.siteUsers is not false.
+func redisSiteUsers(globalConfig map[string]any, project string) bool {
+	if _, ok := globalConfig[project+":redisSiteKey"]; !ok {
+		return false
+	}
+	nb, _ := globalConfig[project+":"+nautobot.ConfigKey].(map[string]any)
+	redis, _ := nb["redis"].(map[string]any)
+	siteUsers, set := redis["siteUsers"].(bool)
+	return !set || siteUsers
+}
+
 // addToSites appends the site to the global stack file's sites in place, and checks that the file now
 // reads as before with that one site more.
 func addToSites(text []byte, project string, site global.Site) ([]byte, error) {
@@ -265,7 +284,7 @@ var (
 // name, since its certificate must first be copied by hand). The template's header and the salt of the
 // template's own stack go; `pulumi stack init` writes the new stack's. It returns the keys that still hold
 // a REPLACE value.
-func siteFile(text []byte, template, project string, req SiteRequest, keys *distribution.SiteKeys) ([]byte, []string, error) {
+func siteFile(text []byte, template, project string, req SiteRequest, keys *distribution.SiteKeys, redisSiteUser bool) ([]byte, []string, error) {
 	y := yamlText{text: string(text)}
 	root, err := y.root()
 	if err != nil {
@@ -303,13 +322,36 @@ func siteFile(text []byte, template, project string, req SiteRequest, keys *dist
 		// a template copied from another site names that site's item, the example template a generic one.
 		edits = append(edits, edit{mtls("clientKey"), stackconfig.Placeholder + "/nautobot-mtls-client-" + req.Name})
 	}
+	if redisSiteUser {
+		redis := func(key string) []string { return cfg(project+":secrets", "redis", key) }
+		edits = append(edits, edit{cfg(project+":"+worker.ConfigKey, "redisSiteUser"), true})
+		if keys != nil {
+			edits = append(edits, edit{redis("key"), keys.RedisKey})
+			// The field only where the template names one or the push writes another (a template may hold
+			// secrets.redis as a flow mapping, which cannot take a new key in place).
+			if node, depth, _ := find(root, redis("property")); keys.RedisProperty != sitesecrets.DefaultProperty || (depth == 4 && node.Kind == yaml.ScalarNode) {
+				edits = append(edits, edit{redis("property"), keys.RedisProperty})
+			}
+		} else {
+			// The fleet's shared password item would be refused by Redis for this user: the operator copies
+			// the site's password (global Secret nautobot-redis-site-<name>) into an item of the site's own.
+			edits = append(edits, edit{redis("key"), stackconfig.Placeholder + "/nautobot-redis-" + req.Name})
+		}
+	}
 
 	want, err := stackConfig(text)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, e := range edits {
-		if err := y.set(e.path, e.value); err != nil {
+		text := ""
+		switch v := e.value.(type) {
+		case string:
+			text = scalarText(v)
+		case bool:
+			text = strconv.FormatBool(v)
+		}
+		if err := y.setText(e.path, text); err != nil {
 			return nil, nil, err
 		}
 		setPath(want, e.path[1:], e.value)
@@ -318,6 +360,9 @@ func siteFile(text []byte, template, project string, req SiteRequest, keys *dist
 	header := fmt.Sprintf("# Site %s, written by `fleet add-site` from %s. Keys: the README, \"Site stack config\".\n", req.Name, template)
 	if keys != nil {
 		header += "# secrets.mtls: where the global stack's distribution pushes this site's items (its output pushedRemoteKeys).\n"
+	}
+	if redisSiteUser {
+		header += "# worker.redisSiteUser: the global stack gives every site a Redis user of its own; secrets.redis holds this site's password.\n"
 	}
 	y.text = header + leadingComment.ReplaceAllString(y.text, "")
 	if err := sameConfig([]byte(y.text), want); err != nil {
@@ -332,14 +377,14 @@ func siteFile(text []byte, template, project string, req SiteRequest, keys *dist
 	return []byte(y.text), left, nil
 }
 
-// edit sets the scalar at path (from the document's root) to value.
+// edit sets the scalar at path (from the document's root) to value, a string or a bool.
 type edit struct {
 	path  []string
-	value string
+	value any
 }
 
 // setPath sets a value in decoded config, creating the mappings on the way.
-func setPath(m map[string]any, path []string, value string) {
+func setPath(m map[string]any, path []string, value any) {
 	for _, key := range path[:len(path)-1] {
 		next, ok := m[key].(map[string]any)
 		if !ok {

@@ -414,3 +414,74 @@ func TestWithoutDistributionTheClientItemIsThisSitesToSet(t *testing.T) {
 		require.Contains(t, plan.Placeholders, "nautobot-worker:secrets.mtls.clientKey", template)
 	}
 }
+
+// TestANewSiteUsesItsRedisUserWhenTheGlobalStackGivesOne: a global stack file with a redisSiteKey (its
+// value encrypted, only its presence read) and site users not turned off writes worker.redisSiteUser: true
+// (a YAML bool, as the site stack decodes it) into the new site's file, with secrets.redis naming where the
+// distribution pushes the site's password, or a placeholder for the hand copy without one.
+func TestANewSiteUsesItsRedisUserWhenTheGlobalStackGivesOne(t *testing.T) {
+	const siteKey = "  nautobot-worker:redisSiteKey:\n    secure: v1:c2FsdA==:ZW5jcnlwdGVk\n"
+	// Continues the demo file's last mapping, nautobot-worker:nautobot.
+	const usersOff = "    redis: {siteUsers: false}\n"
+	cidr := []string{"10.40.0.0/16"}
+	siteConfig := func(t *testing.T, plan SitePlan) map[string]any {
+		t.Helper()
+		cfg, err := stackConfig(plan.Site)
+		require.NoError(t, err)
+		return cfg
+	}
+	redisItem := func(cfg map[string]any) map[string]any {
+		return cfg["nautobot-worker:secrets"].(map[string]any)["redis"].(map[string]any)
+	}
+	siteUser := func(cfg map[string]any) any {
+		return cfg["nautobot-worker:worker"].(map[string]any)["redisSiteUser"]
+	}
+
+	t.Run("pushed: the site reads the item the distribution writes", func(t *testing.T) {
+		dir := projectCopy(t, siteKey+pushToDemo)
+		plan, err := PlanSite(dir, SiteRequest{Name: "lon2", EgressCIDRs: cidr, Template: "Pulumi.site-dfw1.yaml", Namespace: "nautobot-lon2"})
+		require.NoError(t, err)
+		require.True(t, plan.RedisSiteUser)
+		cfg := siteConfig(t, plan)
+		require.Equal(t, true, siteUser(cfg))
+		// The demo template's flow mapping keeps its shape: the default field needs no new key.
+		require.Equal(t, map[string]any{"key": "nautobot-redis-lon2"}, redisItem(cfg))
+		require.Contains(t, string(plan.Site), "    redis: {key: nautobot-redis-lon2}\n")
+		require.Contains(t, string(plan.Site), "# worker.redisSiteUser: the global stack gives every site a Redis user of its own")
+		require.Empty(t, plan.Placeholders)
+	})
+
+	t.Run("pushed to a field of its own name", func(t *testing.T) {
+		dir := projectCopy(t, siteKey+pushToDemo+"    redisKey: nautobot/{site}/redis\n    redisProperty: redis-password\n")
+		plan, err := PlanSite(dir, SiteRequest{Name: "lon2", EgressCIDRs: cidr})
+		require.NoError(t, err)
+		cfg := siteConfig(t, plan)
+		require.Equal(t, true, siteUser(cfg))
+		require.Equal(t, "nautobot/lon2/redis", redisItem(cfg)["key"])
+		require.Equal(t, "redis-password", redisItem(cfg)["property"])
+		require.NotContains(t, plan.Placeholders, "nautobot-worker:secrets.redis.key")
+	})
+
+	t.Run("copied by hand: the site's own item is left to name", func(t *testing.T) {
+		dir := projectCopy(t, siteKey)
+		plan, err := PlanSite(dir, SiteRequest{Name: "lon2", EgressCIDRs: cidr, Template: "Pulumi.site-dfw1.yaml", Namespace: "nautobot-lon2"})
+		require.NoError(t, err)
+		cfg := siteConfig(t, plan)
+		require.Equal(t, true, siteUser(cfg))
+		require.Equal(t, "REPLACE/nautobot-redis-lon2", redisItem(cfg)["key"])
+		require.Contains(t, plan.Placeholders, "nautobot-worker:secrets.redis.key")
+	})
+
+	for name, extra := range map[string]string{"no redisSiteKey": pushToDemo, "site users turned off": usersOff + siteKey + pushToDemo} {
+		t.Run(name+": the fleet's shared password, as before", func(t *testing.T) {
+			dir := projectCopy(t, extra)
+			plan, err := PlanSite(dir, SiteRequest{Name: "lon2", EgressCIDRs: cidr, Template: "Pulumi.site-dfw1.yaml", Namespace: "nautobot-lon2"})
+			require.NoError(t, err)
+			require.False(t, plan.RedisSiteUser)
+			cfg := siteConfig(t, plan)
+			require.Nil(t, siteUser(cfg))
+			require.Equal(t, map[string]any{"key": "nautobot-redis"}, redisItem(cfg))
+			require.NotContains(t, string(plan.Site), "redisSiteUser")
+		})
+	}
+}

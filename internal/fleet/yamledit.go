@@ -61,6 +61,11 @@ func find(root *yaml.Node, path []string) (node *yaml.Node, depth int, err error
 // set makes the scalar at path value: the scalar's text is replaced where it is, and a missing key is added
 // after the last entry of the deepest mapping that exists, indented as its entries.
 func (y *yamlText) set(path []string, value string) error {
+	return y.setText(path, scalarText(value))
+}
+
+// setText is set with the scalar's YAML text as given (true, say, which set would quote as a string).
+func (y *yamlText) setText(path []string, text string) error {
 	root, err := y.root()
 	if err != nil {
 		return err
@@ -75,7 +80,7 @@ func (y *yamlText) set(path []string, value string) error {
 		for i, key := range rest {
 			b.WriteString(strings.Repeat("  ", i) + keyText(key) + ":")
 			if i == len(rest)-1 {
-				b.WriteString(" " + scalarText(value))
+				b.WriteString(" " + text)
 			}
 			b.WriteString("\n")
 		}
@@ -88,7 +93,7 @@ func (y *yamlText) set(path []string, value string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", strings.Join(path, "."), err)
 	}
-	y.text = y.text[:start] + scalarText(value) + y.text[end:]
+	y.text = y.text[:start] + text + y.text[end:]
 	return nil
 }
 

@@ -209,6 +209,8 @@ type Redis struct {
 	Port        int
 	Secret      string
 	PasswordKey string
+	// Username is the Redis ACL user; empty is Redis's default user, whose password the global pods use.
+	Username string
 }
 
 // Values are the chart's nautobot.redis values: always TLS (rediss://), which nautobot_config.py requires
@@ -220,6 +222,9 @@ func (r Redis) Values() map[string]any {
 	}
 	if r.Secret != "" {
 		v["existingSecret"], v["existingSecretPasswordKey"] = r.Secret, r.PasswordKey
+	}
+	if r.Username != "" {
+		v["username"] = r.Username
 	}
 	return v
 }

@@ -56,14 +56,24 @@ func (r *Reader) String(key, def string) (string, error) {
 // Secret returns the value at key as a Pulumi secret, and whether it was set. A value stored in plain text
 // in the stack file is an error: it would sit readable in Pulumi.<stack>.yaml and in version control.
 func (r *Reader) Secret(key string) (pulumi.StringOutput, bool, error) {
-	raw, ok, err := r.raw(key)
+	raw, ok, err := r.SecretValue(key)
 	if !ok || err != nil {
-		return pulumi.StringOutput{}, false, err
-	}
-	if full := r.ctx.Project() + ":" + key; !r.ctx.IsConfigSecret(full) {
-		return pulumi.StringOutput{}, true, fmt.Errorf("config %s: is stored in plain text; set it with `pulumi config set --secret %s`", key, key)
+		return pulumi.StringOutput{}, ok, err
 	}
 	return pulumi.ToSecret(pulumi.String(raw)).(pulumi.StringOutput), true, nil
+}
+
+// SecretValue is Secret's value itself, for a program that derives other values from it; whatever it
+// derives must be a Pulumi secret again, unless it is a one-way hash of it.
+func (r *Reader) SecretValue(key string) (string, bool, error) {
+	raw, ok, err := r.raw(key)
+	if !ok || err != nil {
+		return "", false, err
+	}
+	if full := r.ctx.Project() + ":" + key; !r.ctx.IsConfigSecret(full) {
+		return "", true, fmt.Errorf("config %s: is stored in plain text; set it with `pulumi config set --secret %s`", key, key)
+	}
+	return raw, true, nil
 }
 
 // raw reads key: (value, true, nil) when set, ("", false, nil) when unset, and any other failure as an

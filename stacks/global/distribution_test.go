@@ -122,6 +122,50 @@ func TestEachPushSecretWaitsForItsSource(t *testing.T) {
 	}, got)
 }
 
+// TestEachSitesRedisPasswordIsPushed: with per-site Redis users, each site's Secret on the global cluster
+// is pushed to the item its stack file names in secrets.redis (the output says where), after the Secret
+// exists; without them nothing of Redis is pushed (TestAPushSecretPerSiteAndOneForTheCA).
+func TestEachSitesRedisPasswordIsPushed(t *testing.T) {
+	r, err := build(t, with(baseConfig(), "redisSiteKey", siteKey,
+		"distribution", `{"enabled":true,"store":{"name":"fleet-secrets"},"redisKey":"nautobot/{site}/redis"}`), "redisSiteKey")
+	require.NoError(t, err)
+	writers := r.m.SecretWriters()
+	keys := r.outputs["pushedRemoteKeys"].(map[string]map[string]string)
+	for _, site := range []string{"dfw1", "iad1", "lon1"} {
+		p := r.m.MustFind(t, pushSecretType, "push-redis-"+site)
+		spec := p.Plain()["spec"].(map[string]any)
+		source := spec["selector"].(map[string]any)["secret"].(map[string]any)["name"].(string)
+		require.Equal(t, "nautobot-redis-site-"+site, source)
+		require.Equal(t, "nautobot", p.Namespace(), "the Secret's namespace: a PushSecret reads its own namespace only")
+		require.Equal(t, []any{map[string]any{"conversionStrategy": "None", "match": map[string]any{
+			"secretKey": "password", "remoteRef": map[string]any{"remoteKey": "nautobot/" + site + "/redis", "property": "password"}}}},
+			spec["data"], "only the password; the user name is the site's identity")
+		w, ok := writers[p.Namespace()+"/"+source]
+		require.True(t, ok, "nothing in the stack writes %s", source)
+		require.Equal(t, "redis-users-"+site, w.Name)
+		r.m.RequireAfter(t, p, w)
+		require.Equal(t, "nautobot/"+site+"/redis", keys[site]["redisKey"])
+		require.Equal(t, "password", keys[site]["redisProperty"])
+	}
+
+	t.Run("site users off: no Redis push, no Redis keys", func(t *testing.T) {
+		r, err := build(t, with(baseConfig(), "redisSiteKey", siteKey, "nautobot", `{"redis":{"siteUsers":false}}`,
+			"distribution", `{"enabled":true,"store":{"name":"fleet-secrets"}}`), "redisSiteKey")
+		require.NoError(t, err)
+		for _, p := range r.m.OfType(pushSecretType) {
+			require.False(t, strings.HasPrefix(p.Name, "push-redis-"), p.Name)
+		}
+		require.NotContains(t, r.outputs["pushedRemoteKeys"].(map[string]map[string]string)["dfw1"], "redisKey")
+	})
+
+	t.Run("a Redis item that would overwrite the site's certificate", func(t *testing.T) {
+		r, err := build(t, with(baseConfig(), "redisSiteKey", siteKey,
+			"distribution", `{"enabled":true,"store":{"name":"fleet-secrets"},"redisKey":"nautobot-mtls-client-{site}"}`), "redisSiteKey")
+		require.ErrorContains(t, err, `config distribution.redisKey: "nautobot-mtls-client-dfw1" field "password" is also where site dfw1's certificate items are pushed`)
+		r.m.RequireNothingRegistered(t)
+	})
+}
+
 func TestDistributionProblemsNameTheirKey(t *testing.T) {
 	for _, tc := range []struct {
 		name, value, want string

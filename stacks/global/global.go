@@ -17,6 +17,7 @@ import (
 	"nautobot-worker/components/distribution"
 	"nautobot-worker/components/gateway"
 	"nautobot-worker/components/nautobot"
+	"nautobot-worker/components/redisusers"
 	"nautobot-worker/components/worker"
 	"nautobot-worker/internal/kube"
 	"nautobot-worker/internal/nautobotpod"
@@ -29,6 +30,9 @@ type Site struct {
 	Name string `json:"name"`
 	// EgressCIDRs are the site workers' source addresses (node, pod or NAT ranges) for the firewall table.
 	EgressCIDRs []string `json:"egressCidrs"`
+	// RedisPasswordRotation counts the rotations of the site's Redis password (default 0): raise it to give
+	// the site a new password, which drops the old one at the same `up`.
+	RedisPasswordRotation int `json:"redisPasswordRotation"`
 }
 
 // Endpoints are the gateway names and ports of PostgreSQL and Redis. One value feeds both the TLS routes
@@ -69,14 +73,19 @@ type Config struct {
 	Nautobot     nautobot.Args
 	// Distribution pushes the sites' certificates to their secrets provider (opt-in).
 	Distribution distribution.Config
+	// RedisUsers are the sites' Redis users, when nautobot.redis.siteUsers is on.
+	RedisUsers redisusers.Args
 }
+
+// SiteUsers reports whether every site has a Redis user of its own (nautobot.redis.siteUsers).
+func (c Config) SiteUsers() bool { return *c.Nautobot.Redis.SiteUsers }
 
 // LoadConfig reads, completes and validates the stack config; it registers nothing.
 func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	r := stackconfig.New(ctx)
 	if err := r.CheckKeys("role", "kubernetes", "namespace", "createNamespace", "sites", authority.ConfigKey,
 		certificates.ConfigKey, database.ConfigKey, gateway.ConfigKey, nautobot.ConfigKey, "djangoSecretKey",
-		"redisPassword", distribution.ConfigKey); err != nil {
+		"redisPassword", "redisSiteKey", distribution.ConfigKey); err != nil {
 		return Config{}, err
 	}
 	namespace, errNamespace := r.String("namespace", "nautobot")
@@ -118,10 +127,16 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 	}
 	c.Nautobot.CreateSecrets = hasDjango && hasRedis
 	c.Nautobot.DjangoSecretKey, c.Nautobot.RedisPasswordValue = djangoKey, redisPassword
+	siteKey, hasSiteKey, err := r.SecretValue("redisSiteKey")
+	if err != nil {
+		return c, err
+	}
+	redisUsers := c.completeRedisUsers(p, siteKey, hasSiteKey)
 	c.validateSites(p)
 	c.validateEndpoints(p)
 	c.validateIdentities(p)
 	return c, validate.Join(
+		validate.InConfig("", nil, redisUsers),
 		validate.InConfig("", nil, p.Err()),
 		validate.InConfig(authority.ConfigKey, origins, c.Authority.Validate()),
 		validate.InConfig(certificates.ConfigKey, origins, c.Certificates.Validate()),
@@ -131,14 +146,46 @@ func LoadConfig(ctx *pulumi.Context) (Config, error) {
 		validate.InConfig(distribution.ConfigKey, origins, c.validateDistribution()))
 }
 
+// completeRedisUsers turns the sites' Redis users on where the stack has a key to derive their passwords
+// from, unless nautobot.redis.siteUsers says otherwise, and puts their ACL into the Redis configuration.
+// It returns the users' problems.
+func (c *Config) completeRedisUsers(p *validate.Problems, key string, hasKey bool) error {
+	r := &c.Nautobot.Redis
+	if r.SiteUsers == nil {
+		r.SiteUsers = &hasKey
+	}
+	if !*r.SiteUsers {
+		return nil
+	}
+	if !hasKey {
+		p.Addf("nautobot.redis.siteUsers", "is true, but redisSiteKey, from which every site's Redis password is derived, is not set; "+
+			"set it with `pulumi config set --secret redisSiteKey \"$(openssl rand -hex 32)\"`, or set nautobot.redis.siteUsers: false to keep one Redis password for the whole fleet")
+		return nil
+	}
+	c.RedisUsers = redisusers.Args{Namespace: c.Namespace, Key: key}
+	for _, s := range c.Sites {
+		c.RedisUsers.Sites = append(c.RedisUsers.Sites, redisusers.Site{Name: s.Name, Rotation: s.RedisPasswordRotation})
+	}
+	r.ACL = redisusers.ACL(c.RedisUsers.Users())
+	return c.RedisUsers.Validate()
+}
+
 // distributionArgs are the push's arguments: the config's, with the issued secrets it pushes.
 func (c *Config) distributionArgs() distribution.Args {
 	a := c.Distribution.Args.Defaults()
 	a.Namespace = c.Certificates.Namespace
 	// The ca.crt-only Secret is in the application namespace whichever namespace the CA has.
 	a.CANamespace, a.CASecret = c.Namespace, c.Authority.CAPublicSecret
+	siteUsers := c.SiteUsers()
+	if siteUsers {
+		a.RedisNamespace = c.RedisUsers.Namespace
+	}
 	for _, s := range c.Sites {
-		a.Sites = append(a.Sites, distribution.Site{Name: s.Name, Secret: c.Certificates.SiteSecretName(s.Name)})
+		site := distribution.Site{Name: s.Name, Secret: c.Certificates.SiteSecretName(s.Name)}
+		if siteUsers {
+			site.RedisSecret = redisusers.SecretName(s.Name)
+		}
+		a.Sites = append(a.Sites, site)
 	}
 	return a
 }
@@ -335,15 +382,29 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	}
 
 	values := map[string]pulumi.Input{}
-	if c.Distribution.Enabled {
-		pushArgs := c.distributionArgs()
-		pushArgs.Provider = provider
-		push, err := distribution.NewCertificateDistribution(ctx, "push", &pushArgs, after,
-			pulumi.DependsOn(append([]pulumi.Resource{ca.CAPublic}, certs.Certificates...)))
+	// What the PushSecrets read: the certificates, the ca.crt-only Secret and the sites' Redis Secrets.
+	pushSources := append([]pulumi.Resource{ca.CAPublic}, certs.Certificates...)
+	if c.SiteUsers() {
+		usersArgs := c.RedisUsers
+		usersArgs.Provider = provider
+		users, err := redisusers.NewRedisSiteUsers(ctx, "redis-users", &usersArgs, after)
 		if err != nil {
 			return nil, err
 		}
-		// Per site, the secrets.mtls keys of its stack file.
+		// Per site, its Redis user, which the site's worker connects as (worker.redisSiteUser), and the
+		// Secret on this cluster holding the user's password for the site's secrets provider.
+		values["redisUsers"] = users.Users
+		values["siteRedisSecrets"] = users.Secrets
+		pushSources = append(pushSources, users.SecretResources...)
+	}
+	if c.Distribution.Enabled {
+		pushArgs := c.distributionArgs()
+		pushArgs.Provider = provider
+		push, err := distribution.NewCertificateDistribution(ctx, "push", &pushArgs, after, pulumi.DependsOn(pushSources))
+		if err != nil {
+			return nil, err
+		}
+		// Per site, the secrets.mtls keys of its stack file, and its secrets.redis key and property.
 		values["pushedRemoteKeys"] = push.RemoteKeys
 	}
 	if *c.Nautobot.Enabled {

@@ -146,6 +146,9 @@ type Global struct {
 	// CASource is who makes the global root CA (authority.root), and CACertPEM its certificate, which only
 	// a pulumi-tls root exports; both empty for a global stack deployed before them.
 	CASource, CACertPEM string
+	// RedisUser is the Redis user the global stack gives this site (its redisUsers output), empty when it
+	// gives none.
+	RedisUser string
 	// Secret names the outputs the global stack marks secret.
 	Secret map[string]bool
 	// WaitsForGlobal is a preview of a site that the global stack does not list yet.
@@ -253,6 +256,11 @@ func ReadGlobal(ctx *pulumi.Context, stack, site string, beforeGlobal bool) (Glo
 			}
 		}
 	}
+	// Optional: a global stack without nautobot.redis.siteUsers exports none.
+	if d, err := ref.GetOutputDetails("redisUsers"); err == nil {
+		users, _ := d.Value.(map[string]any)
+		g.RedisUser, _ = users[site].(string)
+	}
 	if d, err := ref.GetOutputDetails("caSource"); err == nil {
 		g.CASource, _ = d.Value.(string)
 	}
@@ -289,6 +297,11 @@ func Build(ctx *pulumi.Context) (map[string]pulumi.Input, error) {
 	}
 	if err := c.applyGlobal(g); err != nil {
 		return nil, err
+	}
+	if g.RedisUser != "" && !c.Worker.RedisSiteUser {
+		if err := ctx.Log.Warn(fmt.Sprintf("the global stack gives this site the Redis user %s, but the worker still uses the fleet's shared Redis password: put the password of %s into the item of secrets.redis.key and set worker.redisSiteUser: true (README, Security model)", g.RedisUser, g.RedisUser), nil); err != nil {
+			return nil, err
+		}
 	}
 
 	target, err := kube.NewTarget(ctx, "site", c.Kubernetes, c.Namespace, c.CreateNamespace)
@@ -366,6 +379,14 @@ func (c *Config) applyGlobal(g Global) error {
 	}
 	if err := c.applyGlobalCA(g); err != nil {
 		return err
+	}
+	if c.Worker.RedisSiteUser {
+		if g.RedisUser == "" {
+			return fmt.Errorf("config worker.redisSiteUser: the global stack %s gives site %s no Redis user (no redisUsers output for it), so Redis would refuse the worker; "+
+				"set redisSiteKey on the global stack (nautobot.redis.siteUsers) and run `pulumi up` there first, or remove worker.redisSiteUser to use the fleet's shared password",
+				c.GlobalStack, c.Site.Name)
+		}
+		c.Worker.Redis.Username = g.RedisUser
 	}
 	// Now that the hosts and the names the server certificates carry are known, the worker checks them.
 	c.Worker.DBServerNames, c.Worker.RedisServerNames = g.DBServerNames, g.RedisServerNames

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,6 +64,17 @@ func TestDistribution(t *testing.T) {
 		"Pulumi.global.yaml":    e.stackFile("global", distribution("")),
 		"Pulumi.site-dfw1.yaml": e.stackFile("site-dfw1"),
 	})
+	// The global stack gives every site a Redis user of its own (redisSiteKey, set as an operator sets it
+	// before the first up), so add-site writes worker.redisSiteUser and the pushed Redis item into lon2's file.
+	for _, args := range [][]string{
+		{"stack", "init", "organization/nautobot-worker/" + fleet.GlobalStack, "--no-select"},
+		{"config", "set", "--secret", "redisSiteKey", "7d1e5c3b9a8f6e4d2c0b1a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d", "--stack", "organization/nautobot-worker/" + fleet.GlobalStack},
+	} {
+		cmd := exec.Command("pulumi", args...)
+		cmd.Dir = dir
+		b, err := cmd.CombinedOutput()
+		require.NoError(t, err, "pulumi %v: %s", args, b)
+	}
 	var out bytes.Buffer
 	runner := fleet.StackRunner{Root: dir, Out: &out}
 	err := fleet.AddSite(t.Context(), dir, fleet.SiteRequest{Name: "lon2", EgressCIDRs: []string{"10.40.0.0/16"}, Partition: "lon",
@@ -75,6 +87,8 @@ func TestDistribution(t *testing.T) {
 		site, err := os.ReadFile(filepath.Join(dir, "Pulumi.site-lon2.yaml"))
 		require.NoError(t, err)
 		require.Contains(t, string(site), "      clientKey: nautobot-mtls-client-lon2\n")
+		require.Contains(t, string(site), "    redis: {key: nautobot-redis-lon2}\n")
+		require.Contains(t, string(site), "    redisSiteUser: true\n")
 		require.Contains(t, string(site), "\nencryptionsalt: ", "stack init wrote the new stack's salt")
 		require.True(t, e.exists("deployments.apps", "nautobot-lon2", "nautobot-worker-celery-lon2"), "the site's worker")
 	})
@@ -85,7 +99,8 @@ func TestDistribution(t *testing.T) {
 	e.up(separate)
 
 	pushes := map[string][]string{
-		"nautobot":          {"mtls-ca-cert", "nautobot-mtls-client-dfw1", "nautobot-mtls-client-iad1", "nautobot-mtls-client-lon1", "nautobot-mtls-client-lon2"},
+		"nautobot": {"mtls-ca-cert", "nautobot-mtls-client-dfw1", "nautobot-mtls-client-iad1", "nautobot-mtls-client-lon1", "nautobot-mtls-client-lon2",
+			"nautobot-redis-site-dfw1", "nautobot-redis-site-iad1", "nautobot-redis-site-lon1", "nautobot-redis-site-lon2"},
 		"nautobot-separate": {"mtls-ca-cert", "nautobot-mtls-client-sep1"},
 	}
 	t.Run("one PushSecret per site and one for the CA, every field kept by the CRD schema", func(t *testing.T) {
@@ -138,6 +153,12 @@ func TestDistribution(t *testing.T) {
 			require.Equal(t, "Opaque", e.object("secrets", provider, "nautobot-mtls-client-"+site)["type"])
 		}
 		require.Equal(t, map[string][]byte{"password": e.secret("nautobot", "mtls-ca-cert")["ca.crt"]}, items["nautobot-mtls-ca"])
+		for _, site := range []string{"dfw1", "iad1", "lon1", "lon2"} {
+			// Only the site's Redis password, from the Secret the global stack derived it into.
+			password := e.secret("nautobot", "nautobot-redis-site-"+site)["password"]
+			require.Len(t, password, 64, site)
+			require.Equal(t, map[string][]byte{"password": password}, items["nautobot-redis-"+site], site)
+		}
 		issued := e.secret("nautobot-separate", "nautobot-mtls-client-sep1")
 		require.Equal(t, map[string][]byte{"tls.crt": issued["tls.crt"], "tls.key": issued["tls.key"]}, items["separate-sep1"])
 		require.Equal(t, map[string][]byte{"password": e.secret("nautobot-separate", "mtls-ca-cert")["ca.crt"]}, items["separate-ca"])
@@ -150,8 +171,10 @@ func TestDistribution(t *testing.T) {
 		outputs, err := runner.Outputs(t.Context(), fleet.GlobalStack)
 		require.NoError(t, err)
 		require.Equal(t, map[string]any{"clientKey": "nautobot-mtls-client-lon2", "caKey": "nautobot-mtls-ca",
-			"clientCertProperty": "password", "clientKeyProperty": "password", "caCertProperty": "password"},
+			"clientCertProperty": "password", "clientKeyProperty": "password", "caCertProperty": "password",
+			"redisKey": "nautobot-redis-lon2", "redisProperty": "password"},
 			dig(outputs, "pushedRemoteKeys", "lon2"))
+		require.Equal(t, "site-lon2", dig(outputs, "redisUsers", "lon2"))
 	})
 
 	// The new site's first sync found no item yet: made to retry now.
@@ -166,6 +189,12 @@ func TestDistribution(t *testing.T) {
 		require.Equal(t, onlyCert(t, issued["tls.crt"]).Raw, onlyCert(t, got["tls.crt"]).Raw)
 		require.Equal(t, pemBlocks(t, issued["tls.key"])[0].Bytes, pemBlocks(t, got["tls.key"])[0].Bytes)
 		require.Equal(t, onlyCert(t, e.secret("nautobot", "mtls-ca-cert")["ca.crt"]).Raw, onlyCert(t, got["ca.crt"]).Raw)
+	})
+
+	t.Run("the new site's Redis secret is its own user's password, as pushed", func(t *testing.T) {
+		e.forceSync("externalsecrets.external-secrets.io", "nautobot-lon2", "nautobot-worker-redis")
+		e.waitCondition("externalsecrets.external-secrets.io", "nautobot-lon2", "nautobot-worker-redis", "Ready", 2*time.Minute)
+		require.Equal(t, e.secret("nautobot", "nautobot-redis-site-lon2")["password"], e.secret("nautobot-lon2", "nautobot-worker-redis")["redis-password"])
 	})
 
 	t.Run("a renewed certificate reaches the provider within the refresh interval, with no step by hand", func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"nautobot-worker/internal/chartrender"
+	"nautobot-worker/internal/nautobotpod"
 )
 
 // TestRedisAsTheChartRunsIt runs the global Redis from what the real Nautobot chart's Bitnami redis
@@ -68,6 +69,15 @@ func TestRedisAsTheChartRunsIt(t *testing.T) {
 			out, code := cli(setGlobal, "localhost", tlsPort, redisFQDN, "--no-raw", "CONFIG", "GET", param)
 			if code != 0 || !strings.Contains(out, fmt.Sprintf("%q", want)) {
 				t.Errorf("CONFIG GET %s: exit %d, %q; want %q", param, code, out, want)
+			}
+		}
+	})
+
+	t.Run("the sites' users, from the chart's master.conf", func(t *testing.T) {
+		out, code := cli(setGlobal, "localhost", tlsPort, redisFQDN, "ACL", "USERS")
+		for _, site := range p.sites {
+			if code != 0 || !strings.Contains(out, nautobotpod.SiteIdentity(site)+"\n") {
+				t.Errorf("ACL USERS: exit %d, %q; want user %s", code, out, nautobotpod.SiteIdentity(site))
 			}
 		}
 	})

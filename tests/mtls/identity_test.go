@@ -91,6 +91,16 @@ func TestRoleMapping(t *testing.T) {
 // removed from its sites.
 func globalRulesWithout(t *testing.T, site string) pgRules {
 	t.Helper()
+	rules := globalStackWithout(t, site).pgRules()
+	if slices.Contains(rules.ident, fmt.Sprintf("nautobot %s app", nautobotpod.SiteIdentity(site))) {
+		t.Fatalf("the stack without site %s still maps it: %v", site, rules.ident)
+	}
+	return rules
+}
+
+// globalStackWithout is the global stack's run on the demo's config with site removed from its sites.
+func globalStackWithout(t *testing.T, site string) *stackRun {
+	t.Helper()
 	root := repoRoot(t)
 	cfg, err := mocks.StackFile(filepath.Join(root, realchart.DemoDir, "Pulumi.global.yaml"))
 	if err != nil {
@@ -114,9 +124,5 @@ func globalRulesWithout(t *testing.T, site string) pgRules {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules := run.pgRules()
-	if slices.Contains(rules.ident, fmt.Sprintf("nautobot %s app", nautobotpod.SiteIdentity(site))) {
-		t.Fatalf("the stack without site %s still maps it: %v", site, rules.ident)
-	}
-	return rules
+	return run
 }

@@ -75,6 +75,8 @@ type stackPKI struct {
 	// globalRelease is the global Nautobot release as the stack registers it: the chart the provider
 	// renders, the release name, namespace and values.
 	globalRelease release
+	// redisPasswords are the sites' Redis passwords (the Secrets the stack registers), by site.
+	redisPasswords map[string]string
 	// caPEM is the ca.crt-only secret's content: the CA certificate that CNPG and Redis trust.
 	caPEM []byte
 	// specs are the stack's Certificates and secrets what was issued for them, by secret name.
@@ -201,6 +203,18 @@ type stackRun struct {
 	release release
 	outputs map[string]any
 	gateway stackGateway
+	// redisPasswords are the sites' Redis passwords, from the Secrets the stack registers, by site.
+	redisPasswords map[string]string
+}
+
+// testRedisSiteKey is the global stack's redisSiteKey in these runs, set as a secret as an operator sets it.
+const testRedisSiteKey = "0f3c5d9e1a7b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d"
+
+// withRedisSiteKey is the config option that sets testRedisSiteKey as a secret config value.
+func withRedisSiteKey(info *pulumi.RunInfo) {
+	const key = "nautobot-worker:redisSiteKey"
+	info.Config[key] = testRedisSiteKey
+	info.ConfigSecretKeys = append(info.ConfigSecretKeys, key)
 }
 
 // release is a helm/v4 Chart registration.
@@ -240,11 +254,21 @@ func runGlobalStack(t testing.TB, root string, set map[string]string) (*stackRun
 		var err error
 		out, err = global.Build(ctx)
 		return err
-	}, mocks.DryRun); err != nil {
+	}, mocks.DryRun, withRedisSiteKey); err != nil {
 		return nil, fmt.Errorf("global stack on Pulumi.global.yaml: %w", err)
 	}
-	run := &stackRun{certs: map[string]*cmapi.Certificate{}, issuers: map[string]map[string]any{}}
+	run := &stackRun{certs: map[string]*cmapi.Certificate{}, issuers: map[string]map[string]any{}, redisPasswords: map[string]string{}}
 	run.outputs, _ = mocks.AwaitAll(t, out)
+	users, _ := run.outputs["redisUsers"].(map[string]string)
+	for _, r := range m.OfType("kubernetes:core/v1:Secret") {
+		p := r.Plain()
+		data, _ := p["stringData"].(map[string]any)
+		for site, user := range users {
+			if data["username"] == user {
+				run.redisPasswords[site], _ = data["password"].(string)
+			}
+		}
+	}
 	for _, r := range m.OfType("kubernetes:cert-manager.io/v1:Certificate") {
 		c, err := certSpec(r)
 		if err != nil {
@@ -393,6 +417,7 @@ func mintPKI(t testing.TB, root string) (*stackPKI, error) {
 	}
 	p.pgHBA, p.pgIdent = run.pgRules().hba, run.pgRules().ident
 	p.globalRelease = run.release
+	p.redisPasswords = run.redisPasswords
 	p.gateway = run.gateway
 
 	issued := map[string]*issuedKeyPair{}

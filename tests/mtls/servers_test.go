@@ -211,6 +211,12 @@ func startRedisIn(t *testing.T, sb *podSandbox) *redisServer {
 // startRedisServing starts it presenting the given server secret instead of the chart's tls.existingSecret.
 func startRedisServing(t *testing.T, sb *podSandbox, serverSecret secretFiles) *redisServer {
 	t.Helper()
+	return startRedisConfigured(t, sb, serverSecret, "")
+}
+
+// startRedisConfigured starts it with extra lines of configuration (the sites' users, say).
+func startRedisConfigured(t *testing.T, sb *podSandbox, serverSecret secretFiles, extra string) *redisServer {
+	t.Helper()
 	bin := requireCommand(t, "redis-server")
 	p := getPKI(t)
 	dir := tempDir(t, "mtls-redis-")
@@ -231,7 +237,7 @@ appendonly no
 daemonize no
 loglevel verbose
 logfile ""
-`, port, dir, appPassword)
+`, port, dir, appPassword) + extra
 	writeFile(t, filepath.Join(dir, "redis.conf"), conf)
 	bin, args := sb.inNet(nil, bin, filepath.Join(dir, "redis.conf"))
 	srv := startServer(t, "redis", nil, syscall.SIGTERM, filepath.Join(dir, "redis.log"), []string{"PATH=/usr/bin:/bin"},

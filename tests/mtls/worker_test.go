@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -46,8 +47,9 @@ const (
 // siteStack runs the site stack's program on the repository's Pulumi.<stack>.yaml under mocks, with the
 // global stack's own outputs (its program under mocks on Pulumi.global.yaml) behind the StackReference. It
 // returns the worker Chart's registration (the exact chart, release and values the site passes to Helm)
-// and the ConfigMaps the stack registers itself (cluster-data), as manifests.
-func siteStack(t testing.TB, stack string) (release, []k8sObject, map[string]any) {
+// and the ConfigMaps the stack registers itself (cluster-data), as manifests. redisSiteUser sets the site's
+// worker.redisSiteUser (connect as the site's own Redis user, or with the fleet's shared password).
+func siteStack(t testing.TB, stack string, redisSiteUser bool) (release, []k8sObject, map[string]any) {
 	t.Helper()
 	root := repoRoot(t)
 	global, err := runGlobalStack(t, root, nil)
@@ -61,6 +63,17 @@ func siteStack(t testing.TB, stack string) (release, []k8sObject, map[string]any
 	for k, v := range cfg {
 		cfg[k] = realchart.Rewrite(v)
 	}
+	const workerKey = "nautobot-worker:worker"
+	var workerCfg map[string]any
+	if err := json.Unmarshal([]byte(cfg[workerKey]), &workerCfg); err != nil {
+		t.Fatalf("%s in Pulumi.%s.yaml: %v", workerKey, stack, err)
+	}
+	workerCfg["redisSiteUser"] = redisSiteUser
+	b, err := json.Marshal(workerCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg[workerKey] = string(b)
 	outputs := map[string]any{}
 	for k, v := range global.outputs {
 		outputs[k] = plainAny(v)
@@ -236,6 +249,7 @@ type siteWorkerPod struct {
 	sb        *podSandbox
 	ctr       map[string]any
 	env       []string // the container's environment plus what stands in for the image (below)
+	sharedEnv []string // env as rendered without worker.redisSiteUser, with the fleet's Redis password
 	vars      map[string]string
 	argv      []string // the container's command with the stand-in entry point and $(VAR) expanded
 	pg17      *pgServer
@@ -262,25 +276,20 @@ func readSecretDir(t testing.TB, dir string) map[string][]byte {
 	return out
 }
 
-func newSiteWorkerPod(t *testing.T) *siteWorkerPod {
-	t.Helper()
-	for _, c := range []string{"nginx", "redis-server", "redis-cli", "mount"} {
-		requireCommand(t, c)
-	}
-	requireFile(t, "/usr/bin/python3")
-	if out, err := runCommand(t, 60*time.Second, nil, nil, "/usr/bin/python3", "-c", "import celery, kombu, redis, django, psycopg2"); err != nil {
-		msg := fmt.Sprintf("/usr/bin/python3 lacks the worker's libraries (%v): %s\ninstall python3-celery python3-kombu python3-redis python3-django python3-psycopg2", err, out)
-		if os.Getenv("MTLS_ALLOW_SKIP") == "1" {
-			t.Skip(msg)
-		}
-		t.Fatal(msg)
-	}
-	pg17Bin := pg17BinDir(t)
-	pg17Lib := filepath.Join(filepath.Dir(pg17Bin), "lib")
-	requireFile(t, filepath.Join(pg17Lib, "libpq.so.5"))
-	getPKI(t)
+// renderedSiteWorker is the real chart rendered with the site stack's values: its objects, the worker's
+// Deployment and container, and the ConfigMaps and Secrets its pod sees.
+type renderedSiteWorker struct {
+	objs                []k8sObject
+	dep, ctr            map[string]any
+	configMaps, secrets map[string]map[string][]byte
+	siteSecret          string // the global stack's secret of the site's client Certificate
+}
 
-	rel, stackConfigMaps, globalOutputs := siteStack(t, workerStack)
+// renderSiteWorker renders the site's worker with worker.redisSiteUser as given; redisPassword is what the
+// site's secrets.redis item holds (External Secrets' copy on the site).
+func renderSiteWorker(t *testing.T, redisSiteUser bool, redisPassword string) renderedSiteWorker {
+	t.Helper()
+	rel, stackConfigMaps, globalOutputs := siteStack(t, workerStack, redisSiteUser)
 	siteSecret := fmt.Sprint(plainAny(globalOutputs["siteClientSecrets"]).(map[string]any)[workerSite])
 	objs, err := chartrender.Render(rel.chart, rel.name, rel.namespace, rel.values)
 	if err != nil {
@@ -316,7 +325,7 @@ func newSiteWorkerPod(t *testing.T) *siteWorkerPod {
 	}
 	// The Secrets External Secrets writes on a site, with test values (the site stack's secret names).
 	secrets["nautobot-db"] = map[string][]byte{"username": []byte("app"), "password": []byte(appPassword)}
-	secrets["nautobot-worker-redis"] = map[string][]byte{"redis-password": []byte(appPassword)}
+	secrets["nautobot-worker-redis"] = map[string][]byte{"redis-password": []byte(redisPassword)}
 	secrets["nautobot-django"] = map[string][]byte{"NAUTOBOT_SECRET_KEY": []byte("test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")}
 	secrets["nautobot-custom-env"] = map[string][]byte{}
 	// The site's nautobot-mtls-client Secret: what the global stack's Certificate for dfw1 holds (minted, or
@@ -329,8 +338,50 @@ func newSiteWorkerPod(t *testing.T) *siteWorkerPod {
 	} else {
 		t.Fatalf("the global stack issues no secret %s for site %s", siteSecret, workerSite)
 	}
+	return renderedSiteWorker{objs: objs, dep: dep, ctr: ctr, configMaps: configMaps, secrets: secrets, siteSecret: siteSecret}
+}
 
-	env, vars := podEnv(t, ctr, configMaps, secrets)
+func newSiteWorkerPod(t *testing.T) *siteWorkerPod {
+	t.Helper()
+	for _, c := range []string{"nginx", "redis-server", "redis-cli", "mount"} {
+		requireCommand(t, c)
+	}
+	requireFile(t, "/usr/bin/python3")
+	if out, err := runCommand(t, 60*time.Second, nil, nil, "/usr/bin/python3", "-c", "import celery, kombu, redis, django, psycopg2"); err != nil {
+		msg := fmt.Sprintf("/usr/bin/python3 lacks the worker's libraries (%v): %s\ninstall python3-celery python3-kombu python3-redis python3-django python3-psycopg2", err, out)
+		if os.Getenv("MTLS_ALLOW_SKIP") == "1" {
+			t.Skip(msg)
+		}
+		t.Fatal(msg)
+	}
+	pg17Bin := pg17BinDir(t)
+	pg17Lib := filepath.Join(filepath.Dir(pg17Bin), "lib")
+	requireFile(t, filepath.Join(pg17Lib, "libpq.so.5"))
+
+	// The site worker as the demo's new installs run it: its own Redis user and that user's password
+	// (what the global stack derives for the site). The seed's path (the fleet's password, Redis's default
+	// user) is the same chart rendered without worker.redisSiteUser.
+	p := getPKI(t)
+	sitePassword := p.redisPasswords[workerSite]
+	if sitePassword == "" {
+		t.Fatalf("the global stack derives no Redis password for %s: %v", workerSite, p.redisPasswords)
+	}
+	site := renderSiteWorker(t, true, sitePassword)
+	shared := renderSiteWorker(t, false, appPassword)
+	objs, dep, ctr, secrets, siteSecret := site.objs, site.dep, site.ctr, site.secrets, site.siteSecret
+	env, vars := podEnv(t, ctr, site.configMaps, secrets)
+	sharedEnv, sharedVars := podEnv(t, shared.ctr, shared.configMaps, shared.secrets)
+	if vars["NAUTOBOT_REDIS_USERNAME"] != nautobotpod.SiteIdentity(workerSite) || sharedVars["NAUTOBOT_REDIS_USERNAME"] != "" {
+		t.Fatalf("NAUTOBOT_REDIS_USERNAME is %q with worker.redisSiteUser and %q without; want %q and empty",
+			vars["NAUTOBOT_REDIS_USERNAME"], sharedVars["NAUTOBOT_REDIS_USERNAME"], nautobotpod.SiteIdentity(workerSite))
+	}
+	// One sandbox (mounts and Secrets of the first rendering) serves both: the renderings differ only in the
+	// Redis user name and its password.
+	for k, v := range vars {
+		if k != "NAUTOBOT_REDIS_USERNAME" && k != "NAUTOBOT_REDIS_PASSWORD" && sharedVars[k] != v {
+			t.Fatalf("without worker.redisSiteUser the worker's %s is %q, with it %q: the test expects only the Redis credentials to differ", k, sharedVars[k], v)
+		}
+	}
 	dbPort, redisPort := 0, 0
 	fmt.Sscan(vars["NAUTOBOT_DB_PORT"], &dbPort)
 	fmt.Sscan(vars["NAUTOBOT_REDIS_PORT"], &redisPort)
@@ -353,9 +404,11 @@ func newSiteWorkerPod(t *testing.T) *siteWorkerPod {
 	w := &siteWorkerPod{sb: sb, ctr: ctr, vars: vars, argv: argv, dbPort: dbPort, redisPort: redisPort, siteSecret: siteSecret,
 		mtlsDir: filepath.Join(sb.root, "etc", "nautobot", "mtls")}
 	// What the image provides: nautobot-server and the nautobot package (here the stand-in's), libpq 17, a HOSTNAME.
-	w.env = append(env, "PATH="+standinDir+"/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"PYTHONPATH="+standinDir, "PYTHONDONTWRITEBYTECODE=1", "LD_LIBRARY_PATH="+libpqDir,
-		"HOSTNAME="+workerDeployment+"-0", "HOME=/root")
+	image := []string{"PATH=" + standinDir + "/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"PYTHONPATH=" + standinDir, "PYTHONDONTWRITEBYTECODE=1", "LD_LIBRARY_PATH=" + libpqDir,
+		"HOSTNAME=" + workerDeployment + "-0", "HOME=/root"}
+	w.env = append(env, image...)
+	w.sharedEnv = append(sharedEnv, image...)
 	standin := filepath.Join(sb.root, filepath.FromSlash(standinDir))
 	for _, src := range []string{filepath.Join(repoRoot(t), "assets", "tests", "stub") + "/.", filepath.Join("worker") + "/."} {
 		if out, err := runCommand(t, 30*time.Second, nil, nil, "cp", "-r", src, standin+"/"); err != nil {
@@ -399,7 +452,8 @@ func newSiteWorkerPod(t *testing.T) *siteWorkerPod {
 	}
 
 	w.pg17 = startPostgresIn(t, sb, "pg17-worker", pg17Bin, rulesOfTheStack(t))
-	w.redis = startRedisIn(t, sb)
+	// Redis with the users the global stack declares (its chart's master.conf), the fleet's password for default.
+	w.redis = startRedisConfigured(t, sb, p.redisServer, redisACL(t, p.globalRelease.values))
 	w.gateway = w.startGateway(t, w.pg17.port, w.redis.port)
 	return w
 }
@@ -447,7 +501,8 @@ func (w *siteWorkerPod) probe(t *testing.T, worker *server, which string) (strin
 
 // senderEnv is the worker's environment with the global pods' client certificate: the side that queues jobs.
 func (w *siteWorkerPod) senderEnv() []string {
-	env := append([]string{}, w.env...)
+	// The global pods are Redis's default user with the fleet's password.
+	env := append(append([]string{}, w.env...), "NAUTOBOT_REDIS_USERNAME=", "NAUTOBOT_REDIS_PASSWORD="+appPassword)
 	for _, v := range []string{"NAUTOBOT_DB_SSLCERT", "NAUTOBOT_REDIS_SSL_CERTFILE"} {
 		env = append(env, v+"="+globalMTLSDir+"/tls.crt")
 	}
@@ -481,6 +536,38 @@ func (w *siteWorkerPod) redisCLI(t *testing.T, args ...string) string {
 		t.Fatalf("%v: exit %d: %s", args, code, out)
 	}
 	return strings.TrimSpace(out)
+}
+
+// requireWorkerRedisUser waits (bounded) until Redis's CLIENT LIST, asked as the global side, shows the
+// worker's connections, and only those, besides the one asking: each logged in as user, one of them
+// blocked in kombu's BRPOP on the site's queues.
+func (w *siteWorkerPod) requireWorkerRedisUser(t *testing.T, worker *server, user string) {
+	t.Helper()
+	var list string
+	waitFor(t, worker, 30*time.Second, "Redis to list only the worker's connections, as "+user, func() error {
+		list = w.redisCLI(t, "CLIENT", "LIST")
+		consuming := false
+		for _, line := range strings.Split(list, "\n") {
+			client := map[string]string{}
+			for _, kv := range strings.Fields(line) {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					client[k] = v
+				}
+			}
+			if client["cmd"] == "client|list" {
+				continue // the asking connection
+			}
+			if client["user"] != user {
+				return fmt.Errorf("a connection of user %q: %s", client["user"], line)
+			}
+			consuming = consuming || client["cmd"] == "brpop"
+		}
+		if !consuming {
+			return fmt.Errorf("no connection of %s in BRPOP", user)
+		}
+		return nil
+	})
+	t.Logf("CLIENT LIST:\n%s", list)
 }
 
 // query reads from database app as the superuser over PostgreSQL's Unix socket (outside the gateway).
@@ -596,6 +683,12 @@ func TestCeleryWorkerConsumesItsSiteQueue(t *testing.T) {
 		if strings.Contains(worker.log(t), other) || len(w.pg17.query(t, "SELECT 1 FROM siteprobe_taskrun WHERE marker = $1", "default-"+marker)) != 0 {
 			t.Errorf("the dfw1 worker ran the default queue's task %s", other)
 		}
+		// Redis tells this worker from the global pods: every connection it holds is the site's user (the
+		// sender's, default, end with it), and none of what Celery, kombu and redis-py asked was refused.
+		w.requireWorkerRedisUser(t, worker, nautobotpod.SiteIdentity(workerSite))
+		if log := w.redisCLI(t, "ACL", "LOG"); strings.Contains(log, nautobotpod.SiteIdentity(workerSite)) {
+			t.Errorf("Redis refused the site worker something (ACL LOG):\n%s", log)
+		}
 		// Both connections went through the gateway by SNI.
 		access := strings.Join(w.gateway.accessLines(t), "\n")
 		for _, want := range []string{fmt.Sprintf(`sni="%s" alpn="postgresql"`, dbFQDN), fmt.Sprintf(`sni="%s" alpn=""`, redisFQDN)} {
@@ -609,6 +702,16 @@ func TestCeleryWorkerConsumesItsSiteQueue(t *testing.T) {
 			}
 		}
 		t.Logf("worker log:\n%s", lastLines(worker.log(t), 30))
+	})
+
+	t.Run("the seed's path: the fleet's shared password, Redis's default user", func(t *testing.T) {
+		worker := w.startWorker(t, "worker dfw1 shared password", w.sharedEnv)
+		waitReady(t, w, worker)
+		marker := fmt.Sprintf("dfw1-shared-%d", time.Now().UnixNano())
+		if got := w.recordThrough(t, worker, marker); got != certSerial(t, siteFiles["tls.crt"]) {
+			t.Errorf("the worker's PostgreSQL connection presents serial %s; want the site's %s", got, certSerial(t, siteFiles["tls.crt"]))
+		}
+		w.requireWorkerRedisUser(t, worker, "default")
 	})
 
 	parent := t
@@ -748,7 +851,15 @@ func workerFailures(t *testing.T) []workerFailure {
 	otherCA := func(t testing.TB, _ map[string][]byte) map[string][]byte {
 		return readSecretDir(t, filepath.Dir(setOtherCA.cert()))
 	}
-	cannot := "consumer: Cannot connect to rediss://:**@" + redisFQDN + ":6379/0: "
+	siteUser := nautobotpod.SiteIdentity(workerSite)
+	cannot := "consumer: Cannot connect to rediss://" + siteUser + ":**@" + redisFQDN + ":6379/0: "
+	var otherSite string
+	for _, s := range p.sites {
+		if s != workerSite {
+			otherSite = s
+			break
+		}
+	}
 	// The readiness probe's own words when Nautobot never wrote its readiness file.
 	notConsuming := "nautobot_celery_worker_ready: the Celery worker has not started consuming"
 	return []workerFailure{
@@ -776,8 +887,11 @@ func workerFailures(t *testing.T) []workerFailure {
 				return map[string][]byte{"tls.crt": s["tls.key"], "tls.key": s["tls.crt"], "ca.crt": s["ca.crt"]}
 			},
 			want: cannot + "Error 524297 connecting to " + redisFQDN + ":6379. [SSL] PEM lib (_ssl.c:N).."},
+		// The site's certificate with another site's Redis password: Redis refuses the pair.
+		{name: "another site's Redis password", env: []string{"NAUTOBOT_REDIS_PASSWORD=" + p.redisPasswords[otherSite]}, readinessSays: notConsuming,
+			want: cannot + "WRONGPASS invalid username-password pair or user is disabled.."},
 		{name: "wrong SNI name", env: []string{"NAUTOBOT_REDIS_HOST=" + wrongFQDN}, readinessSays: notConsuming,
-			want:       "consumer: Cannot connect to rediss://:**@" + wrongFQDN + ":6379/0: Error 6 connecting to " + wrongFQDN + ":6379. TLS/SSL connection has been closed (EOF) (_ssl.c:N)..",
+			want:       "consumer: Cannot connect to rediss://" + siteUser + ":**@" + wrongFQDN + ":6379/0: Error 6 connecting to " + wrongFQDN + ":6379. TLS/SSL connection has been closed (EOF) (_ssl.c:N)..",
 			gatewayLog: `127.0.0.1:6379 sni="` + wrongFQDN + `" alpn="" upstream="unix:`},
 		// The worker checks the names by default (verify-full, ssl_check_hostname): another certificate of the
 		// CA does not pass for either server.
