@@ -34,6 +34,19 @@ var TLSRouteAPIVersions = map[string]string{
 	"gateway.networking.k8s.io/v1alpha2": "Gateway API v1.4 or v1.6 experimental CRDs; the v1.6 standard channel does not serve it",
 }
 
+// otherRouteVersions are the TLSRoute types of the versions not written: the type of a custom resource
+// names its apiVersion, so without these aliases a new gateway.tlsRouteApiVersion would create each route
+// anew (the same object, applied again) and then delete the old resource, which deletes the route.
+func (a Args) otherRouteVersions() []pulumi.Alias {
+	var aliases []pulumi.Alias
+	for _, v := range slices.Sorted(maps.Keys(TLSRouteAPIVersions)) {
+		if v != a.TLSRouteAPIVersion {
+			aliases = append(aliases, pulumi.Alias{Type: pulumi.String("kubernetes:" + v + ":TLSRoute")})
+		}
+	}
+	return aliases
+}
+
 // Route sends TLS connections for one SNI name to one Service, untouched.
 type Route struct {
 	// Name of the listener, the TLSRoute and the keepalive policy.
@@ -184,6 +197,7 @@ func NewPassthroughGateway(ctx *pulumi.Context, name string, args *Args, opts ..
 				return nil, err
 			}
 			afterGateway := append(k8s, pulumi.DependsOn([]pulumi.Resource{gw}))
+			routeOptions := append(slices.Clone(afterGateway), pulumi.Aliases(a.otherRouteVersions()))
 			grants := map[string]bool{}
 			for _, r := range a.Routes {
 				backend := map[string]any{"group": "", "kind": "Service", "name": r.Service, "port": r.ServicePort, "weight": 1}
@@ -198,7 +212,7 @@ func NewPassthroughGateway(ctx *pulumi.Context, name string, args *Args, opts ..
 							"namespace": a.Namespace, "sectionName": r.Name}},
 						"hostnames": []any{r.FQDN},
 						"rules":     []any{map[string]any{"backendRefs": []any{backend}}},
-					}}, afterGateway...); err != nil {
+					}}, routeOptions...); err != nil {
 					return nil, err
 				}
 				if *a.Keepalive.Enabled {
